@@ -1,0 +1,43 @@
+"""/api/v1/api-keys: the caller's own API keys (for CI jobs)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from orbiter.api_keys import service
+from orbiter.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
+from orbiter.core.pagination import Page
+
+router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+
+
+@router.get("", response_model=Page[ApiKeyRead])
+async def list_api_keys(
+    principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
+) -> Page[ApiKeyRead]:
+    """The caller's keys, newest first (never the key itself)."""
+    keys, info = await service.list_api_keys(
+        db, user_id=principal.user_id, params=page, codec=resources.cursors
+    )
+    return Page(data=[ApiKeyRead.model_validate(k) for k in keys], pagination=info)
+
+
+@router.post("", status_code=201, response_model=ApiKeyCreated)
+async def create_api_key(
+    body: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession
+) -> ApiKeyCreated:
+    """Create a key; `key` is in this response only, so store it now."""
+    api_key, raw = await service.create_api_key(
+        db, user_id=principal.user_id, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+    )
+    return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=raw)
+
+
+@router.delete("/{key_id}", status_code=204)
+async def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+    await service.revoke_api_key(db, user_id=principal.user_id, key_id=key_id)
+    return Response(status_code=204)

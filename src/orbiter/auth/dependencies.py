@@ -1,0 +1,108 @@
+"""FastAPI dependencies: the caller, CSRF and Origin checks, API-key-only routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from orbiter.auth.browser_sessions import COOKIE_NAME
+from orbiter.auth.principal import AuthFailure, Principal
+from orbiter.core.errors import Forbidden, Unauthorized
+from orbiter.core.security import same
+from orbiter.core.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+# Declared for the OpenAPI document (Swagger's Authorize button, generated clients); the
+# credentials themselves are resolved once by AuthenticationMiddleware.
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
+bearer_scheme = HTTPBearer(auto_error=False, scheme_name="BearerToken")
+cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False, scheme_name="SessionCookie")
+
+
+def allowed_origins(request: Request, settings: Settings) -> set[str]:
+    origins = {o.rstrip("/") for o in settings.cors_origins}
+    origins.add(f"{request.url.scheme}://{request.url.netloc}")
+    if settings.public_url:
+        origins.add(settings.public_url.rstrip("/"))
+    return origins
+
+
+def check_origin(request: Request) -> None:
+    """Refuse cross-site browser requests that would act with the user's cookie."""
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") not in allowed_origins(request, request.app.state.resources.settings):
+        raise Forbidden("Cross-origin request refused", details={"origin": origin})
+
+
+def get_principal(
+    request: Request,
+    _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    _cookie: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Principal:
+    outcome = getattr(request.state, "principal", None)
+    if isinstance(outcome, AuthFailure):
+        raise Unauthorized(outcome.message)
+    if not isinstance(outcome, Principal):
+        raise Unauthorized("Authentication required: a session cookie, X-API-Key or Bearer token")
+    unsafe = request.method not in SAFE_METHODS
+    if outcome.method == "session" and unsafe:
+        check_origin(request)
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not outcome.csrf_token or not sent or not same(sent, outcome.csrf_token):
+            raise Forbidden(f"Missing or invalid {CSRF_HEADER} header (get one from GET /api/v1/auth/csrf)")
+    if outcome.method == "api_key":
+        needed = "write" if unsafe else "read"
+        if not outcome.has_scope(needed):
+            raise Forbidden(f"This API key lacks the '{needed}' scope")
+    return outcome
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_optional_principal(request: Request) -> Principal | None:
+    outcome = getattr(request.state, "principal", None)
+    return outcome if isinstance(outcome, Principal) else None
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+def require_api_key(
+    request: Request,
+    _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
+) -> Principal:
+    outcome = getattr(request.state, "principal", None)
+    if isinstance(outcome, Principal) and outcome.method == "api_key":
+        return get_principal(request)
+    raise Unauthorized("This route accepts API keys only (X-API-Key header)")
+
+
+ApiKeyPrincipal = Annotated[Principal, Depends(require_api_key)]
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    """Scopes such as `secrets:read` exist only on API keys; other credentials never carry them."""
+    if principal.method != "api_key" or not principal.has_scope(scope):
+        raise Forbidden(f"This needs an API key with the '{scope}' scope")
+
+
+def get_principal_if_any(
+    request: Request,
+    _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    _cookie: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Principal | None:
+    """For routes that also work without a user: credentials, when sent, are checked in full."""
+    if getattr(request.state, "principal", None) is None:
+        check_origin(request)
+        return None
+    return get_principal(request)
+
+
+PrincipalIfAny = Annotated[Principal | None, Depends(get_principal_if_any)]

@@ -1,0 +1,137 @@
+"""Key-value store for sessions and small shared state: Redis for real, a dict when embedded."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from orbiter.core.errors import ServiceUnavailable
+
+
+class KeyValueStore(Protocol):
+    async def get(self, key: str) -> str | None: ...
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None: ...
+    async def delete(self, *keys: str) -> None: ...
+    async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None: ...
+    async def remove_from_set(self, key: str, member: str) -> None: ...
+    async def set_members(self, key: str) -> set[str]: ...
+    async def ping(self) -> None: ...
+    async def clear(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class MemoryKeyValueStore:
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[str, float]] = {}
+        self._sets: dict[str, tuple[set[str], float]] = {}
+
+    def _alive(self, expires_at: float) -> bool:
+        return expires_at > time.monotonic()
+
+    async def get(self, key: str) -> str | None:
+        item = self._values.get(key)
+        if item is None or not self._alive(item[1]):
+            self._values.pop(key, None)
+            return None
+        return item[0]
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        self._values[key] = (value, time.monotonic() + ttl_seconds)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._values.pop(key, None)
+            self._sets.pop(key, None)
+
+    async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None:
+        members = await self.set_members(key)
+        members.add(member)
+        self._sets[key] = (members, time.monotonic() + ttl_seconds)
+
+    async def remove_from_set(self, key: str, member: str) -> None:
+        item = self._sets.get(key)
+        if item:
+            item[0].discard(member)
+
+    async def set_members(self, key: str) -> set[str]:
+        item = self._sets.get(key)
+        if item is None or not self._alive(item[1]):
+            self._sets.pop(key, None)
+            return set()
+        return set(item[0])
+
+    async def ping(self) -> None:
+        return None
+
+    async def clear(self) -> None:
+        self._values.clear()
+        self._sets.clear()
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisKeyValueStore:
+    def __init__(self, url: str, prefix: str = "orbiter:") -> None:
+        self._redis = aioredis.from_url(
+            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
+        )
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> str | None:
+        async with _unavailable_on_error():
+            value: str | None = await self._redis.get(self._k(key))
+            return value
+
+    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+        async with _unavailable_on_error():
+            await self._redis.set(self._k(key), value, ex=max(1, ttl_seconds))
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            async with _unavailable_on_error():
+                await self._redis.delete(*(self._k(k) for k in keys))
+
+    async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None:
+        async with _unavailable_on_error():
+            pipe = self._redis.pipeline()
+            pipe.sadd(self._k(key), member)
+            pipe.expire(self._k(key), max(1, ttl_seconds), gt=True)
+            pipe.expire(self._k(key), max(1, ttl_seconds), nx=True)
+            await pipe.execute()
+
+    async def remove_from_set(self, key: str, member: str) -> None:
+        async with _unavailable_on_error():
+            await self._redis.srem(self._k(key), member)
+
+    async def set_members(self, key: str) -> set[str]:
+        async with _unavailable_on_error():
+            members: set[str] = await self._redis.smembers(self._k(key))
+            return members
+
+    async def ping(self) -> None:
+        async with _unavailable_on_error():
+            await self._redis.ping()
+
+    async def clear(self) -> None:
+        async with _unavailable_on_error():
+            await self._redis.flushdb()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+class _unavailable_on_error:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, RedisError | OSError):
+            raise ServiceUnavailable("The session store (Redis) is unavailable") from exc
+        return False

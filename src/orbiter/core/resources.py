@@ -1,0 +1,54 @@
+"""Everything the app holds for its lifetime, built once at start-up from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from orbiter.auth.google import GoogleVerifier
+from orbiter.core.crypto import SecretBox, development_keys
+from orbiter.core.db import create_engine, create_sessionmaker
+from orbiter.core.kv import KeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
+from orbiter.core.pagination import CursorCodec
+from orbiter.core.ratelimit import RateLimiter
+from orbiter.core.settings import Settings
+from orbiter.storage import BlobStore, create_blob_store
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    secret_key: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    kv: KeyValueStore
+    limiter: RateLimiter
+    secrets: SecretBox
+    cursors: CursorCodec
+    blobs: BlobStore
+    google: GoogleVerifier
+
+    @classmethod
+    def create(cls, settings: Settings) -> Resources:
+        engine = create_engine(settings)
+        secret_key = settings.resolved_secret_key()
+        key_entries = settings.encryption_keys or development_keys(settings.data_dir)
+        return cls(
+            settings=settings,
+            secret_key=secret_key,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            kv=RedisKeyValueStore(settings.redis_url) if settings.redis_url else MemoryKeyValueStore(),
+            limiter=RateLimiter(settings.redis_url or None, enabled=settings.rate_limits_enabled),
+            secrets=SecretBox.from_setting(key_entries),
+            cursors=CursorCodec(secret_key),
+            blobs=create_blob_store(settings),
+            google=GoogleVerifier(settings.google_client_id, settings.google_jwks_url),
+        )
+
+    async def close(self) -> None:
+        await self.kv.close()
+        await self.limiter.close()
+        await self.blobs.close()
+        await self.engine.dispose()

@@ -1,0 +1,117 @@
+"""Every setting comes from an `ORBITER_*` environment variable (see `.env.example`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_SECRET = "change-me"  # noqa: S105 - the placeholder we refuse in production
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORBITER_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path(".data")
+    public_url: str = ""  # e.g. https://orbiter.example.com; default: the request's base URL
+    log_level: str = "INFO"
+
+    database_url: str = ""  # default: SQLite file in data_dir
+    database_pool_size: int = 10
+    redis_url: str = ""  # empty: in-process sessions, limits and caches
+
+    blob_store: Literal["local", "s3"] | None = None  # default: s3 when a bucket is set
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
+
+    secret_key: str = DEFAULT_SECRET
+    encryption_keys: CsvList = Field(default_factory=list)  # "kid:base64key,..." newest first
+
+    cookie_secure: bool = False
+    cors_origins: CsvList = Field(default_factory=list)
+    trusted_proxies: CsvList = Field(default_factory=list)
+    allow_private_urls: bool = False
+
+    session_idle_seconds: int = 3 * 24 * 3600
+    session_absolute_seconds: int = 30 * 24 * 3600
+    bearer_token_days: int = 30
+    device_code_seconds: int = 900
+    device_poll_interval: int = 5
+
+    google_client_id: str = ""
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+
+    rate_limits_enabled: bool = True
+    rate_limit_free: int = 60
+    rate_limit_pro: int = 300
+    rate_limit_team: int = 1000
+    rate_limit_auth_per_ip: int = 30
+    rate_limit_failed_logins: int = 10
+    rate_limit_failed_login_window_seconds: int = 900
+    rate_limit_user_code_guesses: int = 10
+    # When Redis is down: "open" lets ordinary requests through, "closed" answers 503.
+    rate_limit_general_on_outage: Literal["open", "closed"] = "open"
+
+    @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "ORBITER_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.environment == "production" and not self.encryption_keys:
+            raise ValueError("ORBITER_ENCRYPTION_KEYS must be set in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'orbiter.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_blob_store(self) -> Literal["local", "s3"]:
+        return self.blob_store or ("s3" if self.s3_bucket else "local")
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or in development one generated once and kept in data_dir."""
+        if self.secret_key != DEFAULT_SECRET:
+            return self.secret_key
+        return _read_or_create(self.data_dir / "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def _read_or_create(path: Path, make: object) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()  # type: ignore[operator]
+    path.write_text(str(value))
+    path.chmod(0o600)
+    return str(value)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

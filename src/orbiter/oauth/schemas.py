@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DeviceCodeResponse(BaseModel):
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+
+
+class UserCodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_code: str = Field(min_length=1, max_length=32)
+
+
+class DeviceAuthorizeRequest(UserCodeRequest):
+    credential: str | None = Field(
+        default=None, max_length=8192, description="A Google ID token, when not signed in"
+    )
+
+
+class DeviceDecision(BaseModel):
+    success: bool
+    message: str
+
+
+class OAuthErrorBody(BaseModel):
+    error: str
+    error_description: str

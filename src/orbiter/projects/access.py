@@ -1,0 +1,43 @@
+"""Project-member scope: every load of a project-owned thing by id goes through here."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orbiter.core.errors import Forbidden, NotFound
+from orbiter.models import ROLES, Project, ProjectMember
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+async def load_project(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    min_role: str = "viewer",
+    lock: bool = False,
+) -> tuple[Project, str]:
+    """The project and the caller's role. Not a member: NotFound. Role too low: Forbidden.
+
+    `lock` holds the project row until commit (PostgreSQL), serialising membership changes.
+    """
+    stmt = (
+        select(Project, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(Project.id == project_id, ProjectMember.user_id == user_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Project)
+    row = (await db.execute(stmt)).first()
+    if row is None:
+        raise NotFound("Project not found")
+    project, role = row
+    if not role_at_least(role, min_role):
+        raise Forbidden(f"This needs the {min_role} role in the project; you are {role}")
+    return project, role

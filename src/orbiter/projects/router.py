@@ -1,0 +1,133 @@
+"""/api/v1/projects: projects, status, events, members."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
+from orbiter.core.pagination import Page
+from orbiter.projects import service
+from orbiter.projects.access import load_project
+from orbiter.projects.events import page_events
+from orbiter.projects.schemas import (
+    EventRead,
+    MemberAdd,
+    MemberRead,
+    MemberUpdate,
+    ProjectCreate,
+    ProjectDetail,
+    ProjectRead,
+    ProjectStatus,
+    ProjectUpdate,
+)
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@router.get("", response_model=Page[ProjectRead])
+async def list_projects(
+    principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
+) -> Page[ProjectRead]:
+    """The caller's projects, most recently updated first."""
+    data, info = await service.list_projects(
+        db, user_id=principal.user_id, params=page, codec=resources.cursors
+    )
+    return Page(data=data, pagination=info)
+
+
+@router.post("", status_code=201, response_model=ProjectRead)
+async def create_project(body: ProjectCreate, principal: CurrentPrincipal, db: DbSession) -> ProjectRead:
+    project = await service.create_project(
+        db, user_id=principal.user_id, name=body.name, description=body.description
+    )
+    return service.project_read(project, "owner")
+
+
+@router.get("/{project_id}", response_model=ProjectDetail)
+async def get_project(
+    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> ProjectDetail:
+    return await service.project_detail(db, user_id=principal.user_id, project_id=project_id)
+
+
+@router.put("/{project_id}", response_model=ProjectRead)
+async def update_project(
+    project_id: uuid.UUID, body: ProjectUpdate, principal: CurrentPrincipal, db: DbSession
+) -> ProjectRead:
+    """Rename or describe the project (editor or owner)."""
+    return await service.update_project(
+        db, user_id=principal.user_id, project_id=project_id, changes=body
+    )
+
+
+@router.delete("/{project_id}", status_code=204)
+async def delete_project(project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+    """Delete the project and everything that belongs to it (owner only)."""
+    await service.delete_project(db, user_id=principal.user_id, project_id=project_id)
+    return Response(status_code=204)
+
+
+@router.get("/{project_id}/status", response_model=ProjectStatus)
+async def project_status(
+    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> ProjectStatus:
+    return await service.project_status(db, user_id=principal.user_id, project_id=project_id)
+
+
+@router.get("/{project_id}/events", response_model=Page[EventRead])
+async def project_events(
+    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep,
+    page: PageParamsDep,
+) -> Page[EventRead]:
+    """Activity, newest first."""
+    await load_project(db, user_id=principal.user_id, project_id=project_id)
+    events, info = await page_events(
+        db, project_id=project_id, params=page, codec=resources.cursors
+    )
+    return Page(data=[EventRead.model_validate(e) for e in events], pagination=info)
+
+
+@router.get("/{project_id}/members", response_model=Page[MemberRead])
+async def list_members(
+    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep,
+    page: PageParamsDep,
+) -> Page[MemberRead]:
+    data, info = await service.list_members(
+        db, user_id=principal.user_id, project_id=project_id, params=page, codec=resources.cursors
+    )
+    return Page(data=data, pagination=info)
+
+
+@router.post("/{project_id}/members", status_code=201, response_model=MemberRead)
+async def add_member(
+    project_id: uuid.UUID, body: MemberAdd, principal: CurrentPrincipal, db: DbSession
+) -> MemberRead:
+    """Add an existing user by email (owner only)."""
+    return await service.add_member(
+        db, user_id=principal.user_id, project_id=project_id, email=body.email, role=body.role
+    )
+
+
+@router.patch("/{project_id}/members/{user_id}", response_model=MemberRead)
+async def change_member_role(
+    project_id: uuid.UUID, user_id: uuid.UUID, body: MemberUpdate,
+    principal: CurrentPrincipal, db: DbSession,
+) -> MemberRead:
+    """Change a member's role (owner only; the last owner stays owner)."""
+    return await service.change_role(
+        db, user_id=principal.user_id, project_id=project_id, member_id=user_id, role=body.role
+    )
+
+
+@router.delete("/{project_id}/members/{user_id}", status_code=204)
+async def remove_member(
+    project_id: uuid.UUID, user_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
+    """Remove a member, or leave (any member may remove themselves; not the last owner)."""
+    await service.remove_member(
+        db, user_id=principal.user_id, project_id=project_id, member_id=user_id
+    )
+    return Response(status_code=204)

@@ -1,0 +1,234 @@
+"""Projects, their members and roles."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orbiter.core.errors import Conflict, Forbidden, NotFound
+from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.core.time import utcnow
+from orbiter.models import Event, Project, ProjectMember, User
+from orbiter.projects.access import load_project
+from orbiter.projects.events import recent_events, record_event
+from orbiter.projects.schemas import (
+    EventRead,
+    MemberRead,
+    ProjectDetail,
+    ProjectRead,
+    ProjectStatus,
+    ProjectUpdate,
+)
+
+RECENT_EVENTS = 20
+
+
+def project_read(project: Project, role: str) -> ProjectRead:
+    return ProjectRead.model_validate({**_columns(project), "role": role})
+
+
+def _columns(project: Project) -> dict[str, object]:
+    return {c: getattr(project, c) for c in ProjectRead.model_fields if c != "role"}
+
+
+async def create_project(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    name: str,
+    description: str | None = None,
+    is_personal: bool = False,
+) -> Project:
+    project = Project(
+        name=name, description=description, is_personal=is_personal, created_by=user_id
+    )
+    db.add(project)
+    await db.flush()
+    db.add(ProjectMember(project_id=project.id, user_id=user_id, role="owner"))
+    await record_event(
+        db, project_id=project.id, actor_id=user_id, type="project.created", data={"name": name}
+    )
+    return project
+
+
+async def create_personal_project(db: AsyncSession, *, user: User) -> Project:
+    return await create_project(db, user_id=user.id, name="Personal", is_personal=True)
+
+
+async def personal_project_id(db: AsyncSession, *, user_id: uuid.UUID) -> uuid.UUID:
+    """The project used when a create call omits `project_id`."""
+    project_id = await db.scalar(
+        select(Project.id).where(Project.created_by == user_id, Project.is_personal.is_(True))
+    )
+    if project_id is None:
+        raise NotFound("Personal project not found")
+    return project_id
+
+
+async def list_projects(
+    db: AsyncSession, *, user_id: uuid.UUID, params: PageParams, codec: CursorCodec
+) -> tuple[list[ProjectRead], PageInfo]:
+    stmt = select(Project, ProjectMember.role).join(
+        ProjectMember,
+        (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == user_id),
+    )
+    rows, info = await paginate(
+        db, stmt, order=[Project.updated_at, Project.id], params=params, codec=codec
+    )
+    return [project_read(row[0], row[1]) for row in rows], info
+
+
+async def project_detail(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID
+) -> ProjectDetail:
+    project, role = await load_project(db, user_id=user_id, project_id=project_id)
+    member_count = await db.scalar(
+        select(func.count()).where(ProjectMember.project_id == project.id)
+    )
+    events = await recent_events(db, project_id=project.id, limit=RECENT_EVENTS)
+    return ProjectDetail(
+        **project_read(project, role).model_dump(),
+        member_count=member_count or 0,
+        events=[EventRead.model_validate(e) for e in events],
+    )
+
+
+async def update_project(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, changes: ProjectUpdate
+) -> ProjectRead:
+    project, role = await load_project(
+        db, user_id=user_id, project_id=project_id, min_role="editor"
+    )
+    fields = changes.model_dump(exclude_unset=True)
+    for field, value in fields.items():
+        setattr(project, field, value)
+    project.updated_at = utcnow()
+    await record_event(
+        db, project_id=project.id, actor_id=user_id, type="project.updated",
+        data={"fields": sorted(fields)},
+    )
+    await db.flush()
+    return project_read(project, role)
+
+
+async def delete_project(db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
+    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role="owner")
+    if project.is_personal:
+        raise Conflict("The personal project cannot be deleted")
+    await db.execute(delete(Project).where(Project.id == project.id))
+
+
+async def project_status(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID
+) -> ProjectStatus:
+    project, _ = await load_project(db, user_id=user_id, project_id=project_id)
+    last_activity = await db.scalar(
+        select(func.max(Event.created_at)).where(Event.project_id == project.id)
+    )
+    # Snapshots arrive with the content-addressed store; until then there is none to name.
+    return ProjectStatus(
+        last_snapshot_id=None, updated_at=project.updated_at, last_activity=last_activity
+    )
+
+
+async def list_members(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, params: PageParams,
+    codec: CursorCodec,
+) -> tuple[list[MemberRead], PageInfo]:
+    await load_project(db, user_id=user_id, project_id=project_id)
+    stmt = (
+        select(ProjectMember, User)
+        .join(User, User.id == ProjectMember.user_id)
+        .where(ProjectMember.project_id == project_id)
+    )
+    rows, info = await paginate(
+        db, stmt, order=[ProjectMember.created_at, ProjectMember.user_id], params=params,
+        codec=codec, descending=False,
+    )
+    return [_member_read(row[0], row[1]) for row in rows], info
+
+
+def _member_read(member: ProjectMember, user: User) -> MemberRead:
+    return MemberRead(
+        user_id=user.id, email=user.email, name=user.name, role=member.role,  # type: ignore[arg-type]
+        created_at=member.created_at,
+    )
+
+
+async def add_member(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, email: str, role: str
+) -> MemberRead:
+    await load_project(db, user_id=user_id, project_id=project_id, min_role="owner")
+    user = await db.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound("No user with this email", details={"field": "email"})
+    if await db.get(ProjectMember, (project_id, user.id)) is not None:
+        raise Conflict("This user is already a member", details={"field": "email"})
+    member = ProjectMember(project_id=project_id, user_id=user.id, role=role)
+    db.add(member)
+    await record_event(
+        db, project_id=project_id, actor_id=user_id, type="member.added",
+        data={"user_id": str(user.id), "role": role},
+    )
+    await db.flush()
+    return _member_read(member, user)
+
+
+async def _target_member(
+    db: AsyncSession, project_id: uuid.UUID, member_id: uuid.UUID
+) -> tuple[ProjectMember, User]:
+    row = (
+        await db.execute(
+            select(ProjectMember, User)
+            .join(User, User.id == ProjectMember.user_id)
+            .where(ProjectMember.project_id == project_id, ProjectMember.user_id == member_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("Member not found")
+    return row[0], row[1]
+
+
+async def _ensure_another_owner(db: AsyncSession, project_id: uuid.UUID) -> None:
+    owners = await db.scalar(
+        select(func.count()).where(
+            ProjectMember.project_id == project_id, ProjectMember.role == "owner"
+        )
+    )
+    if (owners or 0) <= 1:
+        raise Conflict("A project needs at least one owner; make someone else owner first")
+
+
+async def change_role(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, member_id: uuid.UUID, role: str
+) -> MemberRead:
+    await load_project(db, user_id=user_id, project_id=project_id, min_role="owner", lock=True)
+    member, user = await _target_member(db, project_id, member_id)
+    if member.role == "owner" and role != "owner":
+        await _ensure_another_owner(db, project_id)
+    if member.role != role:
+        await record_event(
+            db, project_id=project_id, actor_id=user_id, type="member.role_changed",
+            data={"user_id": str(member_id), "from": member.role, "to": role},
+        )
+        member.role = role
+        await db.flush()
+    return _member_read(member, user)
+
+
+async def remove_member(
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, member_id: uuid.UUID
+) -> None:
+    _, role = await load_project(db, user_id=user_id, project_id=project_id, lock=True)
+    if member_id != user_id and role != "owner":
+        raise Forbidden("Only an owner can remove other members")
+    member, _ = await _target_member(db, project_id, member_id)
+    if member.role == "owner":
+        await _ensure_another_owner(db, project_id)
+    await db.delete(member)
+    await record_event(
+        db, project_id=project_id, actor_id=user_id, type="member.removed",
+        data={"user_id": str(member_id)},
+    )

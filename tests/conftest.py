@@ -1,0 +1,84 @@
+"""Fixtures: one migrated database per run, a fresh state per test, clients per auth method.
+
+The backend comes from the environment `scripts/run_tests.py` sets: embedded (SQLite, memory,
+local blobs) or services (PostgreSQL, Redis, S3). The same tests run on both.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import delete
+
+from orbiter.core.resources import Resources
+from orbiter.core.settings import Settings, get_settings
+from orbiter.main import create_app
+from orbiter.models import Base
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE_URL = "http://testserver"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    os.environ.setdefault("ORBITER_ENVIRONMENT", "test")
+    with tempfile.TemporaryDirectory(prefix="orbiter-test-") as tmp:
+        os.environ.setdefault("ORBITER_DATA_DIR", tmp)
+        get_settings.cache_clear()
+        yield get_settings()
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Settings:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(config, "head")
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(migrated: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(migrated)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+def resources(app: FastAPI) -> Resources:
+    res: Resources = app.state.resources
+    return res
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test starts with empty tables, no sessions and fresh rate-limit counters."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    res: Resources = request.getfixturevalue("app").state.resources
+    async with res.sessionmaker() as db:
+        for table in reversed(Base.metadata.sorted_tables):
+            await db.execute(delete(table))
+        await db.commit()
+    await res.kv.clear()
+    await res.limiter.clear()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as c:
+        yield c
+
+
+@pytest.fixture
+def backend() -> str:
+    return os.environ.get("ORBITER_TEST_BACKEND", "embedded")

@@ -1,0 +1,106 @@
+"""Black-box helpers: sign users in each of the three ways, through HTTP only."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
+
+BASE_URL = "http://testserver"
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}{next(_counter)}@example.com"
+
+
+def new_client(app: FastAPI, **headers: str) -> AsyncClient:
+    return AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL, headers=headers)
+
+
+def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]  # type: ignore[no-any-return]
+
+
+@dataclass
+class SignedIn:
+    """One user with a browser session, an API key and a bearer token."""
+
+    user: dict[str, Any]
+    email: str
+    browser: AsyncClient
+    api_key: str
+    api: AsyncClient
+    token: str
+    cli: AsyncClient
+
+    def clients(self) -> dict[str, AsyncClient]:
+        return {"cookie": self.browser, "api_key": self.api, "bearer": self.cli}
+
+    async def aclose(self) -> None:
+        for c in self.clients().values():
+            await c.aclose()
+
+
+async def browser_for(app: FastAPI, email: str | None = None, password: str = PASSWORD) -> tuple[AsyncClient, dict[str, Any]]:
+    """Register (or log in) and return a cookie client that sends its CSRF token."""
+    email = email or unique_email()
+    client = new_client(app)
+    registered = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "name": "Test User"}
+    )
+    assert registered.status_code in (201, 409), registered.text
+    login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client, login.json()["user"]
+
+
+async def create_api_key(browser: AsyncClient, scopes: list[str] | None = None) -> str:
+    body: dict[str, Any] = {"name": "ci"}
+    if scopes is not None:
+        body["scopes"] = scopes
+    created = await browser.post("/api/v1/api-keys", json=body)
+    assert created.status_code == 201, created.text
+    return str(created.json()["key"])
+
+
+async def device_token(app: FastAPI, browser: AsyncClient) -> str:
+    """Run the device flow: the CLI asks, the signed-in browser approves, the CLI polls."""
+    async with new_client(app) as cli:
+        start = await cli.post("/api/v1/oauth/device", data={"client_id": "orbiter-cli"})
+        assert start.status_code == 200, start.text
+        codes = start.json()
+        approved = await browser.post(
+            "/api/v1/oauth/device/authorize", json={"user_code": codes["user_code"]}
+        )
+        assert approved.status_code == 200, approved.text
+        token = await cli.post(
+            "/api/v1/oauth/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": codes["device_code"],
+            },
+        )
+        assert token.status_code == 200, token.text
+        return str(token.json()["access_token"])
+
+
+async def sign_in_everywhere(app: FastAPI, email: str | None = None) -> SignedIn:
+    email = email or unique_email()
+    browser, user = await browser_for(app, email)
+    key = await create_api_key(browser)
+    token = await device_token(app, browser)
+    return SignedIn(
+        user=user, email=email, browser=browser, api_key=key, api=new_client(app, **{"X-API-Key": key}),
+        token=token, cli=new_client(app, Authorization=f"Bearer {token}"),
+    )
