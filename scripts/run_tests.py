@@ -546,6 +546,19 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_known_args(argv)
 
 
+def warn_about_dotenv(path: Path) -> None:
+    """Settings also read .env; backend variables there would leak into the embedded run."""
+    if not path.is_file():
+        return
+    lines = [line.strip().removeprefix("export ") for line in path.read_text().splitlines()]
+    names = {line.split("=", 1)[0].strip() for line in lines}
+    leaking = sorted(
+        name for name in names if name in BACKEND_ENV_VARS or name.startswith(BACKEND_ENV_PREFIXES)
+    )
+    if leaking:
+        info(f"WARNING: {path} sets {', '.join(leaking)}; unset variables fall back to it")
+
+
 def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -555,8 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, raise_keyboard_interrupt)  # so `finally` stops the servers
     signal.signal(signal.SIGHUP, raise_keyboard_interrupt)
     backends = ["embedded", "services"] if args.backend == "both" else [args.backend]
-    if (REPO_ROOT / ".env").exists():
-        info("note: .env exists; settings it defines that the runs do not set still apply")
+    warn_about_dotenv(REPO_ROOT / ".env")
 
     try:
         tools = find_tools() if "services" in backends else None

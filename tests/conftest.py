@@ -61,10 +61,11 @@ def resources(app: FastAPI) -> Resources:
 @pytest.fixture(autouse=True)
 async def _fresh_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Every test starts with empty tables, no sessions and fresh rate-limit counters."""
-    yield
-    if "app" not in request.fixturenames:
+    if "migrated" not in request.fixturenames:
+        yield
         return
     res: Resources = request.getfixturevalue("app").state.resources
+    yield
     async with res.sessionmaker() as db:
         for table in reversed(Base.metadata.sorted_tables):
             await db.execute(delete(table))

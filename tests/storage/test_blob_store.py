@@ -21,7 +21,6 @@ from orbiter.storage import (
 from .helpers import MiB, UniqueKeys, chunked, failing_after, free_port, random_bytes
 
 
-
 async def read_all(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> bytes:
     stream = await store.open_stream(key, start=start, end=end)
     return b"".join([chunk async for chunk in stream])
@@ -77,6 +76,15 @@ async def test_range_past_the_end_is_empty(
 ) -> None:
     key = new_key()
     await blob_store.put_bytes(key, random_bytes(2000))
+    assert await read_all(blob_store, key, start=start, end=end) == b""
+
+
+@pytest.mark.parametrize(("start", "end"), [(0, 10), (3, None), (0, 0)])
+async def test_range_of_empty_object_is_empty(
+    blob_store: BlobStore, new_key: UniqueKeys, start: int, end: int | None
+) -> None:
+    key = new_key()
+    await blob_store.put_bytes(key, b"")
     assert await read_all(blob_store, key, start=start, end=end) == b""
 
 

@@ -15,7 +15,6 @@ from orbiter.storage.s3 import PART_SIZE
 from .helpers import MiB, UniqueKeys, chunked, failing_after, random_bytes
 
 
-
 def etag(s3_client: Any, s3_store: S3BlobStore, key: str) -> str:
     return str(s3_client.head_object(Bucket=s3_store.bucket, Key=key)["ETag"]).strip('"')
 

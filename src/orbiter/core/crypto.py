@@ -32,7 +32,10 @@ class SecretBox:
             kid, sep, encoded = entry.partition(":")
             if not sep or not kid or "." in kid:
                 raise ValueError("each encryption key must look like 'kid:base64key'")
-            key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            try:
+                key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            except ValueError as exc:
+                raise ValueError(f"encryption key {kid!r} is not valid base64") from exc
             if len(key) != 32:
                 raise ValueError(f"encryption key {kid!r} must decode to 32 bytes")
             keys[kid] = key

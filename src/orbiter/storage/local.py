@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import stat
 import tempfile
@@ -81,7 +82,6 @@ class LocalBlobStore:
         return self.root / key
 
 
-
 def _file_size(path: Path) -> int | None:
     try:
         info = path.stat()
@@ -116,10 +116,8 @@ def _fsync_directory(directory: Path) -> None:
 
 def _discard(temp_file: BinaryIO, temp_path: Path) -> None:
     # Synchronous on purpose: it must finish even while the task is being cancelled.
-    try:
+    with contextlib.suppress(OSError):
         temp_file.close()
-    except OSError:
-        pass
     temp_path.unlink(missing_ok=True)
 
 

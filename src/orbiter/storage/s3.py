@@ -18,9 +18,9 @@ from orbiter.storage.base import (
     validate_key,
     validate_range,
 )
-from orbiter.storage.streams import ThreadedReader, empty_reader, single_chunk
 from orbiter.storage.s3_errors import error_code, translated_errors
 from orbiter.storage.s3_multipart import MultipartUpload
+from orbiter.storage.streams import ThreadedReader, empty_reader, single_chunk
 
 PART_SIZE = 8 * 1024 * 1024  # with S3's 10,000-part limit: objects up to ~78 GiB
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the SigV4 maximum

@@ -1,0 +1,129 @@
+"""Every failure is the one envelope; every response has a request id and security headers."""
+
+from __future__ import annotations
+
+from asgi_lifespan import LifespanManager
+from httpx import AsyncClient
+
+from orbiter.core.settings import Settings
+from orbiter.main import create_app
+from tests.helpers import assert_error, new_client
+
+
+async def test_unknown_route_is_404_envelope(client: AsyncClient) -> None:
+    assert_error(await client.get("/api/v1/does-not-exist"), 404, "RESOURCE_NOT_FOUND")
+    assert_error(await client.get("/nowhere"), 404, "RESOURCE_NOT_FOUND")
+
+
+async def test_ci_routes_of_domains_not_built_yet_are_a_clear_404(client: AsyncClient) -> None:
+    response = await client.post("/api/v1/ci/workflows/0c6f0a8e-4b7e-4a53-9d0e-1b7f1f1f1f1f/run")
+    assert_error(response, 404, "RESOURCE_NOT_FOUND")
+
+
+async def test_wrong_method_is_405_envelope(client: AsyncClient) -> None:
+    assert_error(await client.delete("/api/v1/auth/register"), 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_malformed_json_is_400_envelope(client: AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 400, "BAD_REQUEST")
+
+
+async def test_validation_errors_list_the_fields(client: AsyncClient) -> None:
+    error = assert_error(await client.post("/api/v1/auth/register", json={}), 422, "VALIDATION_ERROR")
+    fields = {f["field"] for f in error["details"]["fields"]}
+    assert fields == {"email", "password"}
+    assert all({"field", "message", "type"} <= set(f) for f in error["details"]["fields"])
+
+
+async def test_path_parameters_are_validated(client: AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import sign_in_everywhere
+
+    user = await sign_in_everywhere(app)
+    assert_error(await user.api.get("/api/v1/projects/not-a-uuid"), 422, "VALIDATION_ERROR")
+    await user.aclose()
+
+
+async def test_unexpected_errors_are_a_generic_500_with_the_request_id(
+    migrated: Settings, caplog  # type: ignore[no-untyped-def]
+) -> None:
+    app = create_app(migrated)
+
+    async def explode() -> None:
+        raise RuntimeError("secret database detail")
+
+    app.add_api_route("/explode", explode)
+    async with LifespanManager(app), new_client(app) as client:
+        response = await client.get("/explode")
+    error = assert_error(response, 500, "INTERNAL_ERROR")
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert error["details"]["request_id"] == response.headers["X-Request-ID"]
+    assert "secret database detail" in caplog.text
+
+
+async def test_security_headers_and_request_id_on_every_response(client: AsyncClient) -> None:
+    for response in (
+        await client.get("/health"),
+        await client.get("/api/v1/nope"),
+        await client.get("/api/v1/auth/me"),
+    ):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert len(response.headers["X-Request-ID"]) >= 16
+        assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
+
+
+async def test_hsts_when_served_over_https(app) -> None:  # type: ignore[no-untyped-def]
+    async with new_client(app) as client:
+        client.base_url = "https://testserver"  # type: ignore[assignment]
+        response = await client.get("/health")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_a_client_request_id_is_echoed(client: AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "trace-123"})
+    assert response.headers["X-Request-ID"] == "trace-123"
+    odd = await client.get("/health", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert odd.headers["X-Request-ID"] != "bad id\twith spaces"
+
+
+async def test_docs_and_schema_are_served(client: AsyncClient) -> None:
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "Orbiter"
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "cdn.jsdelivr.net" in docs.headers["Content-Security-Policy"]
+    assert (await client.get("/redoc")).status_code == 200
+
+
+async def test_health_reports_ok_with_a_timestamp(client: AsyncClient) -> None:
+    body = (await client.get("/health")).json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["timestamp"].endswith("Z")
+
+
+async def test_health_is_503_degraded_when_the_database_is_unreachable(migrated: Settings) -> None:
+    url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    app = create_app(migrated.model_copy(update={"database_url": url}))
+    async with LifespanManager(app), new_client(app) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+
+
+async def test_cors_only_for_configured_origins(migrated: Settings) -> None:
+    app = create_app(migrated.model_copy(update={"cors_origins": ["https://app.example"]}))
+    async with LifespanManager(app), new_client(app) as client:
+        allowed = await client.options(
+            "/api/v1/projects",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        )
+        refused = await client.options(
+            "/api/v1/projects",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert allowed.headers["access-control-allow-credentials"] == "true"
+    assert "access-control-allow-origin" not in refused.headers
