@@ -51,7 +51,9 @@ class SignedIn:
             await c.aclose()
 
 
-async def browser_for(app: FastAPI, email: str | None = None, password: str = PASSWORD) -> tuple[AsyncClient, dict[str, Any]]:
+async def browser_for(
+    app: FastAPI, email: str | None = None, password: str = PASSWORD
+) -> tuple[AsyncClient, dict[str, Any]]:
     """Register (or log in) and return a cookie client that sends its CSRF token."""
     email = email or unique_email()
     client = new_client(app)
@@ -101,6 +103,11 @@ async def sign_in_everywhere(app: FastAPI, email: str | None = None) -> SignedIn
     key = await create_api_key(browser)
     token = await device_token(app, browser)
     return SignedIn(
-        user=user, email=email, browser=browser, api_key=key, api=new_client(app, **{"X-API-Key": key}),
-        token=token, cli=new_client(app, Authorization=f"Bearer {token}"),
+        user=user,
+        email=email,
+        browser=browser,
+        api_key=key,
+        api=new_client(app, **{"X-API-Key": key}),
+        token=token,
+        cli=new_client(app, Authorization=f"Bearer {token}"),
     )

@@ -13,7 +13,10 @@ from orbiter.core.settings import get_settings
 
 
 def _migrations_dir() -> Path:
-    for candidate in (Path.cwd() / "migrations", Path(__file__).resolve().parents[2] / "migrations"):
+    for candidate in (
+        Path.cwd() / "migrations",
+        Path(__file__).resolve().parents[2] / "migrations",
+    ):
         if (candidate / "env.py").exists():
             return candidate
     raise SystemExit("cannot find the migrations folder; run from the Orbiter checkout")

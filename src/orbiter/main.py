@@ -62,8 +62,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining",
-                            "RateLimit-Reset", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+            ],
         )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
-from asgi_lifespan import LifespanManager
 
 from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings
@@ -57,7 +57,7 @@ async def test_every_login_gets_a_new_session_id_and_the_old_one_dies(client: As
     await client.post(LOGIN, json={"email": email, "password": PASSWORD})
     second = client.cookies["orbiter_session"]
     assert first != second
-    async with AsyncClient(transport=client._transport, base_url="http://testserver") as replay:  # noqa: SLF001
+    async with AsyncClient(transport=client._transport, base_url="http://testserver") as replay:
         replay.cookies.set("orbiter_session", first)
         assert_error(await replay.get("/api/v1/auth/me"), 401, "UNAUTHORIZED")
 
@@ -66,7 +66,9 @@ async def test_writes_by_cookie_need_the_csrf_token(app: FastAPI) -> None:
     browser, _ = await browser_for(app)
     token = browser.headers.pop("X-CSRF-Token")
     assert_error(await browser.post("/api/v1/projects", json={"name": "x"}), 403, "FORBIDDEN")
-    wrong = await browser.post("/api/v1/projects", json={"name": "x"}, headers={"X-CSRF-Token": "wrong"})
+    wrong = await browser.post(
+        "/api/v1/projects", json={"name": "x"}, headers={"X-CSRF-Token": "wrong"}
+    )
     assert_error(wrong, 403, "FORBIDDEN")
     assert (await browser.get("/api/v1/auth/csrf")).json()["csrf_token"] == token
     ok = await browser.post("/api/v1/projects", json={"name": "x"}, headers={"X-CSRF-Token": token})
@@ -80,7 +82,9 @@ async def test_the_csrf_token_is_bound_to_its_session(app: FastAPI) -> None:
     alice, _ = await browser_for(app)
     bob, _ = await browser_for(app)
     stolen = bob.headers["X-CSRF-Token"]
-    refused = await alice.post("/api/v1/projects", json={"name": "x"}, headers={"X-CSRF-Token": stolen})
+    refused = await alice.post(
+        "/api/v1/projects", json={"name": "x"}, headers={"X-CSRF-Token": stolen}
+    )
     assert_error(refused, 403, "FORBIDDEN")
     await alice.aclose()
     await bob.aclose()
@@ -92,7 +96,9 @@ async def test_cookie_writes_from_a_foreign_origin_are_refused(app: FastAPI) -> 
         "/api/v1/projects", json={"name": "x"}, headers={"Origin": "https://evil.example"}
     )
     assert_error(evil, 403, "FORBIDDEN")
-    same = await browser.post("/api/v1/projects", json={"name": "y"}, headers={"Origin": "http://testserver"})
+    same = await browser.post(
+        "/api/v1/projects", json={"name": "y"}, headers={"Origin": "http://testserver"}
+    )
     assert same.status_code == 201
     names = [p["name"] for p in (await browser.get("/api/v1/projects")).json()["data"]]
     assert "x" not in names
@@ -102,7 +108,9 @@ async def test_cookie_writes_from_a_foreign_origin_are_refused(app: FastAPI) -> 
 async def test_login_from_a_foreign_origin_is_refused(client: AsyncClient) -> None:
     email = await _register(client)
     response = await client.post(
-        LOGIN, json={"email": email, "password": PASSWORD}, headers={"Origin": "https://evil.example"}
+        LOGIN,
+        json={"email": email, "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
     )
     assert_error(response, 403, "FORBIDDEN")
 
@@ -113,7 +121,9 @@ async def test_anonymous_csrf_token_is_accepted_by_login_and_a_forged_one_is_not
     email = await _register(client)
     client.cookies.clear()
     token = (await client.get("/api/v1/auth/csrf")).json()["csrf_token"]
-    ok = await client.post(LOGIN, json={"email": email, "password": PASSWORD}, headers={"X-CSRF-Token": token})
+    ok = await client.post(
+        LOGIN, json={"email": email, "password": PASSWORD}, headers={"X-CSRF-Token": token}
+    )
     assert ok.status_code == 200
     client.cookies.clear()
     forged = await client.post(
@@ -128,7 +138,9 @@ async def _session_record(resources: Resources, session_id: str) -> dict[str, st
     return json.loads(raw)  # type: ignore[no-any-return]
 
 
-async def test_sessions_are_listed_and_one_can_be_revoked(app: FastAPI, resources: Resources) -> None:
+async def test_sessions_are_listed_and_one_can_be_revoked(
+    app: FastAPI, resources: Resources
+) -> None:
     email = unique_email()
     laptop, _ = await browser_for(app, email)
     phone, _ = await browser_for(app, email)
@@ -136,22 +148,26 @@ async def test_sessions_are_listed_and_one_can_be_revoked(app: FastAPI, resource
     browsers = [s for s in listed["data"] if s["kind"] == "browser"]
     assert len(browsers) == 2 and listed["pagination"]["total"] == 2
     current = [s for s in browsers if s["current"]]
-    other = [s for s in browsers if not s["current"]][0]
+    other = next(s for s in browsers if not s["current"])
     assert len(current) == 1
     assert (await laptop.delete(f"/api/v1/auth/sessions/{other['id']}")).status_code == 204
     assert_error(await phone.get("/api/v1/auth/me"), 401, "UNAUTHORIZED")
     assert (await laptop.get("/api/v1/auth/me")).status_code == 200
-    assert_error(await laptop.delete(f"/api/v1/auth/sessions/{other['id']}"), 404, "RESOURCE_NOT_FOUND")
+    assert_error(
+        await laptop.delete(f"/api/v1/auth/sessions/{other['id']}"), 404, "RESOURCE_NOT_FOUND"
+    )
     await laptop.aclose()
     await phone.aclose()
 
 
-async def test_a_session_past_its_absolute_expiry_is_refused(app: FastAPI, resources: Resources) -> None:
+async def test_a_session_past_its_absolute_expiry_is_refused(
+    app: FastAPI, resources: Resources
+) -> None:
     browser, _ = await browser_for(app)
     session_id = (await browser.get("/api/v1/auth/sessions")).json()["data"][0]["id"]
     record = await _session_record(resources, session_id)
     record["expires_at"] = "2000-01-01T00:00:00+00:00"
-    await resources.kv.set(f"session:{session_id}", json.dumps(record), 60)
+    await resources.kv.put(f"session:{session_id}", json.dumps(record), 60)
     assert_error(await browser.get("/api/v1/auth/me"), 401, "UNAUTHORIZED")
     assert await resources.kv.get(f"session:{session_id}") is None
     await browser.aclose()

@@ -32,7 +32,9 @@ async def test_malformed_json_is_400_envelope(client: AsyncClient) -> None:
 
 
 async def test_validation_errors_list_the_fields(client: AsyncClient) -> None:
-    error = assert_error(await client.post("/api/v1/auth/register", json={}), 422, "VALIDATION_ERROR")
+    error = assert_error(
+        await client.post("/api/v1/auth/register", json={}), 422, "VALIDATION_ERROR"
+    )
     fields = {f["field"] for f in error["details"]["fields"]}
     assert fields == {"email", "password"}
     assert all({"field", "message", "type"} <= set(f) for f in error["details"]["fields"])
@@ -47,7 +49,8 @@ async def test_path_parameters_are_validated(client: AsyncClient, app) -> None: 
 
 
 async def test_unexpected_errors_are_a_generic_500_with_the_request_id(
-    migrated: Settings, caplog  # type: ignore[no-untyped-def]
+    migrated: Settings,
+    caplog,  # type: ignore[no-untyped-def]
 ) -> None:
     app = create_app(migrated)
 

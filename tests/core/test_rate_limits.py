@@ -9,7 +9,14 @@ from httpx import AsyncClient
 from orbiter.auth.resolve import session_store
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
-from tests.helpers import PASSWORD, assert_error, create_api_key, browser_for, new_client, unique_email
+from tests.helpers import (
+    PASSWORD,
+    assert_error,
+    browser_for,
+    create_api_key,
+    new_client,
+    unique_email,
+)
 
 DOWN_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there
 
@@ -42,21 +49,27 @@ async def test_failed_logins_are_limited_per_account(client: AsyncClient) -> Non
     email = unique_email()
     await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
     for _ in range(10):
-        bad = await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong-password"})
+        bad = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": "wrong-password"}
+        )
         assert bad.status_code == 401
     locked = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert_error(locked, 429, "RATE_LIMITED")
     assert int(locked.headers["Retry-After"]) > 60  # a 15-minute window
     other = unique_email()
     await client.post("/api/v1/auth/register", json={"email": other, "password": PASSWORD})
-    assert (await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})
+    ).status_code == 200
 
 
 async def test_sign_in_requests_are_limited_per_client_ip(migrated: Settings) -> None:
     app = create_app(migrated.model_copy(update={"rate_limit_auth_per_ip": 3}))
     async with LifespanManager(app), new_client(app) as client:
         for _ in range(3):
-            response = await client.post("/api/v1/auth/login", json={"email": unique_email(), "password": "x"})
+            response = await client.post(
+                "/api/v1/auth/login", json={"email": unique_email(), "password": "x"}
+            )
             assert response.status_code == 401
         limited = await client.post("/api/v1/oauth/device", data={})
         assert_error(limited, 429, "RATE_LIMITED")
@@ -65,7 +78,9 @@ async def test_sign_in_requests_are_limited_per_client_ip(migrated: Settings) ->
 
 async def test_forwarded_for_is_only_trusted_from_a_configured_proxy(migrated: Settings) -> None:
     limits = {"rate_limit_auth_per_ip": 1}
-    trusting = create_app(migrated.model_copy(update={**limits, "trusted_proxies": ["127.0.0.1/32"]}))
+    trusting = create_app(
+        migrated.model_copy(update={**limits, "trusted_proxies": ["127.0.0.1/32"]})
+    )
     async with LifespanManager(trusting), new_client(trusting) as client:
         for ip in ("203.0.113.1", "203.0.113.2"):  # different clients behind the proxy
             response = await client.post(
@@ -75,8 +90,12 @@ async def test_forwarded_for_is_only_trusted_from_a_configured_proxy(migrated: S
     untrusting = create_app(migrated.model_copy(update=limits))
     async with LifespanManager(untrusting), new_client(untrusting) as client:
         await untrusting.state.resources.limiter.clear()
-        first = await client.post("/api/v1/oauth/device", data={}, headers={"X-Forwarded-For": "203.0.113.3"})
-        spoofed = await client.post("/api/v1/oauth/device", data={}, headers={"X-Forwarded-For": "203.0.113.4"})
+        first = await client.post(
+            "/api/v1/oauth/device", data={}, headers={"X-Forwarded-For": "203.0.113.3"}
+        )
+        spoofed = await client.post(
+            "/api/v1/oauth/device", data={}, headers={"X-Forwarded-For": "203.0.113.4"}
+        )
         assert first.status_code == 200
         assert_error(spoofed, 429, "RATE_LIMITED")
 
@@ -88,10 +107,14 @@ async def test_limits_can_be_switched_off(migrated: Settings) -> None:
         assert response.status_code == 200 and "RateLimit-Limit" not in response.headers
 
 
-async def test_when_redis_is_down_sign_in_fails_closed_and_nothing_is_a_500(migrated: Settings) -> None:
+async def test_when_redis_is_down_sign_in_fails_closed_and_nothing_is_a_500(
+    migrated: Settings,
+) -> None:
     app = create_app(migrated.model_copy(update={"redis_url": DOWN_REDIS}))
     async with LifespanManager(app), new_client(app) as client:
-        login = await client.post("/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD})
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD}
+        )
         assert_error(login, 503, "SERVICE_UNAVAILABLE")
         device = await client.post("/api/v1/oauth/device", data={})
         assert_error(device, 503, "SERVICE_UNAVAILABLE")

@@ -28,6 +28,8 @@ def test_development_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> Non
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
-def test_lists_come_from_comma_separated_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lists_come_from_comma_separated_environment_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("ORBITER_CORS_ORIGINS", "https://a.example, https://b.example")
     assert Settings().cors_origins == ["https://a.example", "https://b.example"]

@@ -32,7 +32,11 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """Create a key; `key` is in this response only, so store it now."""
     api_key, raw = await service.create_api_key(
-        db, user_id=principal.user_id, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+        db,
+        user_id=principal.user_id,
+        name=body.name,
+        scopes=body.scopes,
+        expires_at=body.expires_at,
     )
     return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=raw)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -23,7 +24,7 @@ async def create_api_key(
     *,
     user_id: uuid.UUID,
     name: str,
-    scopes: list[str] | None,
+    scopes: Sequence[str] | None,
     expires_at: datetime | None,
 ) -> tuple[ApiKey, str]:
     raw = KEY_PREFIX + new_secret(32)
@@ -51,8 +52,6 @@ async def list_api_keys(
 
 
 async def revoke_api_key(db: AsyncSession, *, user_id: uuid.UUID, key_id: uuid.UUID) -> None:
-    result = await db.execute(
-        delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id)
-    )
+    result = await db.execute(delete(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound("API key not found")

@@ -49,7 +49,9 @@ class SessionStore:
     def cookie_value(self, raw_id: str) -> str:
         return self._signer.sign(raw_id).decode()
 
-    async def create(self, user_id: uuid.UUID, *, user_agent: str | None, ip: str | None) -> tuple[str, BrowserSession]:
+    async def create(
+        self, user_id: uuid.UUID, *, user_agent: str | None, ip: str | None
+    ) -> tuple[str, BrowserSession]:
         raw_id = new_secret(32)
         now = utcnow()
         session = BrowserSession(
@@ -104,7 +106,7 @@ class SessionStore:
     async def _save(self, session: BrowserSession) -> None:
         remaining = datetime.fromisoformat(session.expires_at) - utcnow()
         ttl = min(self._idle, int(remaining.total_seconds()))
-        await self._kv.set(_session_key(session.id), json.dumps(asdict(session)), max(1, ttl))
+        await self._kv.put(_session_key(session.id), json.dumps(asdict(session)), max(1, ttl))
 
 
 def _session_key(public_id: str) -> str:

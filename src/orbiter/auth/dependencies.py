@@ -34,7 +34,9 @@ def allowed_origins(request: Request, settings: Settings) -> set[str]:
 def check_origin(request: Request) -> None:
     """Refuse cross-site browser requests that would act with the user's cookie."""
     origin = request.headers.get("origin")
-    if origin and origin.rstrip("/") not in allowed_origins(request, request.app.state.resources.settings):
+    if origin and origin.rstrip("/") not in allowed_origins(
+        request, request.app.state.resources.settings
+    ):
         raise Forbidden("Cross-origin request refused", details={"origin": origin})
 
 
@@ -54,7 +56,9 @@ def get_principal(
         check_origin(request)
         sent = request.headers.get(CSRF_HEADER, "")
         if not outcome.csrf_token or not sent or not same(sent, outcome.csrf_token):
-            raise Forbidden(f"Missing or invalid {CSRF_HEADER} header (get one from GET /api/v1/auth/csrf)")
+            raise Forbidden(
+                f"Missing or invalid {CSRF_HEADER} header (get one from GET /api/v1/auth/csrf)"
+            )
     if outcome.method == "api_key":
         needed = "write" if unsafe else "read"
         if not outcome.has_scope(needed):

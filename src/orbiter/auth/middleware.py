@@ -50,7 +50,9 @@ class AuthenticationMiddleware:
             return
         await self.app(scope, receive, _with_headers(send, decision))
 
-    async def _general_limit(self, outcome: Outcome, ip: str, resources: Resources) -> Decision | None:
+    async def _general_limit(
+        self, outcome: Outcome, ip: str, resources: Resources
+    ) -> Decision | None:
         limiter = resources.limiter
         if not limiter.enabled:
             return None

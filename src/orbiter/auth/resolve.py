@@ -30,7 +30,9 @@ def session_store(resources: Resources) -> SessionStore:
     )
 
 
-async def resolve_principal(headers: Headers, cookies: dict[str, str], resources: Resources) -> Outcome:
+async def resolve_principal(
+    headers: Headers, cookies: dict[str, str], resources: Resources
+) -> Outcome:
     if api_key := headers.get("x-api-key"):
         return await _from_api_key(api_key, resources)
     if authorization := headers.get("authorization"):
@@ -47,7 +49,8 @@ async def _from_api_key(key: str, resources: Resources) -> Outcome:
     async with resources.sessionmaker() as db:
         row = (
             await db.execute(
-                select(ApiKey, User).join(User, User.id == ApiKey.user_id)
+                select(ApiKey, User)
+                .join(User, User.id == ApiKey.user_id)
                 .where(ApiKey.key_hash == hash_secret(key))
             )
         ).first()
@@ -60,8 +63,12 @@ async def _from_api_key(key: str, resources: Resources) -> Outcome:
         if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_PRECISION:
             await _touch(db, ApiKey, api_key.id)
         return Principal(
-            user_id=user.id, email=user.email, plan=user.plan, method="api_key",
-            credential_id=api_key.id, scopes=frozenset(api_key.scopes),
+            user_id=user.id,
+            email=user.email,
+            plan=user.plan,
+            method="api_key",
+            credential_id=api_key.id,
+            scopes=frozenset(api_key.scopes),
         )
 
 
@@ -69,7 +76,8 @@ async def _from_bearer(token: str, resources: Resources) -> Outcome:
     async with resources.sessionmaker() as db:
         row = (
             await db.execute(
-                select(AccessToken, User).join(User, User.id == AccessToken.user_id)
+                select(AccessToken, User)
+                .join(User, User.id == AccessToken.user_id)
                 .where(AccessToken.token_hash == hash_secret(token))
             )
         ).first()
@@ -79,11 +87,18 @@ async def _from_bearer(token: str, resources: Resources) -> Outcome:
         now = utcnow()
         if access_token.expires_at <= now:
             return AuthFailure("Token expired")
-        if access_token.last_used_at is None or now - access_token.last_used_at >= LAST_USED_PRECISION:
+        if (
+            access_token.last_used_at is None
+            or now - access_token.last_used_at >= LAST_USED_PRECISION
+        ):
             await _touch(db, AccessToken, access_token.id)
         return Principal(
-            user_id=user.id, email=user.email, plan=user.plan, method="bearer",
-            credential_id=access_token.id, scopes=frozenset(DEFAULT_API_KEY_SCOPES),
+            user_id=user.id,
+            email=user.email,
+            plan=user.plan,
+            method="bearer",
+            credential_id=access_token.id,
+            scopes=frozenset(DEFAULT_API_KEY_SCOPES),
         )
 
 
@@ -96,12 +111,18 @@ async def _from_cookie(cookie: str, resources: Resources) -> Outcome:
     if user is None:
         return AuthFailure("Session expired or signed out")
     return Principal(
-        user_id=user.id, email=user.email, plan=user.plan, method="session",
-        credential_id=uuid.UUID(session.id), scopes=frozenset(DEFAULT_API_KEY_SCOPES),
+        user_id=user.id,
+        email=user.email,
+        plan=user.plan,
+        method="session",
+        credential_id=uuid.UUID(session.id),
+        scopes=frozenset(DEFAULT_API_KEY_SCOPES),
         csrf_token=session.csrf_token,
     )
 
 
-async def _touch(db: AsyncSession, model: type[ApiKey] | type[AccessToken], row_id: uuid.UUID) -> None:
+async def _touch(
+    db: AsyncSession, model: type[ApiKey] | type[AccessToken], row_id: uuid.UUID
+) -> None:
     await db.execute(update(model).where(model.id == row_id).values(last_used_at=utcnow()))
     await db.commit()

@@ -58,9 +58,9 @@ async def _start_browser_session(
     request: Request, response: Response, resources: Resources, user: User, ip: str
 ) -> str:
     store = session_store(resources)
-    if old_cookie := request.cookies.get(COOKIE_NAME):  # a new id at every login
-        if old := await store.load(old_cookie):
-            await store.destroy(old)
+    old_cookie = request.cookies.get(COOKIE_NAME)
+    if old_cookie and (old := await store.load(old_cookie)):  # a new id at every login
+        await store.destroy(old)
     cookie, session = await store.create(
         user.id, user_agent=request.headers.get("user-agent"), ip=ip
     )
@@ -78,8 +78,12 @@ async def _start_browser_session(
 
 @router.post("/register", status_code=201, response_model=UserRead)
 async def register(
-    body: RegisterRequest, request: Request, response: Response,
-    db: DbSession, resources: ResourcesDep, ip: ClientIp,
+    body: RegisterRequest,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: ClientIp,
 ) -> User:
     """Create an account (and its personal project) and sign the browser in."""
     await _guard_sign_in(request, resources, ip)
@@ -90,8 +94,12 @@ async def register(
 
 @router.post("/login", response_model=LoginResponse)
 async def login(
-    body: LoginRequest, request: Request, response: Response,
-    db: DbSession, resources: ResourcesDep, ip: ClientIp,
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: ClientIp,
 ) -> LoginResponse:
     """Sign in with email and password; sets the `orbiter_session` cookie."""
     await _guard_sign_in(request, resources, ip)
@@ -146,7 +154,10 @@ async def google(
     user = await service.google_user(db, identity)
     days = resources.settings.bearer_token_days
     raw, _ = await service.issue_access_token(
-        db, user_id=user.id, client_name="google", user_agent=request.headers.get("user-agent"),
+        db,
+        user_id=user.id,
+        client_name="google",
+        user_agent=request.headers.get("user-agent"),
         days=days,
     )
     return TokenResponse(

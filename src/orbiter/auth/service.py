@@ -23,7 +23,7 @@ from orbiter.models import AccessToken, User
 from orbiter.projects import service as project_service
 
 BAD_LOGIN = "Invalid email or password"
-TOKEN_PREFIX = "orbt_"
+TOKEN_PREFIX = "orbt_"  # noqa: S105 - a public prefix, not a secret
 
 
 def normalise_email(email: str) -> str:
@@ -62,7 +62,9 @@ async def authenticate(
             "Too many failed sign-in attempts for this account; try again later"
         )
     user = await db.scalar(select(User).where(User.email == email))
-    valid, new_hash = await passwords.verify_password(password, user.password_hash if user else None)
+    valid, new_hash = await passwords.verify_password(
+        password, user.password_hash if user else None
+    )
     if not valid or user is None:
         if limiter.enabled:
             await limiter.hit(window, "failed-login", email)
@@ -121,8 +123,13 @@ async def list_sessions(
 ) -> list[SessionRead]:
     browser = [
         SessionRead(
-            id=uuid.UUID(s.id), kind="browser", device=s.user_agent, ip=s.ip,
-            created_at=s.created_at, last_seen_at=s.last_seen_at, expires_at=s.expires_at,  # type: ignore[arg-type]
+            id=uuid.UUID(s.id),
+            kind="browser",
+            device=s.user_agent,
+            ip=s.ip,
+            created_at=s.created_at,
+            last_seen_at=s.last_seen_at,
+            expires_at=s.expires_at,
             current=principal.method == "session" and uuid.UUID(s.id) == principal.credential_id,
         )
         for s in await store.list_for_user(principal.user_id)
@@ -136,8 +143,12 @@ async def list_sessions(
     ).all()
     return browser + [
         SessionRead(
-            id=t.id, kind="token", device=t.user_agent or t.client_name, created_at=t.created_at,
-            last_seen_at=t.last_used_at, expires_at=t.expires_at,
+            id=t.id,
+            kind="token",
+            device=t.user_agent or t.client_name,
+            created_at=t.created_at,
+            last_seen_at=t.last_used_at,
+            expires_at=t.expires_at,
             current=principal.method == "bearer" and t.id == principal.credential_id,
         )
         for t in tokens

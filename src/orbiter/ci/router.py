@@ -22,5 +22,7 @@ async def whoami(principal: ApiKeyPrincipal, db: DbSession) -> WhoAmI:
         raise Unauthorized("Invalid API key")
     return WhoAmI(
         user=WhoAmIUser(id=user.id, email=user.email, name=user.name),
-        key=WhoAmIKey(id=api_key.id, name=api_key.name, prefix=api_key.prefix, scopes=api_key.scopes),
+        key=WhoAmIKey(
+            id=api_key.id, name=api_key.name, prefix=api_key.prefix, scopes=api_key.scopes
+        ),
     )

@@ -50,9 +50,11 @@ class SecretBox:
         return f"{VERSION}.{self._primary}.{payload}"
 
     def decrypt(self, token: str, *, context: str = "") -> str:
-        version, kid, payload = (token.split(".", 2) + ["", ""])[:3]
+        version, kid, payload = ([*token.split(".", 2), "", ""])[:3]
         if version != VERSION or kid not in self._keys:
-            raise ServiceUnavailable("A stored secret uses an encryption key that is not configured")
+            raise ServiceUnavailable(
+                "A stored secret uses an encryption key that is not configured"
+            )
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         return self._keys[kid].decrypt(raw[:12], raw[12:], context.encode()).decode()
 

@@ -32,7 +32,9 @@ DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 def page_params(
     cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")] = None,
-    limit: Annotated[int, Query(ge=1, description="Page size; values above 100 are capped")] = DEFAULT_LIMIT,
+    limit: Annotated[
+        int, Query(ge=1, description="Page size; values above 100 are capped")
+    ] = DEFAULT_LIMIT,
 ) -> PageParams:
     return PageParams(cursor=cursor, limit=limit)
 

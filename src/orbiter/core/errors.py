@@ -78,7 +78,9 @@ class ValidationFailed(AppError):
 
     @classmethod
     def for_field(cls, field: str, message: str, type_: str = "value_error") -> ValidationFailed:
-        return cls(message, details={"fields": [{"field": field, "message": message, "type": type_}]})
+        return cls(
+            message, details={"fields": [{"field": field, "message": message, "type": type_}]}
+        )
 
 
 class RateLimited(AppError):

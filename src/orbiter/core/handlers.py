@@ -38,8 +38,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     if any(e.get("type") == "json_invalid" for e in errors):
         return JSONResponse(envelope("BAD_REQUEST", "Malformed JSON body"), status_code=400)
     fields = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", ""),
-         "type": e.get("type", "")}
+        {
+            "field": _field_name(tuple(e.get("loc", ()))),
+            "message": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         for e in errors
     ]
     return JSONResponse(
@@ -51,7 +54,13 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error_cls = STATUS_CODES.get(exc.status_code)
-    code = error_cls.code if error_cls else "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR"
+    code = (
+        error_cls.code
+        if error_cls
+        else "BAD_REQUEST"
+        if exc.status_code < 500
+        else "INTERNAL_ERROR"
+    )
     message = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, str(exc.detail))
     return JSONResponse(
         envelope(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)

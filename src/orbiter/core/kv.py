@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import time
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -13,11 +14,11 @@ from orbiter.core.errors import ServiceUnavailable
 
 class KeyValueStore(Protocol):
     async def get(self, key: str) -> str | None: ...
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None: ...
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None: ...
     async def delete(self, *keys: str) -> None: ...
     async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None: ...
     async def remove_from_set(self, key: str, member: str) -> None: ...
-    async def set_members(self, key: str) -> set[str]: ...
+    async def set_members(self, key: str) -> builtins.set[str]: ...
     async def ping(self) -> None: ...
     async def clear(self) -> None: ...
     async def close(self) -> None: ...
@@ -26,7 +27,7 @@ class KeyValueStore(Protocol):
 class MemoryKeyValueStore:
     def __init__(self) -> None:
         self._values: dict[str, tuple[str, float]] = {}
-        self._sets: dict[str, tuple[set[str], float]] = {}
+        self._sets: dict[str, tuple[builtins.set[str], float]] = {}
 
     def _alive(self, expires_at: float) -> bool:
         return expires_at > time.monotonic()
@@ -38,7 +39,7 @@ class MemoryKeyValueStore:
             return None
         return item[0]
 
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None:
         self._values[key] = (value, time.monotonic() + ttl_seconds)
 
     async def delete(self, *keys: str) -> None:
@@ -56,7 +57,7 @@ class MemoryKeyValueStore:
         if item:
             item[0].discard(member)
 
-    async def set_members(self, key: str) -> set[str]:
+    async def set_members(self, key: str) -> builtins.set[str]:
         item = self._sets.get(key)
         if item is None or not self._alive(item[1]):
             self._sets.pop(key, None)
@@ -86,10 +87,9 @@ class RedisKeyValueStore:
 
     async def get(self, key: str) -> str | None:
         async with _unavailable_on_error():
-            value: str | None = await self._redis.get(self._k(key))
-            return value
+            return cast(str | None, await self._redis.get(self._k(key)))
 
-    async def set(self, key: str, value: str, ttl_seconds: int) -> None:
+    async def put(self, key: str, value: str, ttl_seconds: int) -> None:
         async with _unavailable_on_error():
             await self._redis.set(self._k(key), value, ex=max(1, ttl_seconds))
 
@@ -110,10 +110,9 @@ class RedisKeyValueStore:
         async with _unavailable_on_error():
             await self._redis.srem(self._k(key), member)
 
-    async def set_members(self, key: str) -> set[str]:
+    async def set_members(self, key: str) -> builtins.set[str]:
         async with _unavailable_on_error():
-            members: set[str] = await self._redis.smembers(self._k(key))
-            return members
+            return cast(builtins.set[str], await self._redis.smembers(self._k(key)))
 
     async def ping(self) -> None:
         async with _unavailable_on_error():
@@ -131,7 +130,6 @@ class _unavailable_on_error:
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, RedisError | OSError):
             raise ServiceUnavailable("The session store (Redis) is unavailable") from exc
-        return False

@@ -19,6 +19,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from orbiter.core.errors import BadRequest
 
 T = TypeVar("T")
+AnySelect = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 
@@ -80,13 +82,13 @@ def _load(value: Any) -> Any:
 
 async def paginate(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: AnySelect,
     *,
     order: Sequence[InstrumentedAttribute[Any]],
     params: PageParams,
     codec: CursorCodec,
     descending: bool = True,
-) -> tuple[list[Row[Any]], PageInfo]:
+) -> tuple[list[AnyRow], PageInfo]:
     """Page through `stmt` ordered by `order` (its last column must be unique, e.g. the id)."""
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     keyed = stmt.add_columns(*(col.label(f"_cursor_{i}") for i, col in enumerate(order)))

@@ -33,7 +33,9 @@ class Decision:
 
     def raise_if_denied(self, message: str = "Too many requests, slow down") -> None:
         if not self.allowed:
-            raise RateLimited(message, headers=self.headers(), details={"retry_after": self.reset_after})
+            raise RateLimited(
+                message, headers=self.headers(), details={"retry_after": self.reset_after}
+            )
 
 
 def per_minute(count: int) -> RateLimitItem:

@@ -39,7 +39,9 @@ class Resources:
             secret_key=secret_key,
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
-            kv=RedisKeyValueStore(settings.redis_url) if settings.redis_url else MemoryKeyValueStore(),
+            kv=RedisKeyValueStore(settings.redis_url)
+            if settings.redis_url
+            else MemoryKeyValueStore(),
             limiter=RateLimiter(settings.redis_url or None, enabled=settings.rate_limits_enabled),
             secrets=SecretBox.from_setting(key_entries),
             cursors=CursorCodec(secret_key),

@@ -30,4 +30,6 @@ async def health(resources: ResourcesDep) -> JSONResponse:
         body = Health(status="ok", timestamp=utcnow(), database="ok")
     except Exception:  # any failure to reach the database means degraded, never a 500
         body = Health(status="degraded", timestamp=utcnow(), database="unreachable")
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=200 if body.status == "ok" else 503
+    )

@@ -14,7 +14,9 @@ from orbiter.models.base import Base, CreatedAtMixin, IdMixin
 class ApiKey(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "api_keys"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -26,7 +28,9 @@ class ApiKey(IdMixin, CreatedAtMixin, Base):
 class AccessToken(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "access_tokens"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     client_name: Mapped[str] = mapped_column(String(200))
     user_agent: Mapped[str | None] = mapped_column(String(500))

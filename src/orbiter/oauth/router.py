@@ -79,10 +79,15 @@ async def device_authorization(
 ) -> DeviceCodeResponse:
     """Start a device sign-in: show `user_code` to the user, poll /oauth/token with `device_code`."""
     limit = per_minute(resources.settings.rate_limit_auth_per_ip)
-    await resources.limiter.enforce(limit, "sign-in-ip", ip, message="Too many device code requests")
+    await resources.limiter.enforce(
+        limit, "sign-in-ip", ip, message="Too many device code requests"
+    )
     params = await _read_params(request)
     new = await service.start(
-        db, resources.settings, client_id=params.get("client_id") or "cli", scope=params.get("scope")
+        db,
+        resources.settings,
+        client_id=params.get("client_id") or "cli",
+        scope=params.get("scope"),
     )
     verification_uri = f"{_base_url(request)}/device"
     return DeviceCodeResponse(
@@ -123,29 +128,48 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
         return error_response(OAuthError("invalid_grant", "The approving user no longer exists"))
     days = resources.settings.bearer_token_days
     raw, _ = await auth_service.issue_access_token(
-        db, user_id=user.id, client_name=params.get("client_id") or "cli",
-        user_agent=request.headers.get("user-agent"), days=days,
+        db,
+        user_id=user.id,
+        client_name=params.get("client_id") or "cli",
+        user_agent=request.headers.get("user-agent"),
+        days=days,
     )
-    body = TokenResponse(access_token=raw, expires_in=days * 86400, user=UserRead.model_validate(user))
+    body = TokenResponse(
+        access_token=raw, expires_in=days * 86400, user=UserRead.model_validate(user)
+    )
     return JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
 async def _decide(
-    request: Request, db: DbSession, resources: ResourcesDep, ip: str,
-    principal_user: User | None, user_code: str, approve: bool,
+    request: Request,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: str,
+    principal_user: User | None,
+    user_code: str,
+    approve: bool,
 ) -> None:
     if principal_user is None:
         raise Unauthorized("Sign in (or send a Google credential) to approve a device")
     await service.decide(
-        db, resources.limiter, resources.settings, user_id=principal_user.id, ip=ip,
-        user_code=user_code, approve=approve,
+        db,
+        resources.limiter,
+        resources.settings,
+        user_id=principal_user.id,
+        ip=ip,
+        user_code=user_code,
+        approve=approve,
     )
 
 
 @router.post("/device/authorize", response_model=DeviceDecision)
 async def authorize_device(
-    body: DeviceAuthorizeRequest, request: Request, principal: PrincipalIfAny,
-    db: DbSession, resources: ResourcesDep, ip: ClientIp,
+    body: DeviceAuthorizeRequest,
+    request: Request,
+    principal: PrincipalIfAny,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: ClientIp,
 ) -> DeviceDecision:
     """Approve the device showing `user_code`, as the signed-in user or a Google account."""
     user = await db.get(User, principal.user_id) if principal else None
@@ -157,8 +181,12 @@ async def authorize_device(
 
 @router.post("/device/deny", response_model=DeviceDecision)
 async def deny_device(
-    body: UserCodeRequest, request: Request, principal: PrincipalIfAny,
-    db: DbSession, resources: ResourcesDep, ip: ClientIp,
+    body: UserCodeRequest,
+    request: Request,
+    principal: PrincipalIfAny,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: ClientIp,
 ) -> DeviceDecision:
     user = await db.get(User, principal.user_id) if principal else None
     await _decide(request, db, resources, ip, user, body.user_code, approve=False)

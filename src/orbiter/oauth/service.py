@@ -43,7 +43,9 @@ def normalise_user_code(value: str) -> str:
     return re.sub(r"[^A-Z]", "", value.upper())
 
 
-async def start(db: AsyncSession, settings: Settings, *, client_id: str, scope: str | None) -> NewDeviceCode:
+async def start(
+    db: AsyncSession, settings: Settings, *, client_id: str, scope: str | None
+) -> NewDeviceCode:
     now = utcnow()
     await db.execute(
         delete(DeviceAuthorization).where(DeviceAuthorization.expires_at < now - KEEP_EXPIRED)
@@ -69,7 +71,9 @@ async def start(db: AsyncSession, settings: Settings, *, client_id: str, scope: 
     else:
         raise RuntimeError("could not allocate a unique user code")
     return NewDeviceCode(
-        device_code, format_user_code(user_code), settings.device_code_seconds,
+        device_code,
+        format_user_code(user_code),
+        settings.device_code_seconds,
         settings.device_poll_interval,
     )
 
@@ -85,7 +89,9 @@ async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | uuid.UUID:
     now = utcnow()
     if grant.expires_at <= now:
         return OAuthError("expired_token", "The device code expired; start again")
-    too_soon = grant.last_polled_at and now - grant.last_polled_at < timedelta(seconds=grant.interval)
+    too_soon = grant.last_polled_at and now - grant.last_polled_at < timedelta(
+        seconds=grant.interval
+    )
     grant.last_polled_at = now
     if too_soon:
         grant.interval += SLOW_DOWN_STEP

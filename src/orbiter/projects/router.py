@@ -39,7 +39,9 @@ async def list_projects(
 
 
 @router.post("", status_code=201, response_model=ProjectRead)
-async def create_project(body: ProjectCreate, principal: CurrentPrincipal, db: DbSession) -> ProjectRead:
+async def create_project(
+    body: ProjectCreate, principal: CurrentPrincipal, db: DbSession
+) -> ProjectRead:
     project = await service.create_project(
         db, user_id=principal.user_id, name=body.name, description=body.description
     )
@@ -64,7 +66,9 @@ async def update_project(
 
 
 @router.delete("/{project_id}", status_code=204)
-async def delete_project(project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
+async def delete_project(
+    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
     """Delete the project and everything that belongs to it (owner only)."""
     await service.delete_project(db, user_id=principal.user_id, project_id=project_id)
     return Response(status_code=204)
@@ -79,7 +83,10 @@ async def project_status(
 
 @router.get("/{project_id}/events", response_model=Page[EventRead])
 async def project_events(
-    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep,
+    project_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
     page: PageParamsDep,
 ) -> Page[EventRead]:
     """Activity, newest first."""
@@ -92,7 +99,10 @@ async def project_events(
 
 @router.get("/{project_id}/members", response_model=Page[MemberRead])
 async def list_members(
-    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep,
+    project_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
     page: PageParamsDep,
 ) -> Page[MemberRead]:
     data, info = await service.list_members(
@@ -113,8 +123,11 @@ async def add_member(
 
 @router.patch("/{project_id}/members/{user_id}", response_model=MemberRead)
 async def change_member_role(
-    project_id: uuid.UUID, user_id: uuid.UUID, body: MemberUpdate,
-    principal: CurrentPrincipal, db: DbSession,
+    project_id: uuid.UUID,
+    user_id: uuid.UUID,
+    body: MemberUpdate,
+    principal: CurrentPrincipal,
+    db: DbSession,
 ) -> MemberRead:
     """Change a member's role (owner only; the last owner stays owner)."""
     return await service.change_role(

@@ -106,7 +106,10 @@ async def update_project(
         setattr(project, field, value)
     project.updated_at = utcnow()
     await record_event(
-        db, project_id=project.id, actor_id=user_id, type="project.updated",
+        db,
+        project_id=project.id,
+        actor_id=user_id,
+        type="project.updated",
         data={"fields": sorted(fields)},
     )
     await db.flush()
@@ -134,7 +137,11 @@ async def project_status(
 
 
 async def list_members(
-    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, params: PageParams,
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    params: PageParams,
     codec: CursorCodec,
 ) -> tuple[list[MemberRead], PageInfo]:
     await load_project(db, user_id=user_id, project_id=project_id)
@@ -144,15 +151,22 @@ async def list_members(
         .where(ProjectMember.project_id == project_id)
     )
     rows, info = await paginate(
-        db, stmt, order=[ProjectMember.created_at, ProjectMember.user_id], params=params,
-        codec=codec, descending=False,
+        db,
+        stmt,
+        order=[ProjectMember.created_at, ProjectMember.user_id],
+        params=params,
+        codec=codec,
+        descending=False,
     )
     return [_member_read(row[0], row[1]) for row in rows], info
 
 
 def _member_read(member: ProjectMember, user: User) -> MemberRead:
     return MemberRead(
-        user_id=user.id, email=user.email, name=user.name, role=member.role,  # type: ignore[arg-type]
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=member.role,
         created_at=member.created_at,
     )
 
@@ -169,7 +183,10 @@ async def add_member(
     member = ProjectMember(project_id=project_id, user_id=user.id, role=role)
     db.add(member)
     await record_event(
-        db, project_id=project_id, actor_id=user_id, type="member.added",
+        db,
+        project_id=project_id,
+        actor_id=user_id,
+        type="member.added",
         data={"user_id": str(user.id), "role": role},
     )
     await db.flush()
@@ -210,7 +227,10 @@ async def change_role(
         await _ensure_another_owner(db, project_id)
     if member.role != role:
         await record_event(
-            db, project_id=project_id, actor_id=user_id, type="member.role_changed",
+            db,
+            project_id=project_id,
+            actor_id=user_id,
+            type="member.role_changed",
             data={"user_id": str(member_id), "from": member.role, "to": role},
         )
         member.role = role
@@ -229,6 +249,9 @@ async def remove_member(
         await _ensure_another_owner(db, project_id)
     await db.delete(member)
     await record_event(
-        db, project_id=project_id, actor_id=user_id, type="member.removed",
+        db,
+        project_id=project_id,
+        actor_id=user_id,
+        type="member.removed",
         data={"user_id": str(member_id)},
     )

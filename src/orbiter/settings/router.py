@@ -24,4 +24,3 @@ async def update_settings(
 ) -> UserPreferences:
     """Change some preferences; unknown keys are refused (422)."""
     return await service.update_preferences(db, user_id=principal.user_id, changes=body)
-

@@ -1,0 +1,486 @@
+"""Project members and roles: who may read, write, share, leave; the last owner stays."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import AsyncClient
+
+from tests.helpers import assert_error, browser_for, unique_email
+
+PROJECTS = "/api/v1/projects"
+
+
+@dataclass
+class Person:
+    client: AsyncClient
+    user: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.user["id"])
+
+    @property
+    def email(self) -> str:
+        return str(self.user["email"])
+
+
+PersonFactory = Callable[[], Awaitable[Person]]
+
+
+@pytest.fixture
+async def person(app: FastAPI) -> AsyncIterator[PersonFactory]:
+    """Registers and signs in a new user (cookie client with its CSRF header) per call."""
+    opened: list[AsyncClient] = []
+
+    async def make() -> Person:
+        client, user = await browser_for(app)
+        opened.append(client)
+        return Person(client, user)
+
+    try:
+        yield make
+    finally:
+        for client in opened:
+            await client.aclose()
+
+
+async def new_project(owner: Person, name: str = "Shared") -> str:
+    response = await owner.client.post(PROJECTS, json={"name": name, "description": "before"})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def add(owner: Person, project_id: str, member: Person, role: str) -> dict[str, Any]:
+    response = await owner.client.post(
+        f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": role}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def roles(client: AsyncClient, project_id: str) -> dict[str, str]:
+    response = await client.get(f"{PROJECTS}/{project_id}/members")
+    assert response.status_code == 200, response.text
+    return {m["user_id"]: m["role"] for m in response.json()["data"]}
+
+
+async def event_types(client: AsyncClient, project_id: str) -> list[str]:
+    response = await client.get(f"{PROJECTS}/{project_id}/events", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    return [e["type"] for e in response.json()["data"]]
+
+
+async def test_owner_adds_a_member_who_then_sees_the_project_with_their_role(
+    person: PersonFactory,
+) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+
+    response = await owner.client.post(
+        f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": "editor"}
+    )
+    assert response.status_code == 201
+    added = response.json()
+    assert added["user_id"] == member.id
+    assert added["email"] == member.email
+    assert added["role"] == "editor"
+    assert added["name"] == "Test User"
+    assert "created_at" in added
+
+    listing = (await member.client.get(PROJECTS)).json()["data"]
+    shared = [p for p in listing if p["id"] == project_id]
+    assert len(shared) == 1
+    assert shared[0]["role"] == "editor"
+    assert shared[0]["is_personal"] is False
+    assert (await member.client.get(PROJECTS)).json()["pagination"]["total"] == 2
+
+    detail = await member.client.get(f"{PROJECTS}/{project_id}")
+    assert detail.status_code == 200
+    assert detail.json()["role"] == "editor"
+    assert detail.json()["member_count"] == 2
+    assert await roles(member.client, project_id) == {owner.id: "owner", member.id: "editor"}
+
+
+async def test_member_email_is_matched_case_insensitively(person: PersonFactory) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    response = await owner.client.post(
+        f"{PROJECTS}/{project_id}/members", json={"email": member.email.upper(), "role": "viewer"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["user_id"] == member.id
+
+
+async def test_viewer_can_read_but_not_write(person: PersonFactory) -> None:
+    owner, viewer = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, viewer, "viewer")
+
+    for path in ("", "/status", "/events", "/members"):
+        assert (await viewer.client.get(f"{PROJECTS}/{project_id}{path}")).status_code == 200, path
+
+    assert_error(
+        await viewer.client.put(f"{PROJECTS}/{project_id}", json={"name": "hijacked"}),
+        403,
+        "FORBIDDEN",
+    )
+    assert_error(await viewer.client.delete(f"{PROJECTS}/{project_id}"), 403, "FORBIDDEN")
+    stranger = await person()
+    assert_error(
+        await viewer.client.post(
+            f"{PROJECTS}/{project_id}/members", json={"email": stranger.email, "role": "owner"}
+        ),
+        403,
+        "FORBIDDEN",
+    )
+    assert_error(
+        await viewer.client.patch(
+            f"{PROJECTS}/{project_id}/members/{viewer.id}", json={"role": "owner"}
+        ),
+        403,
+        "FORBIDDEN",
+    )
+
+    detail = (await owner.client.get(f"{PROJECTS}/{project_id}")).json()
+    assert (detail["name"], detail["description"]) == ("Shared", "before")
+    assert await roles(owner.client, project_id) == {owner.id: "owner", viewer.id: "viewer"}
+    assert "project.updated" not in await event_types(owner.client, project_id)
+
+
+async def test_editor_can_update_but_not_share_or_delete(person: PersonFactory) -> None:
+    owner, editor, stranger = await person(), await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, editor, "editor")
+
+    updated = await editor.client.put(f"{PROJECTS}/{project_id}", json={"name": "Edited"})
+    assert updated.status_code == 200
+    assert updated.json()["name"] == "Edited"
+    assert updated.json()["role"] == "editor"
+    assert (await owner.client.get(f"{PROJECTS}/{project_id}")).json()["name"] == "Edited"
+
+    assert_error(
+        await editor.client.post(
+            f"{PROJECTS}/{project_id}/members", json={"email": stranger.email, "role": "viewer"}
+        ),
+        403,
+        "FORBIDDEN",
+    )
+    assert_error(
+        await editor.client.patch(
+            f"{PROJECTS}/{project_id}/members/{editor.id}", json={"role": "owner"}
+        ),
+        403,
+        "FORBIDDEN",
+    )
+    assert_error(await editor.client.delete(f"{PROJECTS}/{project_id}"), 403, "FORBIDDEN")
+
+    assert (await owner.client.get(f"{PROJECTS}/{project_id}")).status_code == 200
+    assert await roles(owner.client, project_id) == {owner.id: "owner", editor.id: "editor"}
+    assert_error(await stranger.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
+
+
+async def test_adding_an_unknown_email_is_404_and_adds_nobody(person: PersonFactory) -> None:
+    owner = await person()
+    project_id = await new_project(owner)
+    assert_error(
+        await owner.client.post(
+            f"{PROJECTS}/{project_id}/members",
+            json={"email": unique_email("nobody"), "role": "viewer"},
+        ),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )
+    assert await roles(owner.client, project_id) == {owner.id: "owner"}
+
+
+async def test_adding_someone_already_a_member_is_409_and_keeps_their_role(
+    person: PersonFactory,
+) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "viewer")
+    assert_error(
+        await owner.client.post(
+            f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": "owner"}
+        ),
+        409,
+        "CONFLICT",
+    )
+    assert_error(
+        await owner.client.post(
+            f"{PROJECTS}/{project_id}/members", json={"email": owner.email, "role": "viewer"}
+        ),
+        409,
+        "CONFLICT",
+    )
+    assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"role": "admin"},
+        {"role": "OWNER"},
+        {},
+        {"role": None},
+    ],
+    ids=["unknown-role", "wrong-case", "missing", "null"],
+)
+async def test_invalid_role_is_422_on_add_and_on_change(
+    person: PersonFactory, body: dict[str, Any]
+) -> None:
+    owner, member, other = await person(), await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "viewer")
+
+    error = assert_error(
+        await owner.client.post(
+            f"{PROJECTS}/{project_id}/members", json={"email": other.email, **body}
+        ),
+        422,
+        "VALIDATION_ERROR",
+    )
+    assert "role" in {f["field"] for f in error["details"]["fields"]}
+    error = assert_error(
+        await owner.client.patch(f"{PROJECTS}/{project_id}/members/{member.id}", json=body),
+        422,
+        "VALIDATION_ERROR",
+    )
+    assert "role" in {f["field"] for f in error["details"]["fields"]}
+    assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
+
+
+async def test_invalid_member_bodies_are_422(person: PersonFactory) -> None:
+    owner = await person()
+    project_id = await new_project(owner)
+    for body in ({"email": "not-an-email", "role": "viewer"}, {"role": "viewer"}):
+        error = assert_error(
+            await owner.client.post(f"{PROJECTS}/{project_id}/members", json=body),
+            422,
+            "VALIDATION_ERROR",
+        )
+        assert "email" in {f["field"] for f in error["details"]["fields"]}
+    assert await roles(owner.client, project_id) == {owner.id: "owner"}
+
+
+async def test_owner_changes_a_members_role(person: PersonFactory) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "viewer")
+
+    response = await owner.client.patch(
+        f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"}
+    )
+    assert response.status_code == 200
+    assert response.json()["user_id"] == member.id
+    assert response.json()["role"] == "editor"
+    assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "editor"}
+    # The new role takes effect: the member may now write.
+    assert (
+        await member.client.put(f"{PROJECTS}/{project_id}", json={"name": "by editor"})
+    ).status_code == 200
+
+
+async def test_changing_the_role_of_a_non_member_is_404(person: PersonFactory) -> None:
+    owner, outsider = await person(), await person()
+    project_id = await new_project(owner)
+    for user_id in (outsider.id, str(uuid.uuid4())):
+        assert_error(
+            await owner.client.patch(
+                f"{PROJECTS}/{project_id}/members/{user_id}", json={"role": "editor"}
+            ),
+            404,
+            "RESOURCE_NOT_FOUND",
+        )
+        assert_error(
+            await owner.client.delete(f"{PROJECTS}/{project_id}/members/{user_id}"),
+            404,
+            "RESOURCE_NOT_FOUND",
+        )
+    assert_error(await outsider.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
+
+
+async def test_the_last_owner_can_neither_be_demoted_nor_leave(person: PersonFactory) -> None:
+    owner, editor = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, editor, "editor")
+
+    for role in ("editor", "viewer"):
+        assert_error(
+            await owner.client.patch(
+                f"{PROJECTS}/{project_id}/members/{owner.id}", json={"role": role}
+            ),
+            409,
+            "CONFLICT",
+        )
+    assert_error(
+        await owner.client.delete(f"{PROJECTS}/{project_id}/members/{owner.id}"), 409, "CONFLICT"
+    )
+    assert await roles(owner.client, project_id) == {owner.id: "owner", editor.id: "editor"}
+
+    # Keeping the owner role is a no-op, not a conflict.
+    same = await owner.client.patch(
+        f"{PROJECTS}/{project_id}/members/{owner.id}", json={"role": "owner"}
+    )
+    assert same.status_code == 200
+    assert same.json()["role"] == "owner"
+
+
+async def test_after_promoting_someone_else_the_old_owner_can_step_down_and_leave(
+    person: PersonFactory,
+) -> None:
+    owner, heir = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, heir, "editor")
+    promoted = await owner.client.patch(
+        f"{PROJECTS}/{project_id}/members/{heir.id}", json={"role": "owner"}
+    )
+    assert promoted.status_code == 200
+
+    demoted = await owner.client.patch(
+        f"{PROJECTS}/{project_id}/members/{owner.id}", json={"role": "viewer"}
+    )
+    assert demoted.status_code == 200
+    assert demoted.json()["role"] == "viewer"
+    # Now the heir is the last owner and is protected in turn.
+    assert_error(
+        await heir.client.patch(f"{PROJECTS}/{project_id}/members/{heir.id}", json={"role": "editor"}),
+        409,
+        "CONFLICT",
+    )
+
+    left = await owner.client.delete(f"{PROJECTS}/{project_id}/members/{owner.id}")
+    assert left.status_code == 204
+    assert_error(await owner.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
+    assert project_id not in {p["id"] for p in (await owner.client.get(PROJECTS)).json()["data"]}
+    assert await roles(heir.client, project_id) == {heir.id: "owner"}
+
+
+async def test_an_owner_may_leave_when_another_owner_remains(person: PersonFactory) -> None:
+    first, second = await person(), await person()
+    project_id = await new_project(first)
+    await add(first, project_id, second, "owner")
+    assert (await first.client.delete(f"{PROJECTS}/{project_id}/members/{first.id}")).status_code == 204
+    assert await roles(second.client, project_id) == {second.id: "owner"}
+
+
+async def test_a_non_owner_may_leave_but_not_remove_others(person: PersonFactory) -> None:
+    owner, editor, viewer = await person(), await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, editor, "editor")
+    await add(owner, project_id, viewer, "viewer")
+
+    assert_error(
+        await editor.client.delete(f"{PROJECTS}/{project_id}/members/{viewer.id}"),
+        403,
+        "FORBIDDEN",
+    )
+    assert_error(
+        await viewer.client.delete(f"{PROJECTS}/{project_id}/members/{owner.id}"),
+        403,
+        "FORBIDDEN",
+    )
+    assert await roles(owner.client, project_id) == {
+        owner.id: "owner",
+        editor.id: "editor",
+        viewer.id: "viewer",
+    }
+
+    assert (await viewer.client.delete(f"{PROJECTS}/{project_id}/members/{viewer.id}")).status_code == 204
+    assert_error(await viewer.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
+    assert await roles(owner.client, project_id) == {owner.id: "owner", editor.id: "editor"}
+
+
+async def test_owner_removes_a_member_who_then_loses_access(person: PersonFactory) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "editor")
+    assert (await owner.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")).status_code == 204
+    assert_error(await member.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
+    assert_error(
+        await member.client.put(f"{PROJECTS}/{project_id}", json={"name": "late"}),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )
+    assert (await owner.client.get(f"{PROJECTS}/{project_id}")).json()["member_count"] == 1
+
+
+async def test_a_non_member_gets_404_everywhere_and_changes_nothing(person: PersonFactory) -> None:
+    owner, member, outsider = await person(), await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "viewer")
+    base = f"{PROJECTS}/{project_id}"
+    attempts: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("GET", base, None),
+        ("GET", f"{base}/status", None),
+        ("GET", f"{base}/events", None),
+        ("GET", f"{base}/members", None),
+        ("PUT", base, {"name": "mine now"}),
+        ("DELETE", base, None),
+        ("POST", f"{base}/members", {"email": outsider.email, "role": "owner"}),
+        ("PATCH", f"{base}/members/{member.id}", {"role": "owner"}),
+        ("DELETE", f"{base}/members/{member.id}", None),
+        ("DELETE", f"{base}/members/{outsider.id}", None),
+    ]
+    for method, url, body in attempts:
+        response = await outsider.client.request(method, url, json=body)
+        error = assert_error(response, 404, "RESOURCE_NOT_FOUND")
+        # Same answer as for a project that does not exist at all.
+        assert error["message"] == "Project not found", (method, url, error)
+
+    nonexistent = assert_error(
+        await outsider.client.get(f"{PROJECTS}/{uuid.uuid4()}"), 404, "RESOURCE_NOT_FOUND"
+    )
+    hidden = assert_error(await outsider.client.get(base), 404, "RESOURCE_NOT_FOUND")
+    assert hidden == nonexistent
+
+    detail = (await owner.client.get(base)).json()
+    assert (detail["name"], detail["description"], detail["member_count"]) == ("Shared", "before", 2)
+    assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
+    assert project_id not in {p["id"] for p in (await outsider.client.get(PROJECTS)).json()["data"]}
+
+
+async def test_membership_changes_are_recorded_as_events(person: PersonFactory) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "viewer")
+    await owner.client.patch(f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"})
+    # An unchanged role records nothing.
+    await owner.client.patch(f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"})
+    await owner.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")
+
+    response = await owner.client.get(f"{PROJECTS}/{project_id}/events")
+    events = response.json()["data"]
+    assert [e["type"] for e in events] == [
+        "member.removed",
+        "member.role_changed",
+        "member.added",
+        "project.created",
+    ]
+    removed, changed, added = events[0], events[1], events[2]
+    assert all(e["actor_id"] == owner.id for e in events)
+    assert added["data"] == {"user_id": member.id, "role": "viewer"}
+    assert changed["data"] == {"user_id": member.id, "from": "viewer", "to": "editor"}
+    assert removed["data"] == {"user_id": member.id}
+
+    detail = (await owner.client.get(f"{PROJECTS}/{project_id}")).json()
+    assert [e["type"] for e in detail["events"]] == [e["type"] for e in events]
+
+
+async def test_a_member_leaving_is_recorded_with_them_as_actor(person: PersonFactory) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    await add(owner, project_id, member, "viewer")
+    assert (await member.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")).status_code == 204
+    [latest] = (
+        await owner.client.get(f"{PROJECTS}/{project_id}/events", params={"limit": 1})
+    ).json()["data"]
+    assert latest["type"] == "member.removed"
+    assert latest["actor_id"] == member.id
+    assert latest["data"] == {"user_id": member.id}
