@@ -101,8 +101,12 @@ async def test_device_request_returns_codes_uris_lifetime_and_interval(
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == {
-        "device_code", "user_code", "verification_uri", "verification_uri_complete",
-        "expires_in", "interval",
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "expires_in",
+        "interval",
     }
     assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", body["device_code"])  # ≥ 256 bits, URL-safe
     assert USER_CODE.match(body["user_code"]), body["user_code"]
@@ -143,7 +147,9 @@ async def test_polling_before_approval_is_authorization_pending(client: AsyncCli
 
 async def test_token_endpoint_accepts_json_too(client: AsyncClient) -> None:
     codes = await _start(client)
-    response = await client.post(TOKEN, json={"grant_type": GRANT, "device_code": codes["device_code"]})
+    response = await client.post(
+        TOKEN, json={"grant_type": GRANT, "device_code": codes["device_code"]}
+    )
     _assert_oauth_error(response, "authorization_pending")
 
 
@@ -202,19 +208,32 @@ async def test_approved_device_gets_a_30_day_bearer_token_once(
     await browser.aclose()
 
 
-@pytest.mark.parametrize("method", ["bearer", "api_key"])
-async def test_a_bearer_token_or_api_key_can_approve_without_csrf(
-    app: FastAPI, client: AsyncClient, resources: Resources, method: str
+async def test_a_bearer_token_can_approve_without_csrf(
+    app: FastAPI, client: AsyncClient, resources: Resources
 ) -> None:
     user = await sign_in_everywhere(app)
-    approver = user.cli if method == "bearer" else user.api
     codes = await _start(client)
-    approved = await approver.post(AUTHORIZE, json={"user_code": codes["user_code"]})
+    approved = await user.cli.post(AUTHORIZE, json={"user_code": codes["user_code"]})
     assert approved.status_code == 200, approved.text
     assert approved.json()["success"] is True
     token = await _poll_after_waiting(client, resources, codes["device_code"])
     assert token.status_code == 200, token.text
     assert token.json()["user"]["id"] == user.user["id"]
+    await user.aclose()
+
+
+@pytest.mark.parametrize("path", [AUTHORIZE, "/api/v1/oauth/device/deny"])
+async def test_an_api_key_cannot_approve_or_deny_a_device(
+    app: FastAPI, client: AsyncClient, resources: Resources, path: str
+) -> None:
+    """A CI key must not mint itself a 30-day bearer token that outlives the key."""
+    user = await sign_in_everywhere(app)
+    codes = await _start(client)
+    assert_error(
+        await user.api.post(path, json={"user_code": codes["user_code"]}), 403, "FORBIDDEN"
+    )
+    pending = await _poll_after_waiting(client, resources, codes["device_code"])
+    assert pending.json()["error"] == "authorization_pending"
     await user.aclose()
 
 
@@ -271,7 +290,9 @@ async def test_an_approved_code_that_expires_before_the_poll_gets_no_token(
 ) -> None:
     browser, _ = await browser_for(app)
     codes = await _start(client)
-    assert (await browser.post(AUTHORIZE, json={"user_code": codes["user_code"]})).status_code == 200
+    assert (
+        await browser.post(AUTHORIZE, json={"user_code": codes["user_code"]})
+    ).status_code == 200
     await _edit(resources, codes["device_code"], expires_at=utcnow() - timedelta(seconds=1))
     _assert_oauth_error(await _poll(client, codes["device_code"]), "expired_token")
     await browser.aclose()
@@ -297,13 +318,47 @@ async def test_missing_device_code_is_invalid_request(client: AsyncClient) -> No
     )
 
 
+async def test_malformed_token_requests_get_rfc_errors_too(client: AsyncClient) -> None:
+    bad_json = await client.post(
+        TOKEN, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    _assert_oauth_error(bad_json, "invalid_request")
+    not_an_object = await client.post(TOKEN, json=[GRANT])
+    _assert_oauth_error(not_an_object, "invalid_request")
+    plain = await client.post(
+        TOKEN,
+        content=f"grant_type={GRANT}".encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    _assert_oauth_error(plain, "invalid_request")
+
+
+async def test_device_requests_are_rate_limited_per_client_ip(
+    client: AsyncClient, resources: Resources
+) -> None:
+    if not resources.limiter.enabled:
+        pytest.skip("rate limits are disabled in this environment")
+    limit = resources.settings.rate_limit_auth_per_ip
+    for _ in range(limit):
+        assert (await client.post(DEVICE)).status_code == 200
+    limited = await client.post(DEVICE)
+    assert_error(limited, 429, "RATE_LIMITED")
+    assert int(limited.headers["retry-after"]) >= 1
+    async with resources.sessionmaker() as db:
+        assert len((await db.scalars(select(DeviceAuthorization))).all()) == limit
+
+
 # --- approving -----------------------------------------------------------------------------
 
 
 async def test_approving_needs_a_signed_in_user(client: AsyncClient, resources: Resources) -> None:
     codes = await _start(client)
-    assert_error(await client.post(AUTHORIZE, json={"user_code": codes["user_code"]}), 401, "UNAUTHORIZED")
-    assert_error(await client.post(DENY, json={"user_code": codes["user_code"]}), 401, "UNAUTHORIZED")
+    assert_error(
+        await client.post(AUTHORIZE, json={"user_code": codes["user_code"]}), 401, "UNAUTHORIZED"
+    )
+    assert_error(
+        await client.post(DENY, json={"user_code": codes["user_code"]}), 401, "UNAUTHORIZED"
+    )
     assert (await _grant(resources, codes["device_code"])).status == "pending"
 
 
@@ -313,7 +368,9 @@ async def test_approving_by_cookie_needs_the_csrf_token(
     browser, _ = await browser_for(app)
     del browser.headers["X-CSRF-Token"]
     codes = await _start(client)
-    assert_error(await browser.post(AUTHORIZE, json={"user_code": codes["user_code"]}), 403, "FORBIDDEN")
+    assert_error(
+        await browser.post(AUTHORIZE, json={"user_code": codes["user_code"]}), 403, "FORBIDDEN"
+    )
     wrong = await browser.post(
         AUTHORIZE, json={"user_code": codes["user_code"]}, headers={"X-CSRF-Token": "forged"}
     )
@@ -366,6 +423,12 @@ async def test_the_token_is_listed_in_sessions_and_can_be_revoked(app: FastAPI) 
     from_browser = (await user.browser.get("/api/v1/auth/sessions")).json()["data"]
     assert [s["current"] for s in from_browser if s["kind"] == "token"] == [False]
 
+    stranger, _ = await browser_for(app)
+    foreign = await stranger.delete(f"/api/v1/auth/sessions/{tokens[0]['id']}")
+    assert_error(foreign, 404, "RESOURCE_NOT_FOUND")
+    assert (await user.cli.get("/api/v1/auth/me")).status_code == 200
+    await stranger.aclose()
+
     revoked = await user.browser.delete(f"/api/v1/auth/sessions/{tokens[0]['id']}")
     assert revoked.status_code == 204, revoked.text
     assert_error(await user.cli.get("/api/v1/auth/me"), 401, "UNAUTHORIZED")
@@ -386,6 +449,23 @@ async def test_logout_with_the_bearer_token_revokes_it(app: FastAPI, resources: 
     # The browser session and the API key are untouched.
     assert (await user.browser.get("/api/v1/auth/me")).status_code == 200
     assert (await user.api.get("/api/v1/auth/me")).status_code == 200
+    await user.aclose()
+
+
+async def test_the_token_expires_after_30_days(app: FastAPI, resources: Resources) -> None:
+    user = await sign_in_everywhere(app)
+    async with resources.sessionmaker() as db:
+        token = await db.scalar(
+            select(AccessToken).where(AccessToken.token_hash == hash_secret(user.token))
+        )
+        assert token is not None
+        lifetime = token.expires_at - utcnow()
+        assert timedelta(days=30) - timedelta(minutes=5) < lifetime <= timedelta(days=30)
+        token.expires_at = utcnow() - timedelta(seconds=1)
+        await db.commit()
+    assert_error(await user.cli.get("/api/v1/auth/me"), 401, "UNAUTHORIZED")
+    listed = (await user.browser.get("/api/v1/auth/sessions")).json()["data"]
+    assert [s["kind"] for s in listed] == ["browser"]
     await user.aclose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -350,7 +351,9 @@ async def test_after_promoting_someone_else_the_old_owner_can_step_down_and_leav
     assert demoted.json()["role"] == "viewer"
     # Now the heir is the last owner and is protected in turn.
     assert_error(
-        await heir.client.patch(f"{PROJECTS}/{project_id}/members/{heir.id}", json={"role": "editor"}),
+        await heir.client.patch(
+            f"{PROJECTS}/{project_id}/members/{heir.id}", json={"role": "editor"}
+        ),
         409,
         "CONFLICT",
     )
@@ -366,7 +369,9 @@ async def test_an_owner_may_leave_when_another_owner_remains(person: PersonFacto
     first, second = await person(), await person()
     project_id = await new_project(first)
     await add(first, project_id, second, "owner")
-    assert (await first.client.delete(f"{PROJECTS}/{project_id}/members/{first.id}")).status_code == 204
+    assert (
+        await first.client.delete(f"{PROJECTS}/{project_id}/members/{first.id}")
+    ).status_code == 204
     assert await roles(second.client, project_id) == {second.id: "owner"}
 
 
@@ -392,7 +397,9 @@ async def test_a_non_owner_may_leave_but_not_remove_others(person: PersonFactory
         viewer.id: "viewer",
     }
 
-    assert (await viewer.client.delete(f"{PROJECTS}/{project_id}/members/{viewer.id}")).status_code == 204
+    assert (
+        await viewer.client.delete(f"{PROJECTS}/{project_id}/members/{viewer.id}")
+    ).status_code == 204
     assert_error(await viewer.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
     assert await roles(owner.client, project_id) == {owner.id: "owner", editor.id: "editor"}
 
@@ -401,7 +408,9 @@ async def test_owner_removes_a_member_who_then_loses_access(person: PersonFactor
     owner, member = await person(), await person()
     project_id = await new_project(owner)
     await add(owner, project_id, member, "editor")
-    assert (await owner.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")).status_code == 204
+    assert (
+        await owner.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")
+    ).status_code == 204
     assert_error(await member.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
     assert_error(
         await member.client.put(f"{PROJECTS}/{project_id}", json={"name": "late"}),
@@ -441,7 +450,11 @@ async def test_a_non_member_gets_404_everywhere_and_changes_nothing(person: Pers
     assert hidden == nonexistent
 
     detail = (await owner.client.get(base)).json()
-    assert (detail["name"], detail["description"], detail["member_count"]) == ("Shared", "before", 2)
+    assert (detail["name"], detail["description"], detail["member_count"]) == (
+        "Shared",
+        "before",
+        2,
+    )
     assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
     assert project_id not in {p["id"] for p in (await outsider.client.get(PROJECTS)).json()["data"]}
 
@@ -450,9 +463,13 @@ async def test_membership_changes_are_recorded_as_events(person: PersonFactory) 
     owner, member = await person(), await person()
     project_id = await new_project(owner)
     await add(owner, project_id, member, "viewer")
-    await owner.client.patch(f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"})
+    await owner.client.patch(
+        f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"}
+    )
     # An unchanged role records nothing.
-    await owner.client.patch(f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"})
+    await owner.client.patch(
+        f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"}
+    )
     await owner.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")
 
     response = await owner.client.get(f"{PROJECTS}/{project_id}/events")
@@ -477,10 +494,64 @@ async def test_a_member_leaving_is_recorded_with_them_as_actor(person: PersonFac
     owner, member = await person(), await person()
     project_id = await new_project(owner)
     await add(owner, project_id, member, "viewer")
-    assert (await member.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")).status_code == 204
+    assert (
+        await member.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")
+    ).status_code == 204
     [latest] = (
         await owner.client.get(f"{PROJECTS}/{project_id}/events", params={"limit": 1})
     ).json()["data"]
     assert latest["type"] == "member.removed"
     assert latest["actor_id"] == member.id
     assert latest["data"] == {"user_id": member.id}
+
+
+async def test_adding_the_same_user_concurrently_gives_one_201_and_conflicts_never_500(
+    person: PersonFactory,
+) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    responses = await asyncio.gather(
+        *(
+            owner.client.post(
+                f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": "viewer"}
+            )
+            for _ in range(6)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5, [
+        r.text for r in responses
+    ]
+    for response in responses:
+        if response.status_code == 409:
+            assert_error(response, 409, "CONFLICT")
+    assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
+    assert (await event_types(owner.client, project_id)).count("member.added") == 1
+
+
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
+    person: PersonFactory,
+) -> None:
+    first, second = await person(), await person()
+    project_id = await new_project(first)
+    await add(first, project_id, second, "owner")
+    responses = await asyncio.gather(
+        first.client.patch(f"{PROJECTS}/{project_id}/members/{second.id}", json={"role": "viewer"}),
+        second.client.patch(f"{PROJECTS}/{project_id}/members/{first.id}", json={"role": "viewer"}),
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes[0] == 200 and codes[1] in (403, 409), [r.text for r in responses]
+    after = await roles(first.client, project_id)
+    assert sorted(after.values()) == ["owner", "viewer"], after
+
+
+async def test_two_owners_leaving_at_once_leave_one_owner(person: PersonFactory) -> None:
+    first, second = await person(), await person()
+    project_id = await new_project(first)
+    await add(first, project_id, second, "owner")
+    responses = await asyncio.gather(
+        first.client.delete(f"{PROJECTS}/{project_id}/members/{first.id}"),
+        second.client.delete(f"{PROJECTS}/{project_id}/members/{second.id}"),
+    )
+    assert sorted(r.status_code for r in responses) == [204, 409], [r.text for r in responses]
+    stayed = first if responses[1].status_code == 204 else second
+    assert await roles(stayed.client, project_id) == {stayed.id: "owner"}

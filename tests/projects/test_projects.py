@@ -58,7 +58,15 @@ async def test_create_project_returns_201_with_the_new_project(owner: AsyncClien
     response = await owner.post(PROJECTS, json={"name": "Apollo", "description": "Moon shot"})
     assert response.status_code == 201
     project = response.json()
-    assert set(project) >= {"id", "name", "description", "is_personal", "role", "created_at", "updated_at"}
+    assert set(project) >= {
+        "id",
+        "name",
+        "description",
+        "is_personal",
+        "role",
+        "created_at",
+        "updated_at",
+    }
     uuid.UUID(project["id"])
     assert project["name"] == "Apollo"
     assert project["description"] == "Moon shot"
@@ -108,7 +116,9 @@ async def test_list_is_newest_updated_first(owner: AsyncClient) -> None:
     assert names == ["third", "second", "first", "Personal"]
 
     # Touching the oldest one moves it to the top.
-    assert (await owner.put(f"{PROJECTS}/{first['id']}", json={"description": "x"})).status_code == 200
+    assert (
+        await owner.put(f"{PROJECTS}/{first['id']}", json={"description": "x"})
+    ).status_code == 200
     data = (await owner.get(PROJECTS)).json()["data"]
     assert [p["name"] for p in data] == ["first", "third", "second", "Personal"]
     stamps = [ts(p["updated_at"]) for p in data]
@@ -265,7 +275,9 @@ async def test_unknown_project_ids_are_404_and_malformed_ids_422(owner: AsyncCli
     missing = uuid.uuid4()
     assert_error(await owner.get(f"{PROJECTS}/{missing}"), 404, "RESOURCE_NOT_FOUND")
     assert_error(await owner.get(f"{PROJECTS}/{missing}/status"), 404, "RESOURCE_NOT_FOUND")
-    assert_error(await owner.put(f"{PROJECTS}/{missing}", json={"name": "x"}), 404, "RESOURCE_NOT_FOUND")
+    assert_error(
+        await owner.put(f"{PROJECTS}/{missing}", json={"name": "x"}), 404, "RESOURCE_NOT_FOUND"
+    )
     assert_error(await owner.delete(f"{PROJECTS}/{missing}"), 404, "RESOURCE_NOT_FOUND")
     assert_error(await owner.get(f"{PROJECTS}/not-a-uuid"), 422, "VALIDATION_ERROR")
 

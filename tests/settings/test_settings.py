@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -185,3 +186,19 @@ async def test_a_cookie_patch_without_the_csrf_header_is_403_and_changes_nothing
     finally:
         user.headers["X-CSRF-Token"] = token
     assert await current(user) == DEFAULTS
+
+
+async def test_concurrent_patches_all_succeed_and_none_is_lost(user: AsyncClient) -> None:
+    """The first save creates the stored row: racing first saves must not fail, and
+    racing partial updates of different keys must all be kept."""
+    changes = [{"theme": "dark"}, {"sounds": False}, {"notifications": False}]
+    responses = await asyncio.gather(*(user.patch(SETTINGS, json=c) for c in changes))
+    assert [r.status_code for r in responses] == [200, 200, 200], [r.text for r in responses]
+    expected = {**DEFAULTS, "theme": "dark", "sounds": False, "notifications": False}
+    assert await current(user) == expected
+
+    more = [{"language": "fr"}, {"privacy_mode": "off"}, {"default_model": "m1"}]
+    responses = await asyncio.gather(*(user.patch(SETTINGS, json=c) for c in more))
+    assert [r.status_code for r in responses] == [200, 200, 200], [r.text for r in responses]
+    expected |= {"language": "fr", "privacy_mode": "off", "default_model": "m1"}
+    assert await current(user) == expected

@@ -10,6 +10,7 @@ from orbiter.api_keys import service
 from orbiter.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
+from orbiter.core.errors import Forbidden
 from orbiter.core.pagination import Page
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
@@ -31,6 +32,8 @@ async def create_api_key(
     body: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession
 ) -> ApiKeyCreated:
     """Create a key; `key` is in this response only, so store it now."""
+    if principal.method == "api_key":  # else a key could mint one with more scopes or no expiry
+        raise Forbidden("API keys cannot create API keys; sign in to create one")
     api_key, raw = await service.create_api_key(
         db,
         user_id=principal.user_id,

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from orbiter.auth import service as auth_service
 from orbiter.auth.dependencies import PrincipalIfAny
+from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import TokenResponse, UserRead
 from orbiter.core.deps import ClientIp, DbSession, ResourcesDep
-from orbiter.core.errors import OAuthError, Unauthorized, UnsupportedMediaType
+from orbiter.core.errors import Forbidden, OAuthError, Unauthorized, UnsupportedMediaType
 from orbiter.core.handlers import error_response
 from orbiter.core.ratelimit import per_minute
 from orbiter.models import User
@@ -115,7 +116,10 @@ async def device_authorization(
 )
 async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any:
     """Poll for the token; errors are RFC 8628 §3.5 (`authorization_pending`, `slow_down`, ...)."""
-    params = await _read_params(request)
+    try:
+        params = await _read_params(request)
+    except UnsupportedMediaType as exc:  # OAuth clients parse only the RFC error shape
+        raise OAuthError("invalid_request", exc.message) from exc
     if params.get("grant_type") != service.DEVICE_GRANT:
         raise OAuthError("unsupported_grant_type", f"grant_type must be {service.DEVICE_GRANT}")
     if not params.get("device_code"):
@@ -141,21 +145,24 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
 
 
 async def _decide(
-    request: Request,
     db: DbSession,
     resources: ResourcesDep,
     ip: str,
-    principal_user: User | None,
+    principal: Principal | None,
+    user: User | None,
     user_code: str,
     approve: bool,
 ) -> None:
-    if principal_user is None:
+    if principal is not None and principal.method == "api_key":
+        # A CI key must not mint itself a 30-day bearer token that outlives the key.
+        raise Forbidden("API keys cannot approve devices; sign in to approve one")
+    if user is None:
         raise Unauthorized("Sign in (or send a Google credential) to approve a device")
     await service.decide(
         db,
         resources.limiter,
         resources.settings,
-        user_id=principal_user.id,
+        user_id=user.id,
         ip=ip,
         user_code=user_code,
         approve=approve,
@@ -175,7 +182,7 @@ async def authorize_device(
     user = await db.get(User, principal.user_id) if principal else None
     if user is None and body.credential:
         user = await auth_service.google_user(db, await resources.google.verify(body.credential))
-    await _decide(request, db, resources, ip, user, body.user_code, approve=True)
+    await _decide(db, resources, ip, principal, user, body.user_code, approve=True)
     return DeviceDecision(success=True, message="Device approved; you can return to your terminal")
 
 
@@ -189,7 +196,7 @@ async def deny_device(
     ip: ClientIp,
 ) -> DeviceDecision:
     user = await db.get(User, principal.user_id) if principal else None
-    await _decide(request, db, resources, ip, user, body.user_code, approve=False)
+    await _decide(db, resources, ip, principal, user, body.user_code, approve=False)
     return DeviceDecision(success=True, message="Device request denied")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import Forbidden, NotFound
@@ -25,8 +25,16 @@ async def load_project(
 ) -> tuple[Project, str]:
     """The project and the caller's role. Not a member: NotFound. Role too low: Forbidden.
 
-    `lock` holds the project row until commit (PostgreSQL), serialising membership changes.
+    `lock` holds the project row until commit, serialising membership changes. SQLite has no
+    FOR UPDATE, so there a no-op write takes its database write lock before anything is read.
     """
+    if lock and db.get_bind().dialect.name == "sqlite":
+        await db.execute(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(updated_at=Project.updated_at)
+            .execution_options(synchronize_session=False)
+        )
     stmt = (
         select(Project, ProjectMember.role)
         .join(ProjectMember, ProjectMember.project_id == Project.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import Conflict, Forbidden, NotFound
@@ -181,7 +182,11 @@ async def add_member(
     if await db.get(ProjectMember, (project_id, user.id)) is not None:
         raise Conflict("This user is already a member", details={"field": "email"})
     member = ProjectMember(project_id=project_id, user_id=user.id, role=role)
-    db.add(member)
+    try:
+        async with db.begin_nested():
+            db.add(member)
+    except IntegrityError as exc:  # a concurrent request added them first
+        raise Conflict("This user is already a member", details={"field": "email"}) from exc
     await record_event(
         db,
         project_id=project_id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import ValidationFailed
@@ -25,11 +27,29 @@ async def update_preferences(
     for key in NON_NULLABLE:
         if key in updates and updates[key] is None:
             raise ValidationFailed.for_field(key, f"{key} cannot be null", "null_not_allowed")
-    row = await db.get(UserSettings, user_id)
-    if row is None:
-        row = UserSettings(user_id=user_id, preferences={})
-        db.add(row)
+    row = await _locked_row(db, user_id)
     merged = UserPreferences.model_validate({**row.preferences, **updates})
     row.preferences = merged.model_dump()
     await db.flush()
     return merged
+
+
+async def _locked_row(db: AsyncSession, user_id: uuid.UUID) -> UserSettings:
+    """The caller's row, created if missing and held until commit, so that concurrent
+    PATCHes neither collide on the first insert nor overwrite each other's keys.
+
+    The insert comes first: on SQLite it takes the write lock before anything is read.
+    """
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    await db.execute(
+        dialect.insert(UserSettings)
+        .values(user_id=user_id, preferences={})
+        .on_conflict_do_nothing(index_elements=[UserSettings.user_id])
+    )
+    stmt = (
+        select(UserSettings)
+        .where(UserSettings.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await db.scalars(stmt)).one()

@@ -1,0 +1,351 @@
+"""Sign-in with Google: ID tokens verified against a key set the tests serve themselves."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+import pytest
+from asgi_lifespan import LifespanManager
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from httpx import AsyncClient
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import select
+
+from orbiter.core.resources import Resources
+from orbiter.core.settings import Settings
+from orbiter.main import create_app
+from orbiter.models import AccessToken, User
+from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
+
+GOOGLE = "/api/v1/auth/google"
+CLIENT_ID = "test-client"
+ISSUER = "https://accounts.google.com"
+THIRTY_DAYS = 30 * 24 * 3600
+
+
+def _rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@dataclass
+class FakeGoogle:
+    """Google's side: a signing key, its kid, and the URL where its key set is served."""
+
+    url: str
+    kid: str
+    private_key: rsa.RSAPrivateKey
+
+    def id_token(
+        self,
+        *,
+        key: rsa.RSAPrivateKey | None = None,
+        kid: str | None = None,
+        **overrides: Any,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": CLIENT_ID,
+            "sub": str(uuid.uuid4().int)[:21],
+            "email": unique_email("google"),
+            "email_verified": True,
+            "name": "Grace Hopper",
+            "picture": "https://lh3.googleusercontent.com/a/grace.png",
+            "iat": now,
+            "exp": now + 3600,
+        }
+        claims.update(overrides)
+        claims = {name: value for name, value in claims.items() if value is not None}
+        return jwt.encode(
+            claims, key or self.private_key, algorithm="RS256", headers={"kid": kid or self.kid}
+        )
+
+
+@pytest.fixture(scope="module")
+def fake_google() -> Iterator[FakeGoogle]:
+    private_key = _rsa_key()
+    kid = "test-kid-1"
+    jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class KeySet(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "public, max-age=3600")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeySet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield FakeGoogle(
+            url=f"http://{host}:{port}/oauth2/v3/certs", kid=kid, private_key=private_key
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+async def google_app(migrated: Settings, fake_google: FakeGoogle) -> AsyncIterator[FastAPI]:
+    settings = migrated.model_copy(
+        update={"google_client_id": CLIENT_ID, "google_jwks_url": fake_google.url}
+    )
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def gclient(google_app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with new_client(google_app) as c:
+        yield c
+
+
+async def _users(resources: Resources) -> list[User]:
+    async with resources.sessionmaker() as db:
+        return list((await db.scalars(select(User))).all())
+
+
+async def test_a_valid_id_token_creates_the_user_and_returns_a_bearer_token(
+    gclient: AsyncClient, google_app: FastAPI, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    email = unique_email("grace")
+    credential = fake_google.id_token(sub="1234567890", email=email)
+    response = await gclient.post(GOOGLE, json={"credential": credential})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "user"}
+    assert body["token_type"] == "bearer" and body["expires_in"] == THIRTY_DAYS
+    assert body["user"]["email"] == email
+    assert body["user"]["name"] == "Grace Hopper"
+    assert body["user"]["picture"] == "https://lh3.googleusercontent.com/a/grace.png"
+
+    users = await _users(resources)
+    assert [(u.email, u.google_sub, u.password_hash) for u in users] == [
+        (email, "1234567890", None)
+    ]
+    assert str(users[0].id) == body["user"]["id"]
+
+    async with new_client(google_app, Authorization=f"Bearer {body['access_token']}") as cli:
+        me = await cli.get("/api/v1/auth/me")
+        assert me.status_code == 200, me.text
+        assert me.json()["id"] == body["user"]["id"]
+        projects = (await cli.get("/api/v1/projects")).json()["data"]
+        assert [p["is_personal"] for p in projects] == [True]
+        sessions = (await cli.get("/api/v1/auth/sessions")).json()["data"]
+        assert [(s["kind"], s["current"]) for s in sessions] == [("token", True)]
+
+
+@pytest.mark.parametrize("issuer", ["accounts.google.com", "https://accounts.google.com"])
+async def test_both_google_issuer_forms_are_accepted(
+    gclient: AsyncClient, fake_google: FakeGoogle, issuer: str
+) -> None:
+    response = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(iss=issuer)})
+    assert response.status_code == 200, response.text
+
+
+async def test_the_user_is_keyed_by_sub_not_by_email(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    first = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(sub="42", email=unique_email("old"))}
+    )
+    assert first.status_code == 200, first.text
+    renamed = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(sub="42", email=unique_email("new"))}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["user"]["id"] == first.json()["user"]["id"]
+    assert renamed.json()["access_token"] != first.json()["access_token"]
+    assert len(await _users(resources)) == 1
+    async with resources.sessionmaker() as db:
+        assert len((await db.scalars(select(AccessToken))).all()) == 2
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"aud": "someone-elses-client"}, id="wrong-audience"),
+        pytest.param({"iss": "https://accounts.evil.example"}, id="wrong-issuer"),
+        pytest.param(
+            {"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}, id="expired"
+        ),
+        pytest.param({"exp": None}, id="no-expiry"),
+        pytest.param({"sub": None}, id="no-subject"),
+    ],
+)
+async def test_tokens_with_bad_claims_are_refused(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources, claims: dict[str, Any]
+) -> None:
+    response = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(**claims)})
+    assert_error(response, 401, "UNAUTHORIZED")
+    assert await _users(resources) == []
+
+
+async def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    forged = fake_google.id_token(key=_rsa_key())
+    assert_error(await gclient.post(GOOGLE, json={"credential": forged}), 401, "UNAUTHORIZED")
+    assert await _users(resources) == []
+
+
+async def test_a_token_with_an_unknown_kid_is_refused(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    other = _rsa_key()
+    response = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(key=other, kid="not-a-google-kid")}
+    )
+    assert_error(response, 401, "UNAUTHORIZED")
+    assert await _users(resources) == []
+
+
+@pytest.mark.parametrize("credential", ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30."])
+async def test_a_garbage_credential_is_refused(
+    gclient: AsyncClient, resources: Resources, credential: str
+) -> None:
+    assert_error(await gclient.post(GOOGLE, json={"credential": credential}), 401, "UNAUTHORIZED")
+    assert await _users(resources) == []
+
+
+async def test_an_hmac_token_naming_a_google_kid_is_refused(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "sub": "1",
+        "email": unique_email(),
+        "email_verified": True,
+        "iat": now,
+        "exp": now + 600,
+    }
+    forged = jwt.encode(
+        claims,
+        "a-shared-secret-of-32-bytes-or-more!",
+        algorithm="HS256",
+        headers={"kid": fake_google.kid},
+    )
+    assert_error(await gclient.post(GOOGLE, json={"credential": forged}), 401, "UNAUTHORIZED")
+    assert await _users(resources) == []
+
+
+async def test_unreachable_google_keys_are_an_upstream_error(
+    migrated: Settings, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    with socket.socket() as probe:  # a loopback port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = migrated.model_copy(
+        update={"google_client_id": CLIENT_ID, "google_jwks_url": f"http://127.0.0.1:{port}/certs"}
+    )
+    application = create_app(settings)
+    async with LifespanManager(application), new_client(application) as c:
+        response = await c.post(GOOGLE, json={"credential": fake_google.id_token()})
+        assert_error(response, 502, "UPSTREAM_ERROR")
+    assert await _users(resources) == []
+
+
+async def test_a_new_user_needs_a_verified_email(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    for claims in ({"email_verified": False}, {"email_verified": None}, {"email": None}):
+        response = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(**claims)})
+        assert_error(response, 401, "UNAUTHORIZED")
+    assert await _users(resources) == []
+
+
+async def test_google_sign_in_is_unavailable_without_a_client_id(
+    client: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    response = await client.post(GOOGLE, json={"credential": fake_google.id_token()})
+    assert_error(response, 503, "SERVICE_UNAVAILABLE")
+    assert await _users(resources) == []
+
+
+async def test_an_existing_password_user_with_the_same_verified_email_is_linked(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    email = unique_email("linked")
+    browser, user = await browser_for(google_app, email)
+    response = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(sub="777", email=email.upper())}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["user"]["id"] == user["id"]
+    users = await _users(resources)
+    assert len(users) == 1 and users[0].google_sub == "777"
+    # The password still works, and the next Google sign-in finds the user by sub.
+    login = await gclient.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    again = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(sub="777")})
+    assert again.json()["user"]["id"] == user["id"]
+    await browser.aclose()
+
+
+async def test_an_unverified_email_does_not_take_over_a_password_account(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    email = unique_email("victim")
+    browser, _ = await browser_for(google_app, email)
+    response = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(email=email, email_verified=False)}
+    )
+    assert_error(response, 401, "UNAUTHORIZED")
+    users = await _users(resources)
+    assert len(users) == 1 and users[0].google_sub is None
+    await browser.aclose()
+
+
+async def test_a_google_credential_approves_a_device_without_a_session(
+    gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    start = await gclient.post("/api/v1/oauth/device", data={"client_id": "orbiter-cli"})
+    assert start.status_code == 200, start.text
+    codes = start.json()
+    email = unique_email("device")
+
+    forged = await gclient.post(
+        "/api/v1/oauth/device/authorize",
+        json={"user_code": codes["user_code"], "credential": fake_google.id_token(key=_rsa_key())},
+    )
+    assert_error(forged, 401, "UNAUTHORIZED")
+
+    approved = await gclient.post(
+        "/api/v1/oauth/device/authorize",
+        json={"user_code": codes["user_code"], "credential": fake_google.id_token(email=email)},
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["success"] is True
+    token = await gclient.post(
+        "/api/v1/oauth/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": codes["device_code"],
+        },
+    )
+    assert token.status_code == 200, token.text
+    assert token.json()["user"]["email"] == email
+    assert [u.email for u in await _users(resources)] == [email]
