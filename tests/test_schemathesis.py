@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,6 +59,7 @@ EXCLUDE_ARGS: tuple[str, ...] = ()
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 60.0
+ACCESS_LINE = re.compile(r"INFO: +[\d.]+:\d+ - ")
 
 
 def free_port() -> int:
@@ -75,9 +77,11 @@ class OrbiterServer:
     def running(self) -> bool:
         return self.process.poll() is None
 
-    def log_tail(self, lines: int = 60) -> str:
+    def log_tail(self, lines: int = 200) -> str:
+        """The end of the server log without uvicorn's access lines (tracebacks stay)."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        kept = [line for line in text.splitlines() if not ACCESS_LINE.match(line)]
+        return "\n".join(kept[-lines:])
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT

@@ -555,3 +555,15 @@ async def test_two_owners_leaving_at_once_leave_one_owner(person: PersonFactory)
     assert sorted(r.status_code for r in responses) == [204, 409], [r.text for r in responses]
     stayed = first if responses[1].status_code == 204 else second
     assert await roles(stayed.client, project_id) == {stayed.id: "owner"}
+
+
+async def test_a_personal_project_cannot_be_shared(person: PersonFactory) -> None:
+    """Creates without a project_id land there, so it must stay its owner's alone."""
+    owner, friend = await person(), await person()
+    projects = (await owner.client.get(PROJECTS)).json()["data"]
+    personal = next(p["id"] for p in projects if p["is_personal"])
+    refused = await owner.client.post(
+        f"{PROJECTS}/{personal}/members", json={"email": friend.email, "role": "editor"}
+    )
+    assert_error(refused, 409, "CONFLICT")
+    assert await roles(owner.client, personal) == {owner.id: "owner"}

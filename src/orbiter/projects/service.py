@@ -175,7 +175,10 @@ def _member_read(member: ProjectMember, user: User) -> MemberRead:
 async def add_member(
     db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, email: str, role: str
 ) -> MemberRead:
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="owner")
+    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role="owner")
+    if project.is_personal:
+        # It is where creates without a project_id land, so it stays its owner's alone.
+        raise Conflict("A personal project cannot be shared; create a project to collaborate")
     user = await db.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise NotFound("No user with this email", details={"field": "email"})
