@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import Headers
 
 from orbiter.auth.browser_sessions import COOKIE_NAME, SessionStore
@@ -18,6 +20,8 @@ from orbiter.models import AccessToken, ApiKey, User
 
 LAST_USED_PRECISION = timedelta(seconds=60)
 Outcome = Principal | AuthFailure | None
+Credential = TypeVar("Credential", ApiKey, AccessToken)
+_NAMES: dict[type[ApiKey] | type[AccessToken], str] = {ApiKey: "API key", AccessToken: "token"}
 
 
 def session_store(resources: Resources) -> SessionStore:
@@ -47,21 +51,10 @@ async def resolve_principal(
 
 async def _from_api_key(key: str, resources: Resources) -> Outcome:
     async with resources.sessionmaker() as db:
-        row = (
-            await db.execute(
-                select(ApiKey, User)
-                .join(User, User.id == ApiKey.user_id)
-                .where(ApiKey.key_hash == hash_secret(key))
-            )
-        ).first()
-        if row is None:
-            return AuthFailure("Invalid API key")
-        api_key, user = row
-        now = utcnow()
-        if api_key.expires_at is not None and api_key.expires_at <= now:
-            return AuthFailure("API key expired")
-        if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_PRECISION:
-            await _touch(db, ApiKey, api_key.id)
+        found = await _machine_credential(db, ApiKey, ApiKey.key_hash, key)
+        if isinstance(found, AuthFailure):
+            return found
+        api_key, user = found
         return Principal(
             user_id=user.id,
             email=user.email,
@@ -74,24 +67,10 @@ async def _from_api_key(key: str, resources: Resources) -> Outcome:
 
 async def _from_bearer(token: str, resources: Resources) -> Outcome:
     async with resources.sessionmaker() as db:
-        row = (
-            await db.execute(
-                select(AccessToken, User)
-                .join(User, User.id == AccessToken.user_id)
-                .where(AccessToken.token_hash == hash_secret(token))
-            )
-        ).first()
-        if row is None:
-            return AuthFailure("Invalid or revoked token")
-        access_token, user = row
-        now = utcnow()
-        if access_token.expires_at <= now:
-            return AuthFailure("Token expired")
-        if (
-            access_token.last_used_at is None
-            or now - access_token.last_used_at >= LAST_USED_PRECISION
-        ):
-            await _touch(db, AccessToken, access_token.id)
+        found = await _machine_credential(db, AccessToken, AccessToken.token_hash, token)
+        if isinstance(found, AuthFailure):
+            return found
+        access_token, user = found
         return Principal(
             user_id=user.id,
             email=user.email,
@@ -100,6 +79,32 @@ async def _from_bearer(token: str, resources: Resources) -> Outcome:
             credential_id=access_token.id,
             scopes=frozenset(DEFAULT_API_KEY_SCOPES),
         )
+
+
+async def _machine_credential(
+    db: AsyncSession,
+    model: type[Credential],
+    hash_column: InstrumentedAttribute[str],
+    secret: str,
+) -> tuple[Credential, User] | AuthFailure:
+    """A live API key or bearer token and its user; `last_used_at` kept to the minute."""
+    row = (
+        await db.execute(
+            select(model, User)
+            .join(User, User.id == model.user_id)
+            .where(hash_column == hash_secret(secret))
+        )
+    ).first()
+    if row is None:
+        return AuthFailure(f"Invalid or revoked {_NAMES[model]}")
+    credential, user = row
+    now = utcnow()
+    if credential.expires_at is not None and credential.expires_at <= now:
+        return AuthFailure(f"{_NAMES[model].capitalize()} expired")
+    if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_PRECISION:
+        await db.execute(update(model).where(model.id == credential.id).values(last_used_at=now))
+        await db.commit()
+    return credential, user
 
 
 async def _from_cookie(cookie: str, resources: Resources) -> Outcome:
@@ -119,10 +124,3 @@ async def _from_cookie(cookie: str, resources: Resources) -> Outcome:
         scopes=frozenset(DEFAULT_API_KEY_SCOPES),
         csrf_token=session.csrf_token,
     )
-
-
-async def _touch(
-    db: AsyncSession, model: type[ApiKey] | type[AccessToken], row_id: uuid.UUID
-) -> None:
-    await db.execute(update(model).where(model.id == row_id).values(last_used_at=utcnow()))
-    await db.commit()
