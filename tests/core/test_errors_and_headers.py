@@ -130,3 +130,28 @@ async def test_cors_only_for_configured_origins(migrated: Settings) -> None:
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_nul_characters_are_refused_before_they_reach_the_database(app) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import sign_in_everywhere
+
+    user = await sign_in_everywhere(app)
+    refused = await user.api.post("/api/v1/projects", json={"name": "bad\x00name"})
+    error = assert_error(refused, 422, "VALIDATION_ERROR")
+    assert error["details"]["fields"][0]["field"] == "name"
+    names = [p["name"] for p in (await user.api.get("/api/v1/projects")).json()["data"]]
+    assert names == ["Personal"]
+    device = await user.api.post("/api/v1/oauth/device", data={"client_id": "cli\x00"})
+    assert device.status_code == 400 and device.json()["error"] == "invalid_request"
+    await user.aclose()
+
+
+async def test_an_empty_credential_header_is_a_failed_credential_not_an_absent_one(app) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import browser_for
+
+    browser, _ = await browser_for(app)
+    for header in ("X-API-Key", "Authorization"):
+        response = await browser.get("/api/v1/api-keys", headers={header: ""})
+        assert_error(response, 401, "UNAUTHORIZED")
+    assert (await browser.get("/api/v1/api-keys")).status_code == 200
+    await browser.aclose()

@@ -6,14 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from orbiter.core.schemas import RequestModel
 from orbiter.core.time import as_utc, utcnow
 
 Scope = Literal["read", "write", "secrets:read"]
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] | None = Field(
         default=None,

@@ -37,9 +37,10 @@ def session_store(resources: Resources) -> SessionStore:
 async def resolve_principal(
     headers: Headers, cookies: dict[str, str], resources: Resources
 ) -> Outcome:
-    if api_key := headers.get("x-api-key"):
+    # A header that is present but empty is a failed credential, never "no credential".
+    if (api_key := headers.get("x-api-key")) is not None:
         return await _from_api_key(api_key, resources)
-    if authorization := headers.get("authorization"):
+    if (authorization := headers.get("authorization")) is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return AuthFailure("Unsupported Authorization header; use 'Bearer <token>'")

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from orbiter.core.schemas import RequestModel
+
 
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -18,17 +20,13 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
-class RegisterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RegisterRequest(RequestModel):
     email: EmailStr
     password: str = Field(min_length=1, max_length=1024)
     name: str | None = Field(default=None, max_length=200)
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LoginRequest(RequestModel):
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -42,7 +40,9 @@ class CsrfResponse(BaseModel):
     csrf_token: str
 
 
-class GoogleLoginRequest(BaseModel):
+class GoogleLoginRequest(RequestModel):
+    model_config = ConfigDict(extra="ignore")  # Google's button also posts e.g. select_by
+
     credential: str = Field(min_length=1, max_length=8192, description="A Google ID token")
 
 

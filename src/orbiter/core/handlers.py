@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orbiter.core.errors import STATUS_CODES, AppError, OAuthError, envelope
+
+logger = logging.getLogger("orbiter.errors")
 
 
 def error_response(exc: AppError) -> JSONResponse:
@@ -67,7 +71,16 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # Input that validation let through but the database cannot hold (a backstop, not a path).
+    logger.warning("database refused a value: %s", exc)
+    return JSONResponse(
+        envelope("BAD_REQUEST", "A value in the request cannot be stored"), status_code=400
+    )
+
+
 def install_exception_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

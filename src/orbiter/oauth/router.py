@@ -16,6 +16,7 @@ from orbiter.core.deps import ClientIp, DbSession, ResourcesDep
 from orbiter.core.errors import Forbidden, OAuthError, Unauthorized, UnsupportedMediaType
 from orbiter.core.handlers import error_response
 from orbiter.core.ratelimit import per_minute
+from orbiter.core.schemas import contains_nul
 from orbiter.models import User
 from orbiter.oauth import service
 from orbiter.oauth.page import device_page
@@ -44,7 +45,14 @@ def _form_or_json_body(fields: dict[str, Any], required: list[str]) -> dict[str,
 
 
 async def _read_params(request: Request) -> dict[str, str]:
-    """OAuth clients send forms (RFC 6749); JSON is accepted too."""
+    """OAuth clients send forms (RFC 6749); JSON is accepted too. NUL characters are refused."""
+    params = await _parse_body(request)
+    if contains_nul(params):
+        raise OAuthError("invalid_request", "Parameters must not contain NUL characters")
+    return params
+
+
+async def _parse_body(request: Request) -> dict[str, str]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     body = await request.body()
     if not body:

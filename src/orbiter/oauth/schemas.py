@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from orbiter.core.schemas import RequestModel
 
 
 class DeviceCodeResponse(BaseModel):
@@ -12,9 +14,7 @@ class DeviceCodeResponse(BaseModel):
     interval: int
 
 
-class UserCodeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserCodeRequest(RequestModel):
     user_code: str = Field(min_length=1, max_length=32)
 
 

@@ -6,19 +6,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from orbiter.core.schemas import RequestModel
+
 Role = Literal["owner", "editor", "viewer"]
 
 
-class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectCreate(RequestModel):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
 
-class ProjectUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProjectUpdate(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
@@ -73,14 +71,10 @@ class MemberRead(BaseModel):
     created_at: datetime
 
 
-class MemberAdd(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberAdd(RequestModel):
     email: EmailStr
     role: Role
 
 
-class MemberUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberUpdate(RequestModel):
     role: Role

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from orbiter.core.schemas import RequestModel
 
 Theme = Literal["light", "dark", "system"]
 PrivacyMode = Literal["off", "standard", "strict"]
@@ -20,9 +22,7 @@ class UserPreferences(BaseModel):
     language: str = "en"
 
 
-class UserPreferencesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserPreferencesUpdate(RequestModel):
     theme: Theme | None = None
     privacy_mode: PrivacyMode | None = None
     notifications: bool | None = None
