@@ -155,3 +155,14 @@ async def test_an_empty_credential_header_is_a_failed_credential_not_an_absent_o
         assert_error(response, 401, "UNAUTHORIZED")
     assert (await browser.get("/api/v1/api-keys")).status_code == 200
     await browser.aclose()
+
+
+async def test_an_unreachable_database_is_503_not_500(migrated: Settings) -> None:
+    url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    app = create_app(migrated.model_copy(update={"database_url": url}))
+    async with LifespanManager(app), new_client(app) as client:
+        response = await client.get("/api/v1/projects", headers={"X-API-Key": "orb_anything"})
+        login = await client.post("/api/v1/auth/login", json={"email": "a@b.co", "password": "x"})
+    error = assert_error(response, 503, "SERVICE_UNAVAILABLE")
+    assert error["details"]["request_id"] == response.headers["X-Request-ID"]
+    assert_error(login, 503, "SERVICE_UNAVAILABLE")

@@ -31,6 +31,10 @@ class BrowserSession:
     expires_at: str  # absolute expiry
     user_agent: str | None
     ip: str | None
+    # A copy of the user's email and plan, refreshed from the database at each touch, so
+    # that a cookie request costs one key-value read rather than a database round trip.
+    email: str = ""
+    plan: str = "free"
 
 
 def _public_id(raw_id: str) -> str:
@@ -50,7 +54,13 @@ class SessionStore:
         return self._signer.sign(raw_id).decode()
 
     async def create(
-        self, user_id: uuid.UUID, *, user_agent: str | None, ip: str | None
+        self,
+        user_id: uuid.UUID,
+        *,
+        email: str,
+        plan: str,
+        user_agent: str | None,
+        ip: str | None,
     ) -> tuple[str, BrowserSession]:
         raw_id = new_secret(32)
         now = utcnow()
@@ -63,12 +73,15 @@ class SessionStore:
             expires_at=(now + timedelta(seconds=self._absolute)).isoformat(),
             user_agent=(user_agent or "")[:300] or None,
             ip=ip,
+            email=email,
+            plan=plan,
         )
         await self._save(session)
         await self._kv.add_to_set(_user_key(user_id), session.id, self._absolute)
         return self.cookie_value(raw_id), session
 
     async def load(self, cookie: str) -> BrowserSession | None:
+        """The live session the cookie names, or None (bad signature, gone, or too old)."""
         try:
             raw_id = self._signer.unsign(cookie).decode()
         except BadSignature:
@@ -76,14 +89,20 @@ class SessionStore:
         session = await self.get(_public_id(raw_id))
         if session is None:
             return None
-        now = utcnow()
-        if datetime.fromisoformat(session.expires_at) <= now:
+        if datetime.fromisoformat(session.expires_at) <= utcnow():
             await self.destroy(session)
             return None
-        if now - datetime.fromisoformat(session.last_seen_at) >= TOUCH_EVERY:
-            session.last_seen_at = now.isoformat()
-            await self._save(session)  # also pushes the idle expiry forward
         return session
+
+    def due_for_touch(self, session: BrowserSession) -> bool:
+        last_seen = datetime.fromisoformat(session.last_seen_at)
+        return not session.email or utcnow() - last_seen >= TOUCH_EVERY
+
+    async def touch(self, session: BrowserSession, *, email: str, plan: str) -> None:
+        """Record activity (pushing the idle expiry forward) and refresh the user copy."""
+        session.last_seen_at = utcnow().isoformat()
+        session.email, session.plan = email, plan
+        await self._save(session)
 
     async def get(self, public_id: str) -> BrowserSession | None:
         data = await self._kv.get(_session_key(public_id))

@@ -40,12 +40,18 @@ def check_origin(request: Request) -> None:
         raise Forbidden("Cross-origin request refused", details={"origin": origin})
 
 
-def get_principal(
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a worker thread.
+async def get_principal(
     request: Request,
     _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
     _cookie: Annotated[str | None, Security(cookie_scheme)] = None,
 ) -> Principal:
+    return checked_principal(request)
+
+
+def checked_principal(request: Request) -> Principal:
+    """The resolved caller, with CSRF/Origin checks for cookies and scope checks for keys."""
     outcome = getattr(request.state, "principal", None)
     if isinstance(outcome, AuthFailure):
         raise Unauthorized(outcome.message)
@@ -69,7 +75,7 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def get_optional_principal(request: Request) -> Principal | None:
+async def get_optional_principal(request: Request) -> Principal | None:
     outcome = getattr(request.state, "principal", None)
     return outcome if isinstance(outcome, Principal) else None
 
@@ -77,13 +83,13 @@ def get_optional_principal(request: Request) -> Principal | None:
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 
 
-def require_api_key(
+async def require_api_key(
     request: Request,
     _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Principal:
     outcome = getattr(request.state, "principal", None)
     if isinstance(outcome, Principal) and outcome.method == "api_key":
-        return get_principal(request)
+        return checked_principal(request)
     raise Unauthorized("This route accepts API keys only (X-API-Key header)")
 
 
@@ -96,7 +102,7 @@ def require_scope(principal: Principal, scope: str) -> None:
         raise Forbidden(f"This needs an API key with the '{scope}' scope")
 
 
-def get_principal_if_any(
+async def get_principal_if_any(
     request: Request,
     _api_key: Annotated[str | None, Security(api_key_scheme)] = None,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
@@ -106,7 +112,7 @@ def get_principal_if_any(
     if getattr(request.state, "principal", None) is None:
         check_origin(request)
         return None
-    return get_principal(request)
+    return checked_principal(request)
 
 
 PrincipalIfAny = Annotated[Principal | None, Depends(get_principal_if_any)]

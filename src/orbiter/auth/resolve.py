@@ -109,17 +109,21 @@ async def _machine_credential(
 
 
 async def _from_cookie(cookie: str, resources: Resources) -> Outcome:
-    session = await session_store(resources).load(cookie)
+    store = session_store(resources)
+    session = await store.load(cookie)
     if session is None:
         return AuthFailure("Session expired or signed out")
-    async with resources.sessionmaker() as db:
-        user = await db.get(User, uuid.UUID(session.user_id))
-    if user is None:
-        return AuthFailure("Session expired or signed out")
+    if store.due_for_touch(session):
+        async with resources.sessionmaker() as db:
+            user = await db.get(User, uuid.UUID(session.user_id))
+        if user is None:
+            await store.destroy(session)
+            return AuthFailure("Session expired or signed out")
+        await store.touch(session, email=user.email, plan=user.plan)
     return Principal(
-        user_id=user.id,
-        email=user.email,
-        plan=user.plan,
+        user_id=uuid.UUID(session.user_id),
+        email=session.email,
+        plan=session.plan,
         method="session",
         credential_id=uuid.UUID(session.id),
         scopes=frozenset(DEFAULT_API_KEY_SCOPES),

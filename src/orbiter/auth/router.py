@@ -62,7 +62,11 @@ async def _start_browser_session(
     if old_cookie and (old := await store.load(old_cookie)):  # a new id at every login
         await store.destroy(old)
     cookie, session = await store.create(
-        user.id, user_agent=request.headers.get("user-agent"), ip=ip
+        user.id,
+        email=user.email,
+        plan=user.plan,
+        user_agent=request.headers.get("user-agent"),
+        ip=ip,
     )
     response.set_cookie(
         COOKIE_NAME,

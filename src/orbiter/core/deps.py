@@ -1,4 +1,7 @@
-"""Request dependencies shared by every router: resources, the DB transaction, pagination."""
+"""Request dependencies shared by every router: resources, the DB transaction, pagination.
+
+All are `async def`: FastAPI would run plain `def` dependencies in a worker thread.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from orbiter.core.pagination import DEFAULT_LIMIT, PageParams
 from orbiter.core.resources import Resources
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -30,7 +33,7 @@ async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-def page_params(
+async def page_params(
     cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")] = None,
     limit: Annotated[
         int, Query(ge=1, description="Page size; values above 100 are capped")
@@ -42,7 +45,7 @@ def page_params(
 PageParamsDep = Annotated[PageParams, Depends(page_params)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     return str(getattr(request.state, "client_ip", request.client.host if request.client else "-"))
 
 

@@ -8,6 +8,7 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,11 +60,22 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            await _send_internal_error(send_with_headers, request_id)
+            if _is_database_outage(exc):
+                await _send_error(
+                    send_with_headers,
+                    503,
+                    "SERVICE_UNAVAILABLE",
+                    "The database is unavailable",
+                    request_id,
+                )
+            else:
+                await _send_error(
+                    send_with_headers, 500, "INTERNAL_ERROR", "Internal server error", request_id
+                )
         finally:
             request_id_var.reset(token)
 
@@ -80,14 +92,21 @@ def _add_headers(headers: MutableHeaders, scope: Scope, request_id: str) -> None
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
-async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = json.dumps(
-        envelope("INTERNAL_ERROR", "Internal server error", {"request_id": request_id})
-    ).encode()
+def _is_database_outage(exc: BaseException) -> bool:
+    """Connection-level failures (server down, restarted, unreachable), not bad queries."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, OSError | ConnectionError | TimeoutError)
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+    body = json.dumps(envelope(code, message, {"request_id": request_id})).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 500,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
