@@ -27,3 +27,31 @@ class RequestModel(BaseModel):
         if contains_nul(value):
             raise ValueError("must not contain NUL characters")
         return value
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """API.md §1.1: every error, from every layer."""
+
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        400: "Bad request (malformed JSON, bad cursor, ...)",
+        401: "No or invalid credentials",
+        403: "Not allowed (role, CSRF token, API key scope)",
+        404: "Not found, or not visible to the caller",
+        409: "Conflict with the current state; `details` says what is current",
+        422: "Validation failed; `details.fields` lists the fields",
+        429: "Rate limited; see `Retry-After`",
+        500: "Unexpected error; `details.request_id` names the log entry",
+        503: "A dependency is unavailable or not configured",
+    }.items()
+}

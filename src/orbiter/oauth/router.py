@@ -79,6 +79,7 @@ def _base_url(request: Request) -> str:
 @router.post(
     "/device",
     response_model=DeviceCodeResponse,
+    responses={400: {"model": OAuthErrorBody, "description": "RFC 6749 §5.2 error"}},
     openapi_extra=_form_or_json_body(
         {"client_id": {"type": "string", "maxLength": 200}, "scope": {"type": "string"}}, []
     ),
