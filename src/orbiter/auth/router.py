@@ -27,7 +27,7 @@ from orbiter.auth.schemas import (
     UserRead,
 )
 from orbiter.core.deps import ClientIp, DbSession, PageParamsDep, ResourcesDep
-from orbiter.core.errors import BadRequest, Forbidden, NotFound
+from orbiter.core.errors import BadRequest, Forbidden
 from orbiter.core.pagination import Page, paginate_items
 from orbiter.core.ratelimit import per_minute
 from orbiter.core.resources import Resources
@@ -134,10 +134,7 @@ async def logout(principal: CurrentPrincipal, db: DbSession, resources: Resource
 
 @router.get("/me", response_model=UserRead)
 async def me(principal: CurrentPrincipal, db: DbSession) -> User:
-    user = await db.get(User, principal.user_id)
-    if user is None:
-        raise NotFound("User not found")
-    return user
+    return await service.get_user(db, principal.user_id)
 
 
 @router.get("/csrf", response_model=CsrfResponse)

@@ -50,6 +50,13 @@ async def _insert_user(db: AsyncSession, user: User) -> None:
     await project_service.create_personal_project(db, user=user)
 
 
+async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
 async def authenticate(
     db: AsyncSession, limiter: RateLimiter, settings: Settings, *, email: str, password: str
 ) -> User:

@@ -136,9 +136,7 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
     outcome = await service.poll(db, device_code=params["device_code"])
     if isinstance(outcome, OAuthError):
         return error_response(outcome)  # returned, not raised: the poll's bookkeeping commits
-    user = await db.get(User, outcome)
-    if user is None:
-        return error_response(OAuthError("invalid_grant", "The approving user no longer exists"))
+    user = outcome
     days = resources.settings.bearer_token_days
     raw, _ = await auth_service.issue_access_token(
         db,
@@ -188,7 +186,7 @@ async def authorize_device(
     ip: ClientIp,
 ) -> DeviceDecision:
     """Approve the device showing `user_code`, as the signed-in user or a Google account."""
-    user = await db.get(User, principal.user_id) if principal else None
+    user = await auth_service.get_user(db, principal.user_id) if principal else None
     if user is None and body.credential:
         user = await auth_service.google_user(db, await resources.google.verify(body.credential))
     await _decide(db, resources, ip, principal, user, body.user_code, approve=True)
@@ -204,7 +202,7 @@ async def deny_device(
     resources: ResourcesDep,
     ip: ClientIp,
 ) -> DeviceDecision:
-    user = await db.get(User, principal.user_id) if principal else None
+    user = await auth_service.get_user(db, principal.user_id) if principal else None
     await _decide(db, resources, ip, principal, user, body.user_code, approve=False)
     return DeviceDecision(success=True, message="Device request denied")
 

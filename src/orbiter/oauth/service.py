@@ -17,7 +17,7 @@ from orbiter.core.ratelimit import RateLimiter, per_seconds
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
-from orbiter.models import DeviceAuthorization
+from orbiter.models import DeviceAuthorization, User
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # 20 consonants: no vowels, no look-alikes
@@ -78,8 +78,8 @@ async def start(
     )
 
 
-async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | uuid.UUID:
-    """The user id to issue a token for, or the RFC error to answer (state changes kept)."""
+async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | User:
+    """The user to issue a token for, or the RFC error to answer (state changes kept)."""
     stmt = select(DeviceAuthorization).where(
         DeviceAuthorization.device_code_hash == hash_secret(device_code)
     )
@@ -105,9 +105,10 @@ async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | uuid.UUID:
         .where(DeviceAuthorization.id == grant.id, DeviceAuthorization.status == "approved")
         .values(status="consumed", last_polled_at=now)
     )
-    if not consumed.rowcount:  # type: ignore[attr-defined]
+    user = await db.get(User, grant.user_id)
+    if not consumed.rowcount or user is None:  # type: ignore[attr-defined]
         return OAuthError("invalid_grant", "Unknown or already used device code")
-    return grant.user_id
+    return user
 
 
 async def decide(

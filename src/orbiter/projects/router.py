@@ -10,8 +10,6 @@ from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
 from orbiter.projects import service
-from orbiter.projects.access import load_project
-from orbiter.projects.events import page_events
 from orbiter.projects.schemas import (
     EventRead,
     MemberAdd,
@@ -90,11 +88,10 @@ async def project_events(
     page: PageParamsDep,
 ) -> Page[EventRead]:
     """Activity, newest first."""
-    await load_project(db, user_id=principal.user_id, project_id=project_id)
-    events, info = await page_events(
-        db, project_id=project_id, params=page, codec=resources.cursors
+    data, info = await service.list_events(
+        db, user_id=principal.user_id, project_id=project_id, params=page, codec=resources.cursors
     )
-    return Page(data=[EventRead.model_validate(e) for e in events], pagination=info)
+    return Page(data=data, pagination=info)
 
 
 @router.get("/{project_id}/members", response_model=Page[MemberRead])

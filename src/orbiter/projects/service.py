@@ -13,7 +13,7 @@ from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
 from orbiter.models import Event, Project, ProjectMember, User
 from orbiter.projects.access import load_project
-from orbiter.projects.events import recent_events, record_event
+from orbiter.projects.events import page_events, recent_events, record_event
 from orbiter.projects.schemas import (
     EventRead,
     MemberRead,
@@ -135,6 +135,19 @@ async def project_status(
     return ProjectStatus(
         last_snapshot_id=None, updated_at=project.updated_at, last_activity=last_activity
     )
+
+
+async def list_events(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    params: PageParams,
+    codec: CursorCodec,
+) -> tuple[list[EventRead], PageInfo]:
+    await load_project(db, user_id=user_id, project_id=project_id)
+    events, info = await page_events(db, project_id=project_id, params=params, codec=codec)
+    return [EventRead.model_validate(e) for e in events], info
 
 
 async def list_members(
