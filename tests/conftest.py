@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings, get_settings
 from orbiter.main import create_app
 from orbiter.models import Base
+from tests.helpers import SignedIn, browser_for, sign_in_everywhere
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "http://testserver"
@@ -83,3 +84,27 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
 @pytest.fixture
 def backend() -> str:
     return os.environ.get("ORBITER_TEST_BACKEND", "embedded")
+
+
+@pytest.fixture
+async def browser(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """A freshly registered user's cookie client, sending its CSRF token."""
+    signed_in, _ = await browser_for(app)
+    try:
+        yield signed_in
+    finally:
+        await signed_in.aclose()
+
+
+@pytest.fixture
+async def signed_in(app: FastAPI) -> AsyncIterator[Callable[[], Awaitable[SignedIn]]]:
+    """Make users signed in all three ways; their clients are closed after the test."""
+    made: list[SignedIn] = []
+
+    async def make() -> SignedIn:
+        made.append(await sign_in_everywhere(app))
+        return made[-1]
+
+    yield make
+    for user in made:
+        await user.aclose()

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
-from tests.helpers import SignedIn, assert_error, sign_in_everywhere
+from tests.helpers import SignedIn, assert_error
 
 API = "/api/v1"
 
 
 @pytest.fixture
-async def alice(app: FastAPI) -> AsyncIterator[SignedIn]:
-    signed = await sign_in_everywhere(app)
-    try:
-        yield signed
-    finally:
-        await signed.aclose()
+async def alice(signed_in: Callable[[], Awaitable[SignedIn]]) -> SignedIn:
+    return await signed_in()
 
 
 @pytest.fixture
-async def bob(app: FastAPI) -> AsyncIterator[SignedIn]:
-    signed = await sign_in_everywhere(app)
-    try:
-        yield signed
-    finally:
-        await signed.aclose()
+async def bob(signed_in: Callable[[], Awaitable[SignedIn]]) -> SignedIn:
+    return await signed_in()
 
 
 async def alices_ids(alice: SignedIn) -> dict[str, str]:

@@ -4,26 +4,20 @@ status and the activity feed, all through HTTP."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.helpers import assert_error, browser_for
+from tests.helpers import assert_error
 
 PROJECTS = "/api/v1/projects"
 
 
 @pytest.fixture
-async def owner(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    client, _ = await browser_for(app)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+def owner(browser: AsyncClient) -> AsyncClient:
+    return browser
 
 
 def ts(value: str) -> datetime:

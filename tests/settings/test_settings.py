@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -25,12 +24,8 @@ DEFAULTS = {
 
 
 @pytest.fixture
-async def user(app: FastAPI) -> AsyncIterator[AsyncClient]:
-    client, _ = await browser_for(app)
-    try:
-        yield client
-    finally:
-        await client.aclose()
+def user(browser: AsyncClient) -> AsyncClient:
+    return browser
 
 
 async def current(client: AsyncClient) -> dict[str, Any]:
