@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def settings() -> Iterator[Settings]:
 def migrated(settings: Settings) -> Settings:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    command.upgrade(config, "head")
+    # In a thread of its own: the async env.py calls asyncio.run(), which cannot run inside
+    # the event loop of whichever async fixture first asks for the database.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, config, "head").result()
     return settings
 
 
@@ -60,12 +64,13 @@ def resources(app: FastAPI) -> Resources:
 
 
 @pytest.fixture(autouse=True)
-async def _fresh_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Every test starts with empty tables, no sessions and fresh rate-limit counters."""
-    if "migrated" not in request.fixturenames:
-        yield
-        return
-    res: Resources = request.getfixturevalue("app").state.resources
+async def _fresh_state(app: FastAPI) -> AsyncIterator[None]:
+    """Every test leaves empty tables, no sessions and fresh rate-limit counters behind.
+
+    It asks for `app` by name (not dynamically) so the app and its migrated database are set
+    up before any test, whichever file runs first.
+    """
+    res: Resources = app.state.resources
     yield
     async with res.sessionmaker() as db:
         for table in reversed(Base.metadata.sorted_tables):
