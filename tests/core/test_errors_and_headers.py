@@ -64,6 +64,7 @@ async def test_unexpected_errors_are_a_generic_500_with_the_request_id(
     assert "secret" not in response.text and "Traceback" not in response.text
     assert error["details"]["request_id"] == response.headers["X-Request-ID"]
     assert "secret database detail" in caplog.text
+    assert f"request_id={error['details']['request_id']}" in caplog.text  # findable in the log
 
 
 async def test_security_headers_and_request_id_on_every_response(client: AsyncClient) -> None:

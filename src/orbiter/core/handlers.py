@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orbiter.core.errors import STATUS_CODES, AppError, OAuthError, envelope
+from orbiter.core.middleware import request_id_var
 
 logger = logging.getLogger("orbiter.errors")
 
@@ -73,7 +74,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     # Input that validation let through but the database cannot hold (a backstop, not a path).
-    logger.warning("database refused a value: %s", exc)
+    logger.warning("database refused a value request_id=%s: %s", request_id_var.get(), exc)
     return JSONResponse(
         envelope("BAD_REQUEST", "A value in the request cannot be stored"), status_code=400
     )

@@ -61,7 +61,12 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception as exc:
-            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            logger.exception(
+                "unhandled error on %s %s request_id=%s",
+                scope.get("method"),
+                scope.get("path"),
+                request_id,
+            )
             if started:
                 raise
             if _is_database_outage(exc):
