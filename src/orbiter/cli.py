@@ -36,6 +36,9 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = get_settings()
+    if workers > 1 and not settings.redis_url:
+        # Sessions and rate-limit counters live in each process when embedded.
+        raise SystemExit("--workers above 1 needs ORBITER_REDIS_URL (shared sessions and limits)")
     uvicorn.run(
         "orbiter.main:app",
         host=host,
