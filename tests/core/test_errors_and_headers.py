@@ -67,6 +67,17 @@ async def test_unexpected_errors_are_a_generic_500_with_the_request_id(
     assert f"request_id={error['details']['request_id']}" in caplog.text  # findable in the log
 
 
+async def test_a_local_os_error_is_a_500_not_an_outage(migrated: Settings) -> None:
+    app = create_app(migrated)
+
+    async def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    app.add_api_route("/disk-full", disk_full)
+    async with LifespanManager(app), new_client(app) as client:
+        assert_error(await client.get("/disk-full"), 500, "INTERNAL_ERROR")
+
+
 async def test_security_headers_and_request_id_on_every_response(client: AsyncClient) -> None:
     for response in (
         await client.get("/health"),

@@ -69,14 +69,8 @@ class RequestContextMiddleware:
             )
             if started:
                 raise
-            if _is_database_outage(exc):
-                await _send_error(
-                    send_with_headers,
-                    503,
-                    "SERVICE_UNAVAILABLE",
-                    "The database is unavailable",
-                    request_id,
-                )
+            if outage := _outage_message(exc):
+                await _send_error(send_with_headers, 503, "SERVICE_UNAVAILABLE", outage, request_id)
             else:
                 await _send_error(
                     send_with_headers, 500, "INTERNAL_ERROR", "Internal server error", request_id
@@ -97,13 +91,19 @@ def _add_headers(headers: MutableHeaders, scope: Scope, request_id: str) -> None
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
-def _is_database_outage(exc: BaseException) -> bool:
-    """Connection-level failures (server down, restarted, unreachable), not bad queries."""
+def _outage_message(exc: BaseException) -> str | None:
+    """What to tell the client when a backing service could not be reached, else None.
+
+    asyncpg raises a bare ConnectionRefusedError when the database is down, so socket-level
+    failures count too; other OSErrors (a full disk, say) stay 500s.
+    """
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+        return "The database is unavailable"
     if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, OSError | ConnectionError | TimeoutError)
+        return "The database is unavailable"
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return "A backing service is unreachable"
+    return None
 
 
 async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
