@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
     s3_region: str = "us-east-1"
+    max_blob_bytes: int = 5 * 1024**3  # one upload; larger bodies are 413 before being read
+    max_manifest_bytes: int = 64 * 1024**2
+    max_doc_bytes: int = 1024**2  # GET /projects/{id}/docs/content
+    gc_grace_seconds: int = 3600  # blobs younger than this are never collected
 
     secret_key: str = DEFAULT_SECRET
     encryption_keys: CsvList = Field(default_factory=list)  # "kid:base64key,..." newest first
@@ -52,9 +56,17 @@ class Settings(BaseSettings):
     google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
 
     rate_limits_enabled: bool = True
+    llm_timeout_seconds: float = 120.0
+    llm_connect_timeout_seconds: float = 10.0
+    llm_max_retries: int = 2  # on 429 and 5xx, with exponential backoff
+    llm_max_response_chars: int = 1_000_000  # a reply longer than this is cut and flagged
+
     rate_limit_free: int = 60
     rate_limit_pro: int = 300
     rate_limit_team: int = 1000
+    rate_limit_llm_free: int = 10
+    rate_limit_llm_pro: int = 60
+    rate_limit_llm_team: int = 200
     rate_limit_auth_per_ip: int = 30
     rate_limit_failed_logins: int = 10
     rate_limit_failed_login_window_seconds: int = 900

@@ -2,19 +2,40 @@
 
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
+from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import ROLES, Event, Project, ProjectMember
 from orbiter.models.settings import UserSettings
+from orbiter.models.store import (
+    OBJECT_KINDS,
+    DriftReport,
+    EnvVar,
+    ObjectOwner,
+    Snapshot,
+    StoredObject,
+    Workspace,
+)
 from orbiter.models.user import User
 
 __all__ = [
+    "OBJECT_KINDS",
+    "PROVIDER_TYPES",
     "ROLES",
     "AccessToken",
     "ApiKey",
     "Base",
+    "Conversation",
     "DeviceAuthorization",
+    "DriftReport",
+    "EnvVar",
     "Event",
+    "LlmProvider",
+    "Message",
+    "ObjectOwner",
     "Project",
     "ProjectMember",
+    "Snapshot",
+    "StoredObject",
     "User",
     "UserSettings",
+    "Workspace",
 ]

@@ -41,6 +41,7 @@ class Base(DeclarativeBase):
         uuid.UUID: Uuid(),
         dict[str, Any]: JSON(),
         list[str]: JSON(),
+        list[Any]: JSON(),
     }
 
 

@@ -1,0 +1,1 @@
+"""/api/v1/blobs: content-addressed blobs and manifests."""

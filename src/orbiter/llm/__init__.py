@@ -1,0 +1,1 @@
+"""Adapters to LLM providers behind one small protocol (see `base.Provider`)."""

@@ -1,0 +1,67 @@
+"""The provider seam: a chat completion streamed as normalised events, and a model list.
+
+Adapters (OpenAI-compatible, Anthropic) translate their SDK's stream into these events and
+raise `orbiter.core.errors.UpstreamError` (502) with the provider's message on any failure,
+before or during the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model produced it
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    reason: str  # "stop", "length", "tool_calls", "content_filter", ...
+
+
+LlmEvent = TextDelta | ToolCall | Usage | Finish
+
+
+class Provider(Protocol):
+    def stream_chat(
+        self, messages: list[ChatMessage], *, model: str, options: ChatOptions
+    ) -> AsyncIterator[LlmEvent]:
+        """Yield the completion's events; the last ones are `Usage` (when known) and `Finish`."""
+        ...
+
+    async def list_models(self) -> list[str]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""LLM providers a user configured, conversations and their messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin
+
+PROVIDER_TYPES = ("openai", "anthropic", "openai_compatible", "ollama")
+
+
+class LlmProvider(IdMixin, TimestampMixin, Base):
+    __tablename__ = "llm_providers"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_llm_providers_user_id_name"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(32))
+    base_url: Mapped[str | None] = mapped_column(Text)
+    api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    api_key_last4: Mapped[str | None] = mapped_column(String(4))
+    models: Mapped[list[str]] = mapped_column(default=list)
+    is_default: Mapped[bool] = mapped_column(default=False)
+
+
+class Conversation(IdMixin, TimestampMixin, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_updated_at_id", "updated_at", "id"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    workspace_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="SET NULL")
+    )
+    agent_id: Mapped[uuid.UUID | None]  # agents arrive with their own domain
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str | None] = mapped_column(String(300))
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("llm_providers.id", ondelete="SET NULL")
+    )
+    model: Mapped[str | None] = mapped_column(String(200))
+
+
+class Message(IdMixin, CreatedAtMixin, Base):
+    """One turn. `status` is `complete`, `streaming`, `incomplete` or `error`."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_conversation_id_created_at_id", "conversation_id", "created_at", "id"),
+    )
+
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text, default="")
+    parts: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="complete")
+    error: Mapped[str | None] = mapped_column(Text)
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("llm_providers.id", ondelete="SET NULL")
+    )
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
