@@ -33,6 +33,8 @@ BASE_URL = "http://testserver"
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     os.environ.setdefault("ORBITER_ENVIRONMENT", "test")
+    # The fake LLM servers listen on loopback; the SSRF refusal tests switch this off.
+    os.environ.setdefault("ORBITER_ALLOW_PRIVATE_URLS", "true")
     with tempfile.TemporaryDirectory(prefix="orbiter-test-") as tmp:
         os.environ.setdefault("ORBITER_DATA_DIR", tmp)
         get_settings.cache_clear()
