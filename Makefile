@@ -43,6 +43,7 @@ format: venv
 
 bench: venv
 	$(BIN)/python bench/http_overhead.py
+	$(BIN)/python bench/blobs.py
 
 migrate: venv
 	$(BIN)/orbiter migrate

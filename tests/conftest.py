@@ -26,6 +26,8 @@ from orbiter.main import create_app
 from orbiter.models import Base
 from tests.helpers import SignedIn, browser_for, sign_in_everywhere
 
+pytest_plugins = ["tests.fakes.llm_servers"]  # fake_llm, fake_llm_servers
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "http://testserver"
 

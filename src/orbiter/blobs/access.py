@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.manifest import Manifest, manifest_key, parse_manifest
-from orbiter.models import ObjectOwner
+from orbiter.core.time import utcnow
+from orbiter.models import ObjectOwner, StoredObject
 from orbiter.storage import BlobNotFound, BlobStore
 
 QUERY_BATCH = 500  # bound on IN (...) lists
@@ -38,3 +40,23 @@ async def read_manifest(store: BlobStore, hash_: str) -> Manifest:
         raise BlobNotFound("Manifest not found") from exc
     chunks = [chunk async for chunk in stream]
     return parse_manifest(b"".join(chunks))
+
+
+async def grant_ownership(
+    db: AsyncSession, *, user_id: uuid.UUID, kind: str, hash_: str, size: int
+) -> None:
+    """Record the object (once) and the caller's proof of possession (idempotent)."""
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    await db.execute(
+        dialect.insert(StoredObject)
+        .values(kind=kind, hash=hash_, size=size)
+        .on_conflict_do_nothing(index_elements=["kind", "hash"])
+    )
+    # A repeated proof refreshes created_at, which the gc grace period counts from.
+    await db.execute(
+        dialect.insert(ObjectOwner)
+        .values(user_id=user_id, kind=kind, hash=hash_, created_at=utcnow())
+        .on_conflict_do_update(
+            index_elements=["user_id", "kind", "hash"], set_={"created_at": utcnow()}
+        )
+    )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+
+from fastapi import APIRouter, Response
 
 from orbiter.auth.dependencies import ApiKeyPrincipal
 from orbiter.ci import service
 from orbiter.ci.schemas import WhoAmI
-from orbiter.core.deps import DbSession
+from orbiter.core.deps import DbSession, ResourcesDep
+from orbiter.snapshots import service as snapshots
+from orbiter.snapshots.schemas import SnapshotCreate, SnapshotCreated
 
 router = APIRouter(prefix="/ci", tags=["ci"])
 
@@ -16,3 +20,32 @@ router = APIRouter(prefix="/ci", tags=["ci"])
 async def whoami(principal: ApiKeyPrincipal, db: DbSession) -> WhoAmI:
     """The key's user, name and scopes: a cheap check that CI is configured right."""
     return await service.whoami(db, principal)
+
+
+@router.post(
+    "/projects/{project_id}/snapshots",
+    status_code=201,
+    response_model=SnapshotCreated,
+    responses={200: {"model": SnapshotCreated, "description": "`snapshot_id` already existed"}},
+)
+async def register_snapshot(
+    project_id: uuid.UUID,
+    body: SnapshotCreate,
+    principal: ApiKeyPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    response: Response,
+) -> SnapshotCreated:
+    """Register a snapshot from CI: the body and rules of POST /projects/{id}/snapshots
+    (`source` defaults to `ci`)."""
+    snapshot, created = await snapshots.create_snapshot(
+        db,
+        resources.blobs,
+        user_id=principal.user_id,
+        project_id=project_id,
+        body=body,
+        default_source="ci",
+    )
+    if not created:
+        response.status_code = 200
+    return SnapshotCreated(snapshot=snapshot, created=created)

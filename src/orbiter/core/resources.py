@@ -11,6 +11,7 @@ from orbiter.core.crypto import SecretBox, development_keys
 from orbiter.core.db import create_engine, create_sessionmaker
 from orbiter.core.kv import KeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
 from orbiter.core.pagination import CursorCodec
+from orbiter.core.pubsub import PubSub, create_pubsub
 from orbiter.core.ratelimit import RateLimiter
 from orbiter.core.settings import Settings
 from orbiter.storage import BlobStore, create_blob_store
@@ -28,6 +29,7 @@ class Resources:
     cursors: CursorCodec
     blobs: BlobStore
     google: GoogleVerifier
+    pubsub: PubSub
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
@@ -47,9 +49,11 @@ class Resources:
             cursors=CursorCodec(secret_key),
             blobs=create_blob_store(settings),
             google=GoogleVerifier(settings.google_client_id, settings.google_jwks_url),
+            pubsub=create_pubsub(settings.redis_url),
         )
 
     async def close(self) -> None:
+        await self.pubsub.close()
         await self.kv.close()
         await self.limiter.close()
         await self.blobs.close()

@@ -50,6 +50,8 @@ class Usage:
 @dataclass(frozen=True)
 class Finish:
     reason: str  # "stop", "length", "tool_calls", "content_filter", ...
+    # True when the reply was cut at `llm_max_response_chars` (reason is then "length").
+    truncated: bool = False
 
 
 LlmEvent = TextDelta | ToolCall | Usage | Finish

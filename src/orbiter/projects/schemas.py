@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from orbiter.core.schemas import RequestModel
+from orbiter.snapshots.schemas import SnapshotInsights, SnapshotRead
+from orbiter.workspaces.schemas import WorkspaceListItem
 
 Role = Literal["owner", "editor", "viewer"]
 
@@ -55,6 +57,11 @@ class EventRead(BaseModel):
 class ProjectDetail(ProjectRead):
     member_count: int
     events: list[EventRead] = Field(description="The last 20 activity events, newest first")
+    workspaces: list[WorkspaceListItem] = Field(
+        description="Every workspace, oldest first, each with its latest drift report"
+    )
+    snapshots: list[SnapshotRead] = Field(description="The last 10 snapshots, newest first")
+    snapshot_insights: SnapshotInsights
 
 
 class ProjectStatus(BaseModel):

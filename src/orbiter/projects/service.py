@@ -22,8 +22,11 @@ from orbiter.projects.schemas import (
     ProjectStatus,
     ProjectUpdate,
 )
+from orbiter.snapshots import service as snapshots
+from orbiter.workspaces import service as workspaces
 
 RECENT_EVENTS = 20
+RECENT_SNAPSHOTS = 10
 
 
 def project_read(project: Project, role: str) -> ProjectRead:
@@ -93,6 +96,14 @@ async def project_detail(
         **project_read(project, role).model_dump(),
         member_count=member_count or 0,
         events=[EventRead.model_validate(e) for e in events],
+        workspaces=await workspaces.project_workspaces(db, project_id=project.id),
+        snapshots=[
+            snapshots.snapshot_read(s)
+            for s in await snapshots.recent_snapshots(
+                db, project_id=project.id, limit=RECENT_SNAPSHOTS
+            )
+        ],
+        snapshot_insights=await snapshots.snapshot_insights(db, project_id=project.id),
     )
 
 
@@ -131,9 +142,11 @@ async def project_status(
     last_activity = await db.scalar(
         select(func.max(Event.created_at)).where(Event.project_id == project.id)
     )
-    # Snapshots arrive with the content-addressed store; until then there is none to name.
+    last = await snapshots.latest_snapshot(db, project_id=project.id)
     return ProjectStatus(
-        last_snapshot_id=None, updated_at=project.updated_at, last_activity=last_activity
+        last_snapshot_id=last.id if last else None,
+        updated_at=project.updated_at,
+        last_activity=last_activity,
     )
 
 

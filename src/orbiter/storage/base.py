@@ -61,6 +61,27 @@ class BlobStore(Protocol):
         """Remove the object; deleting a missing object is not an error."""
         ...
 
+    async def copy(self, source: str, target: str) -> None:
+        """Copy an object to another key (server-side where the backend can); all-or-nothing."""
+        ...
+
+    async def stored_sha256(self, key: str) -> str | None:
+        """The object's SHA-256 (hex) as the backend itself verified it at write time, or None
+        when the backend keeps no such checksum. Raises BlobNotFound for a missing object."""
+        ...
+
+    async def presign_get(self, key: str, expires: int = 3600) -> str | None:
+        """A URL anyone can GET the object from until it expires; None when unsupported."""
+        ...
+
+    async def presign_put(
+        self, key: str, expires: int = 3600, *, sha256_hex: str | None = None
+    ) -> str | None:
+        """A URL to PUT the object to; with `sha256_hex` the backend refuses other bytes
+        (the client must send the matching `x-amz-checksum-sha256` header). None when
+        unsupported."""
+        ...
+
     async def check(self) -> None:
         """Raise ServiceUnavailable when the store cannot be reached or used."""
         ...

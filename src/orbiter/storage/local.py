@@ -69,6 +69,22 @@ class LocalBlobStore:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
 
+    async def copy(self, source: str, target: str) -> None:
+        await self.put_stream(target, aiter(await self.open_stream(source)))
+
+    async def stored_sha256(self, key: str) -> str | None:
+        if await self.size(key) is None:
+            raise BlobNotFound()
+        return None
+
+    async def presign_get(self, key: str, expires: int = 3600) -> str | None:
+        return None  # a directory has no URLs; callers fall back to API routes
+
+    async def presign_put(
+        self, key: str, expires: int = 3600, *, sha256_hex: str | None = None
+    ) -> str | None:
+        return None
+
     async def check(self) -> None:
         await asyncio.to_thread(_probe_writable, self.temp_dir)
 

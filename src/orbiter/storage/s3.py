@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -135,14 +136,46 @@ class S3BlobStore:
     async def presign_get(self, key: str, expires: int = 3600) -> str:
         return await self._presign("get_object", key, expires)
 
-    async def presign_put(self, key: str, expires: int = 3600) -> str:
-        return await self._presign("put_object", key, expires)
+    async def presign_put(
+        self, key: str, expires: int = 3600, *, sha256_hex: str | None = None
+    ) -> str:
+        extra = {}
+        if sha256_hex is not None:
+            # Signed into the URL: the uploader must send this header, and S3 refuses bytes
+            # whose SHA-256 differs (BadDigest).
+            extra["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+        return await self._presign("put_object", key, expires, extra)
 
-    async def _presign(self, operation: str, key: str, expires: int) -> str:
+    async def copy(self, source: str, target: str) -> None:
+        """Server-side copy (single request: objects up to 5 GB)."""
+        validate_key(target)
+        await self._call(
+            "copy_object",
+            Bucket=self.bucket,
+            Key=target,
+            CopySource={"Bucket": self.bucket, "Key": validate_key(source)},
+        )
+
+    async def stored_sha256(self, key: str) -> str | None:
+        response = await self._call(
+            "head_object", Bucket=self.bucket, Key=validate_key(key), ChecksumMode="ENABLED"
+        )
+        checksum = response.get("ChecksumSHA256")
+        # Only a full-object checksum is the SHA-256 of the bytes (multipart ones are composite).
+        if not checksum or response.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT":
+            return None
+        try:
+            return base64.b64decode(checksum, validate=True).hex()
+        except ValueError:
+            return None
+
+    async def _presign(
+        self, operation: str, key: str, expires: int, extra: dict[str, str] | None = None
+    ) -> str:
         validate_key(key)
         if not 1 <= expires <= MAX_PRESIGN_SECONDS:
             raise ValueError(f"expires must be between 1 and {MAX_PRESIGN_SECONDS} seconds")
-        params = {"Bucket": self.bucket, "Key": key}
+        params = {"Bucket": self.bucket, "Key": key, **(extra or {})}
         # In a thread: the first call may fetch credentials over the network.
         url = await asyncio.to_thread(
             self._client.generate_presigned_url, operation, Params=params, ExpiresIn=expires

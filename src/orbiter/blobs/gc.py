@@ -1,0 +1,197 @@
+"""Garbage collection of one user's blobs and manifests (POST /blobs/gc).
+
+Roots are the manifests the user's work still needs:
+- every snapshot's manifest in the projects the user is a member of, or created by the user;
+- every workspace's current manifest in those projects, or in workspaces the user created;
+- manifests the user uploaded within the grace period (a snapshot being registered);
+- whatever the providers in `EXTRA_MANIFEST_ROOTS` return (the hook for pending sync
+  previews, which the workspaces domain registers with `register_manifest_roots`).
+
+A blob the user owns is an orphan when no root manifest lists it and the user's ownership
+is older than `settings.gc_grace_seconds` (`ObjectOwner.created_at`, refreshed whenever the
+user uploads the bytes again or `exists` reports them as existing, so an upload or snapshot in
+progress is never collected). A manifest the user owns is an orphan when it is not a root and
+is older than the grace period.
+
+Collecting removes the user's ownership only; the stored object and its `StoredObject` row go
+when no owner is left. `freedBytes` counts the caller's collected objects (what leaves their
+`stats`), never whether someone else still holds the same bytes.
+
+Memory stays bounded: owner rows are read in keyset batches and at most `max_blobs` blobs are
+examined per pass; the reachable set holds hashes only, built one manifest at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orbiter.blobs.access import QUERY_BATCH, read_manifest
+from orbiter.blobs.manifest import blob_key, manifest_key
+from orbiter.core.time import utcnow
+from orbiter.models import ObjectOwner, ProjectMember, Snapshot, StoredObject, Workspace
+from orbiter.storage import BlobNotFound, BlobStore
+
+logger = logging.getLogger(__name__)
+
+ManifestRoots = Callable[[AsyncSession, uuid.UUID], Awaitable[set[str]]]
+EXTRA_MANIFEST_ROOTS: list[ManifestRoots] = []
+
+
+def register_manifest_roots(provider: ManifestRoots) -> None:
+    """Let another domain protect manifests from gc (e.g. pending sync previews)."""
+    if provider not in EXTRA_MANIFEST_ROOTS:
+        EXTRA_MANIFEST_ROOTS.append(provider)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    kind: str
+    hash: str
+    size: int
+
+
+@dataclass(frozen=True)
+class GcReport:
+    dry_run: bool
+    scanned_blobs: int
+    orphaned_blobs: int
+    orphaned_manifests: int
+    freed_bytes: int
+
+
+async def collect(
+    db: AsyncSession,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    dry_run: bool,
+    max_blobs: int,
+    grace_seconds: int,
+) -> GcReport:
+    cutoff = utcnow() - timedelta(seconds=grace_seconds)
+    roots = await root_manifests(db, user_id=user_id, cutoff=cutoff)
+    reachable = await reachable_blobs(store, roots)
+    scanned = 0
+    orphans: list[Orphan] = []
+    async for batch in _owned_batches(db, user_id=user_id, kind="blob", limit=max_blobs):
+        scanned += len(batch)
+        orphans += [o for o, created in batch if o.hash not in reachable and created < cutoff]
+    manifest_orphans: list[Orphan] = []
+    async for batch in _owned_batches(db, user_id=user_id, kind="manifest", limit=None):
+        manifest_orphans += [o for o, created in batch if o.hash not in roots and created < cutoff]
+    everything = orphans + manifest_orphans
+    if not dry_run:
+        await _release(db, store, user_id=user_id, orphans=everything)
+    return GcReport(
+        dry_run=dry_run,
+        scanned_blobs=scanned,
+        orphaned_blobs=len(orphans),
+        orphaned_manifests=len(manifest_orphans),
+        freed_bytes=sum(o.size for o in everything),
+    )
+
+
+async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: datetime) -> set[str]:
+    member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
+    snapshots = select(Snapshot.manifest_hash).where(
+        or_(Snapshot.project_id.in_(member_of), Snapshot.created_by == user_id)
+    )
+    workspaces = select(Workspace.current_manifest_hash).where(
+        or_(Workspace.project_id.in_(member_of), Workspace.created_by == user_id),
+        Workspace.current_manifest_hash.is_not(None),
+    )
+    recent = select(ObjectOwner.hash).where(
+        ObjectOwner.user_id == user_id,
+        ObjectOwner.kind == "manifest",
+        ObjectOwner.created_at >= cutoff,
+    )
+    roots: set[str] = set()
+    for stmt in (snapshots, workspaces, recent):
+        roots.update(h for h in (await db.scalars(stmt.distinct())).all() if h)
+    for provider in EXTRA_MANIFEST_ROOTS:
+        roots.update(await provider(db, user_id))
+    return roots
+
+
+async def reachable_blobs(store: BlobStore, manifests: set[str]) -> set[str]:
+    """Every blob the manifests list, reading one manifest at a time.
+
+    A root manifest missing from the store is skipped (it cannot name anything); any other
+    failure (store down) propagates, so nothing is collected on an incomplete picture.
+    """
+    reachable: set[str] = set()
+    for hash_ in sorted(manifests):
+        try:
+            manifest = await read_manifest(store, hash_)
+        except BlobNotFound:
+            logger.warning("gc: root manifest %s is not in the store", hash_)
+            continue
+        reachable |= manifest.blob_hashes()
+    return reachable
+
+
+async def _owned_batches(
+    db: AsyncSession, *, user_id: uuid.UUID, kind: str, limit: int | None
+) -> AsyncIterator[list[tuple[Orphan, datetime]]]:
+    """The user's objects of `kind` by hash, in keyset batches, at most `limit` in all."""
+    after = ""
+    seen = 0
+    while limit is None or seen < limit:
+        size = QUERY_BATCH if limit is None else min(QUERY_BATCH, limit - seen)
+        stmt = (
+            select(ObjectOwner.hash, ObjectOwner.created_at, StoredObject.size)
+            .join(
+                StoredObject,
+                (StoredObject.kind == ObjectOwner.kind) & (StoredObject.hash == ObjectOwner.hash),
+            )
+            .where(ObjectOwner.user_id == user_id, ObjectOwner.kind == kind)
+            .where(ObjectOwner.hash > after)
+            .order_by(ObjectOwner.hash)
+            .limit(size)
+        )
+        rows = (await db.execute(stmt)).all()
+        if not rows:
+            return
+        seen += len(rows)
+        after = rows[-1].hash
+        yield [(Orphan(kind, h, int(s)), created) for h, created, s in rows]
+        if len(rows) < size:
+            return
+
+
+async def _release(
+    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, orphans: list[Orphan]
+) -> None:
+    """Drop the user's ownership; delete objects nobody owns any more (rows first, bytes last)."""
+    unowned_keys: list[str] = []
+    for kind in ("blob", "manifest"):
+        hashes = [o.hash for o in orphans if o.kind == kind]
+        for start in range(0, len(hashes), QUERY_BATCH):
+            batch = hashes[start : start + QUERY_BATCH]
+            await db.execute(
+                delete(ObjectOwner).where(
+                    ObjectOwner.user_id == user_id,
+                    ObjectOwner.kind == kind,
+                    ObjectOwner.hash.in_(batch),
+                )
+            )
+            still_owned = exists().where(
+                ObjectOwner.kind == StoredObject.kind, ObjectOwner.hash == StoredObject.hash
+            )
+            gone = await db.scalars(
+                delete(StoredObject)
+                .where(StoredObject.kind == kind, StoredObject.hash.in_(batch), ~still_owned)
+                .returning(StoredObject.hash)
+            )
+            key = blob_key if kind == "blob" else manifest_key
+            unowned_keys += [key(h) for h in gone.all()]
+    await db.flush()
+    for key_ in unowned_keys:
+        await store.delete(key_)

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from orbiter.core.schemas import RequestModel
+
+MAX_TITLE = 300
+MAX_CONTENT = 100_000
+MessageStatus = Literal["complete", "streaming", "incomplete", "error"]
+
+
+def _clean_title(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("title must not be blank")
+    return value
+
+
+class ConversationCreate(RequestModel):
+    project_id: uuid.UUID | None = Field(
+        default=None, description="Default: the caller's personal project"
+    )
+    workspace_id: uuid.UUID | None = Field(
+        default=None, description="A workspace of the same project"
+    )
+    agent_id: uuid.UUID | None = Field(
+        default=None, description="Reserved: agents are not available yet, so it must be null"
+    )
+    title: str | None = Field(default=None, max_length=MAX_TITLE)
+
+    _title = field_validator("title")(_clean_title)
+
+
+class ConversationUpdate(RequestModel):
+    title: str | None = Field(default=None, max_length=MAX_TITLE)
+    workspace_id: uuid.UUID | None = Field(
+        default=None, description="Move to another workspace of the same project; null detaches"
+    )
+
+    _title = field_validator("title")(_clean_title)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ConversationUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of title, workspace_id")
+        return self
+
+
+class ConversationRead(BaseModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    project_name: str
+    workspace_id: uuid.UUID | None
+    workspace_name: str | None
+    agent_id: uuid.UUID | None
+    user_id: uuid.UUID | None = Field(description="Who started it")
+    title: str | None
+    provider_id: uuid.UUID | None
+    model: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageCreate(RequestModel):
+    content: str = Field(
+        min_length=1,
+        max_length=MAX_CONTENT,
+        validation_alias=AliasChoices("content", "prompt"),
+        description="The user's message (`prompt` is accepted as an alias)",
+    )
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="One of the caller's providers; default: their default one"
+    )
+    model: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Default: the provider's first"
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("content must not be blank")
+        return value
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    role: str
+    content: str
+    parts: list[dict[str, Any]]
+    status: MessageStatus
+    error: str | None
+    provider_id: uuid.UUID | None
+    model: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    user_id: uuid.UUID | None
+    created_at: datetime
+
+
+class Exchange(BaseModel):
+    user_message: MessageRead
+    assistant_message: MessageRead
+
+
+class MessageParts(BaseModel):
+    message_id: uuid.UUID
+    role: str
+    created_at: datetime
+    parts: list[dict[str, Any]] = Field(
+        description="`{type: text, text}`, `{type: tool_call, id, name, arguments}`, "
+        "`{type: tool_result, tool_call_id, content}`"
+    )
+
+
+class TimelineEntry(BaseModel):
+    kind: Literal["message", "tool_call"]
+    id: str = Field(description="The message id, or the tool call's id")
+    at: datetime
+    message_id: uuid.UUID
+    role: str
+    status: MessageStatus | None = None
+    content: str | None = None
+    name: str | None = Field(default=None, description="Tool name (tool calls)")
+    arguments: str | None = Field(default=None, description="JSON arguments (tool calls)")
+
+
+class Cleared(BaseModel):
+    cleared: int = Field(description="How many messages were deleted")
+
+
+class ProjectSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    is_personal: bool
+    role: str = Field(description="The caller's role in the project")
+
+
+class WorkspaceSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    is_main: bool
+    current_manifest_hash: str | None
+    last_seen_at: datetime | None
+
+
+class ManifestSummary(BaseModel):
+    hash: str
+    file_count: int
+    total_bytes: int
+
+
+class ProjectInfo(BaseModel):
+    conversation_id: uuid.UUID
+    project: ProjectSummary
+    workspace: WorkspaceSummary | None
+    manifest: ManifestSummary | None = Field(
+        description="The workspace's current manifest, when it has one"
+    )

@@ -1,0 +1,167 @@
+"""The OpenAI-style adapter (types openai, openai_compatible and ollama) on the `openai` SDK."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+from openai import AsyncOpenAI
+
+from orbiter.core.errors import UpstreamError
+from orbiter.core.outbound import guarded_client
+from orbiter.core.settings import Settings
+from orbiter.llm.base import ChatMessage, ChatOptions, Finish, LlmEvent, TextDelta, ToolCall, Usage
+from orbiter.llm.errors import upstream_error
+
+MAX_MODELS = 1000
+NO_KEY = "no-key"  # never let the SDK fall back to the server's own OPENAI_API_KEY
+
+
+def llm_timeout(settings: Settings) -> httpx2.Timeout:
+    return httpx2.Timeout(
+        settings.llm_timeout_seconds, connect=settings.llm_connect_timeout_seconds
+    )
+
+
+@dataclass
+class _PendingCall:
+    id: str = ""
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+
+
+class OpenAIProvider:
+    """Chat Completions streaming and the model list; `ollama_root` lists models via /api/tags."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        settings: Settings,
+        label: str,
+        ollama_root: str | None = None,
+    ) -> None:
+        self.label = label
+        self._max_chars = settings.llm_max_response_chars
+        self._ollama_root = ollama_root
+        self._http = guarded_client(settings, timeout=llm_timeout(settings))
+        self._client = AsyncOpenAI(
+            api_key=api_key or NO_KEY,
+            base_url=base_url,
+            timeout=llm_timeout(settings),
+            max_retries=settings.llm_max_retries,
+            http_client=self._http,
+        )
+        # The SDK would otherwise copy OPENAI_ORG_ID / OPENAI_PROJECT_ID from the server's
+        # environment into requests to a URL the user chose.
+        self._client.organization = None
+        self._client.project = None
+
+    def _request(
+        self, messages: list[ChatMessage], model: str, options: ChatOptions
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        for name in ("temperature", "top_p", "max_tokens", "stop"):
+            value = getattr(options, name)
+            if value is not None:
+                body[name] = value
+        if options.extra:
+            body["extra_body"] = dict(options.extra)
+        return body
+
+    async def stream_chat(
+        self, messages: list[ChatMessage], *, model: str, options: ChatOptions
+    ) -> AsyncIterator[LlmEvent]:
+        stream = None
+        try:
+            stream = await self._client.chat.completions.create(
+                **self._request(messages, model, options)
+            )
+            sent = 0
+            finish: str | None = None
+            usage: Usage | None = None
+            calls: dict[int, _PendingCall] = {}
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = Usage(
+                        prompt_tokens=chunk.usage.prompt_tokens or 0,
+                        completion_tokens=chunk.usage.completion_tokens or 0,
+                    )
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        room = self._max_chars - sent
+                        if len(delta.content) >= room:
+                            if room > 0:
+                                yield TextDelta(delta.content[:room])
+                            yield Finish("length", truncated=True)
+                            return
+                        sent += len(delta.content)
+                        yield TextDelta(delta.content)
+                    for call in (delta.tool_calls or []) if delta is not None else []:
+                        pending = calls.setdefault(call.index, _PendingCall())
+                        pending.id = call.id or pending.id
+                        if call.function is not None:
+                            pending.name = call.function.name or pending.name
+                            pending.arguments.append(call.function.arguments or "")
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+            if finish is None:
+                raise UpstreamError(
+                    f"{self.label} ended the stream before the reply was complete",
+                    details={"provider": self.label},
+                )
+            for index in sorted(calls):
+                pending = calls[index]
+                yield ToolCall(pending.id, pending.name, "".join(pending.arguments))
+            if usage is not None:
+                yield usage
+            yield Finish(finish)
+        except Exception as exc:
+            raise upstream_error(exc, label=self.label) from exc
+        finally:
+            if stream is not None:
+                await quietly_close(stream)
+
+    async def list_models(self) -> list[str]:
+        try:
+            if self._ollama_root is not None:
+                return await self._ollama_tags()
+            names: list[str] = []
+            async for model in await self._client.models.list():
+                names.append(model.id)
+                if len(names) >= MAX_MODELS:
+                    break
+            return sorted(names)
+        except Exception as exc:
+            raise upstream_error(exc, label=self.label) from exc
+
+    async def _ollama_tags(self) -> list[str]:
+        response = await self._http.get(f"{self._ollama_root}/api/tags")
+        if response.status_code != 200:
+            raise UpstreamError(
+                f"{self.label} answered {response.status_code} to GET /api/tags",
+                details={"provider": self.label, "upstream_status": response.status_code},
+            )
+        models = response.json().get("models", [])
+        return sorted(str(m["name"]) for m in models[:MAX_MODELS])
+
+    async def close(self) -> None:
+        await self._client.close()
+        await self._http.aclose()
+
+
+async def quietly_close(stream: Any) -> None:
+    with contextlib.suppress(Exception):  # the stream already failed; closing is best effort
+        await stream.close()

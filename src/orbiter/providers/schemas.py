@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from orbiter.core.schemas import RequestModel
+
+ProviderType = Literal["openai", "anthropic", "openai_compatible", "ollama"]
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+ApiKey = Annotated[str, Field(max_length=1000, description="Stored encrypted; never shown again")]
+BaseUrl = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class ProviderCreate(RequestModel):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+    type: ProviderType
+    base_url: BaseUrl | None = Field(
+        default=None,
+        description="Required for openai_compatible; defaults: OpenAI, Anthropic, "
+        "http://localhost:11434 for Ollama",
+    )
+    api_key: ApiKey | None = None
+    models: list[ModelName] = Field(default_factory=list, max_length=200)
+    is_default: bool = False
+
+    @model_validator(mode="after")
+    def _base_url_when_needed(self) -> ProviderCreate:
+        if self.type == "openai_compatible" and not self.base_url:
+            raise ValueError("base_url is required for type openai_compatible")
+        return self
+
+
+class ProviderUpdate(RequestModel):
+    """Fields not sent keep their value; `api_key` absent or null keeps the key, "" removes it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+    type: ProviderType | None = None
+    base_url: BaseUrl | None = None
+    api_key: ApiKey | None = None
+    models: list[ModelName] | None = Field(default=None, max_length=200)
+    is_default: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ProviderUpdate:
+        if not self.model_fields_set:
+            raise ValueError(
+                "send at least one of name, type, base_url, api_key, models, is_default"
+            )
+        for name in ("name", "type", "models", "is_default"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ProviderRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: ProviderType
+    base_url: str | None
+    api_key: str | None = Field(description='Masked, e.g. "••••abcd"; null when no key is set')
+    api_key_last4: str | None
+    has_api_key: bool
+    models: list[str]
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProviderTestResult(BaseModel):
+    success: bool
+    latency_ms: int
+    models: list[str] | None = None
+    error: str | None = None

@@ -1,0 +1,342 @@
+"""LLM providers a user configured: CRUD, the key at rest, and opening one for a call."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orbiter.core.errors import AppError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from orbiter.core.outbound import check_url
+from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.core.resources import Resources
+from orbiter.llm.base import Provider
+from orbiter.llm.factory import DEFAULT_MODELS, ENV_NAMES, create_provider, effective_base_url
+from orbiter.models import LlmProvider
+from orbiter.providers.schemas import (
+    ProviderCreate,
+    ProviderRead,
+    ProviderTestResult,
+    ProviderUpdate,
+)
+
+MASK = "••••"
+MIN_KEY_LENGTH_FOR_LAST4 = 12  # a shorter key would be mostly revealed by its last 4
+EXAMPLE_PROVIDER = {
+    "name": "openai",
+    "type": "openai",
+    "api_key": "sk-...",
+    "models": ["gpt-4o-mini"],
+    "is_default": True,
+}
+NO_PROVIDER_MESSAGE = (
+    "No LLM provider is configured. Add one with POST /api/v1/providers, for example "
+    '{"name": "openai", "type": "openai", "api_key": "sk-...", "models": ["gpt-4o-mini"], '
+    '"is_default": true} (types: openai, anthropic, openai_compatible with base_url, ollama)'
+)
+
+
+def no_provider() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        NO_PROVIDER_MESSAGE,
+        details={
+            "how_to_fix": {"method": "POST", "path": "/api/v1/providers", "body": EXAMPLE_PROVIDER}
+        },
+    )
+
+
+# ---------------------------------------------------------------- the key at rest
+
+
+def key_context(row: LlmProvider) -> str:
+    """AES-GCM associated data: a ciphertext copied to another row or user does not decrypt."""
+    return f"llm_providers:{row.id}:{row.user_id}"
+
+
+def _set_key(resources: Resources, row: LlmProvider, api_key: str | None) -> None:
+    if not api_key:
+        row.api_key_encrypted = None
+        row.api_key_last4 = None
+        return
+    row.api_key_encrypted = resources.secrets.encrypt(api_key, context=key_context(row))
+    row.api_key_last4 = api_key[-4:] if len(api_key) >= MIN_KEY_LENGTH_FOR_LAST4 else None
+
+
+def decrypt_key(resources: Resources, row: LlmProvider) -> str | None:
+    if not row.api_key_encrypted:
+        return None
+    try:
+        return resources.secrets.decrypt(row.api_key_encrypted, context=key_context(row))
+    except InvalidTag as exc:
+        raise ServiceUnavailable(
+            f"The stored API key of provider {row.name!r} cannot be decrypted; set it again "
+            "with PUT /api/v1/providers/{id}"
+        ) from exc
+
+
+def provider_read(row: LlmProvider) -> ProviderRead:
+    has_key = row.api_key_encrypted is not None
+    return ProviderRead(
+        id=row.id,
+        name=row.name,
+        type=row.type,
+        base_url=row.base_url,
+        api_key=(MASK + (row.api_key_last4 or "")) if has_key else None,
+        api_key_last4=row.api_key_last4,
+        has_api_key=has_key,
+        models=list(row.models or []),
+        is_default=row.is_default,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# ---------------------------------------------------------------- CRUD
+
+
+async def load_provider(
+    db: AsyncSession, *, user_id: uuid.UUID, provider_id: uuid.UUID
+) -> LlmProvider:
+    row = await db.get(LlmProvider, provider_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("Provider not found")
+    return row
+
+
+async def list_providers(
+    db: AsyncSession, *, user_id: uuid.UUID, params: PageParams, codec: CursorCodec
+) -> tuple[list[ProviderRead], PageInfo]:
+    stmt = select(LlmProvider).where(LlmProvider.user_id == user_id)
+    rows, info = await paginate(
+        db, stmt, order=[LlmProvider.created_at, LlmProvider.id], params=params, codec=codec
+    )
+    return [provider_read(r[0]) for r in rows], info
+
+
+async def _check_base_url(resources: Resources, type_: str, base_url: str | None) -> None:
+    if type_ == "openai_compatible" and not base_url:
+        raise ValidationFailed.for_field("base_url", "base_url is required for openai_compatible")
+    if base_url or type_ == "ollama":  # Ollama's default is loopback: say so at once
+        await check_url(effective_base_url(type_, base_url), resources.settings)
+
+
+async def _name_taken(
+    db: AsyncSession, user_id: uuid.UUID, name: str, exclude: uuid.UUID | None = None
+) -> bool:
+    stmt = select(LlmProvider.id).where(LlmProvider.user_id == user_id, LlmProvider.name == name)
+    if exclude is not None:
+        stmt = stmt.where(LlmProvider.id != exclude)
+    return (await db.scalar(stmt.limit(1))) is not None
+
+
+def _duplicate(name: str) -> Conflict:
+    return Conflict(
+        f"You already have a provider named {name!r}", details={"field": "name", "name": name}
+    )
+
+
+async def _only_default(db: AsyncSession, row: LlmProvider) -> None:
+    await db.execute(
+        update(LlmProvider)
+        .where(LlmProvider.user_id == row.user_id, LlmProvider.id != row.id)
+        .values(is_default=False)
+    )
+
+
+async def _flush_unique(db: AsyncSession, row: LlmProvider) -> None:
+    try:
+        async with db.begin_nested():
+            db.add(row)
+            await db.flush()
+    except IntegrityError as exc:  # a concurrent request took the name first
+        raise _duplicate(row.name) from exc
+
+
+async def create_provider_row(
+    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID, body: ProviderCreate
+) -> ProviderRead:
+    await _check_base_url(resources, body.type, body.base_url)
+    if await _name_taken(db, user_id, body.name):
+        raise _duplicate(body.name)
+    has_any = await db.scalar(select(LlmProvider.id).where(LlmProvider.user_id == user_id).limit(1))
+    row = LlmProvider(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        name=body.name,
+        type=body.type,
+        base_url=body.base_url,
+        models=list(dict.fromkeys(body.models)),
+        is_default=body.is_default or has_any is None,  # the first one is the default
+    )
+    _set_key(resources, row, body.api_key)
+    await _flush_unique(db, row)
+    if row.is_default:
+        await _only_default(db, row)
+    await db.refresh(row)
+    return provider_read(row)
+
+
+async def update_provider(
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    provider_id: uuid.UUID,
+    body: ProviderUpdate,
+) -> ProviderRead:
+    row = await load_provider(db, user_id=user_id, provider_id=provider_id)
+    sent = body.model_fields_set
+    type_ = body.type if body.type is not None else row.type
+    base_url = body.base_url if "base_url" in sent else row.base_url
+    if {"type", "base_url"} & sent:
+        await _check_base_url(resources, type_, base_url)
+    if body.name is not None and body.name != row.name:
+        if await _name_taken(db, user_id, body.name, exclude=row.id):
+            raise _duplicate(body.name)
+        row.name = body.name
+    row.type, row.base_url = type_, base_url
+    if body.models is not None:
+        row.models = list(dict.fromkeys(body.models))
+    if body.api_key is not None:  # absent or null: keep; "": remove
+        _set_key(resources, row, body.api_key)
+    if body.is_default is not None:
+        row.is_default = body.is_default
+    await _flush_unique(db, row)
+    if row.is_default:
+        await _only_default(db, row)
+    await db.refresh(row)
+    return provider_read(row)
+
+
+async def delete_provider(db: AsyncSession, *, user_id: uuid.UUID, provider_id: uuid.UUID) -> None:
+    row = await load_provider(db, user_id=user_id, provider_id=provider_id)
+    await db.delete(row)
+    await db.flush()
+
+
+# ---------------------------------------------------------------- using a provider
+
+
+@dataclass
+class OpenedProvider:
+    """A ready adapter for one call; close it (`async with opened:`) to release connections."""
+
+    provider: Provider
+    row: LlmProvider
+    model: str
+
+    async def close(self) -> None:
+        await self.provider.close()
+
+    async def __aenter__(self) -> OpenedProvider:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def choose_provider(
+    db: AsyncSession, *, user_id: uuid.UUID, provider_id: uuid.UUID | None = None
+) -> LlmProvider:
+    """The given provider (404 when not the caller's), else the default, else the oldest."""
+    if provider_id is not None:
+        return await load_provider(db, user_id=user_id, provider_id=provider_id)
+    row = await db.scalar(
+        select(LlmProvider)
+        .where(LlmProvider.user_id == user_id)
+        .order_by(LlmProvider.is_default.desc(), LlmProvider.created_at, LlmProvider.id)
+        .limit(1)
+    )
+    if row is None:
+        raise no_provider()
+    return row
+
+
+def adapter_for(resources: Resources, row: LlmProvider) -> Provider:
+    return create_provider(
+        type_=row.type,
+        base_url=row.base_url,
+        api_key=decrypt_key(resources, row),
+        settings=resources.settings,
+        label=f"LLM provider {row.name!r}",
+    )
+
+
+def default_model(row: LlmProvider) -> str:
+    return row.models[0] if row.models else DEFAULT_MODELS.get(row.type, "gpt-4o-mini")
+
+
+async def open_provider(
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    provider_id: uuid.UUID | None = None,
+    model: str | None = None,
+) -> OpenedProvider:
+    """Pick a provider (see `choose_provider`) and its model, and build its adapter.
+
+    Model: the given one, else the provider's first listed model, else a default per type.
+    Raises NotFound (404), ServiceUnavailable (503, no provider; the message says how to add
+    one). Upstream failures come later, from the adapter, as UpstreamError (502).
+    """
+    row = await choose_provider(db, user_id=user_id, provider_id=provider_id)
+    return OpenedProvider(
+        provider=adapter_for(resources, row), row=row, model=model or default_model(row)
+    )
+
+
+async def test_provider(
+    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID, provider_id: uuid.UUID
+) -> ProviderTestResult:
+    """Ask the provider for its model list; an upstream failure is a result, not an error."""
+    row = await load_provider(db, user_id=user_id, provider_id=provider_id)
+    started = time.perf_counter()
+    try:
+        async with OpenedProvider(adapter_for(resources, row), row, default_model(row)) as opened:
+            models = await opened.provider.list_models()
+    except AppError as exc:
+        elapsed = round((time.perf_counter() - started) * 1000)
+        return ProviderTestResult(success=False, latency_ms=elapsed, error=exc.message)
+    elapsed = round((time.perf_counter() - started) * 1000)
+    return ProviderTestResult(success=True, latency_ms=elapsed, models=models)
+
+
+async def provider_env(
+    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID
+) -> dict[str, str]:
+    """OPENAI_API_KEY, ANTHROPIC_API_KEY, ... from the default provider of each kind.
+
+    Per variable the default provider wins, then the oldest. Base URLs are included only
+    when they differ from the SDK's own default.
+    """
+    rows = (
+        await db.scalars(
+            select(LlmProvider)
+            .where(LlmProvider.user_id == user_id)
+            .order_by(LlmProvider.is_default.desc(), LlmProvider.created_at, LlmProvider.id)
+        )
+    ).all()
+    env: dict[str, str] = {}
+    for row in rows:
+        key_name, url_name = ENV_NAMES[row.type]
+        if key_name in env or url_name in env:
+            continue
+        values: dict[str, Any] = {key_name: decrypt_key(resources, row)}
+        if row.base_url or row.type == "ollama":
+            url = effective_base_url(row.type, row.base_url)
+            values[url_name] = url
+        env.update({k: v for k, v in values.items() if v})
+    return env

@@ -1,0 +1,343 @@
+"""Snapshots: immutable records of a project's tree (a manifest), linked by their parents.
+
+A snapshot is registered only when its manifest and every blob the manifest names are in the
+store for the caller (proof of possession, `ObjectOwner`), or when the manifest already
+belongs to the project (another member registered it, its blobs were checked then). Project
+members read the project's snapshots and manifests whoever uploaded them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orbiter.blobs.access import owned_hashes
+from orbiter.core.errors import BadRequest, Conflict, NotFound
+from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.models import Event, Snapshot, Workspace
+from orbiter.projects.access import load_project
+from orbiter.projects.events import record_event
+from orbiter.snapshots.schemas import (
+    MAX_LISTED_MISSING,
+    DiffCounts,
+    SnapshotCreate,
+    SnapshotDiff,
+    SnapshotInsights,
+    SnapshotRead,
+)
+from orbiter.storage import BlobStore
+from orbiter.workspaces.manifest_cache import load_manifest
+
+DEFAULT_SOURCE = "cli"
+# Event types that mark a merge into a workspace or a deployment (written by those domains).
+MERGE_EVENT_TYPES = ("workspace.synced", "merge.completed")
+DEPLOY_EVENT_TYPES = ("deployment.succeeded",)
+
+
+def snapshot_read(snapshot: Snapshot) -> SnapshotRead:
+    return SnapshotRead.model_validate(snapshot)
+
+
+async def load_snapshot(
+    db: AsyncSession, *, user_id: uuid.UUID, snapshot_id: uuid.UUID, min_role: str = "viewer"
+) -> Snapshot:
+    """The snapshot when the caller is a member of its project; 404 otherwise."""
+    snapshot = await db.get(Snapshot, snapshot_id)
+    if snapshot is None:
+        raise NotFound("Snapshot not found")
+    try:
+        await load_project(db, user_id=user_id, project_id=snapshot.project_id, min_role=min_role)
+    except NotFound as exc:
+        raise NotFound("Snapshot not found") from exc
+    return snapshot
+
+
+async def manifest_in_project(db: AsyncSession, *, project_id: uuid.UUID, hash_: str) -> bool:
+    """Whether the project already uses this manifest (a snapshot or a workspace's state)."""
+    in_snapshot = exists().where(Snapshot.project_id == project_id, Snapshot.manifest_hash == hash_)
+    in_workspace = exists().where(
+        Workspace.project_id == project_id, Workspace.current_manifest_hash == hash_
+    )
+    return bool(await db.scalar(select(or_(in_snapshot, in_workspace))))
+
+
+def _missing(hash_: str, missing: Sequence[str], *, manifest_missing: bool) -> BadRequest:
+    what = "The manifest is" if manifest_missing else f"{len(missing)} blob(s) it names are"
+    return BadRequest(
+        f"{what} not in the blob store for you; upload {'it' if manifest_missing else 'them'} "
+        "first (PUT /api/v1/blobs/manifests/{hash}, PUT /api/v1/blobs/upload/{hash})",
+        details={
+            "manifest_hash": hash_,
+            "manifest_missing": manifest_missing,
+            "missing": list(missing[:MAX_LISTED_MISSING]),
+            "missing_count": len(missing),
+        },
+    )
+
+
+async def require_manifest(
+    db: AsyncSession,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    hash_: str,
+    with_blobs: bool,
+) -> None:
+    """400 unless the caller may use this manifest (and, `with_blobs`, every blob it names)."""
+    if await manifest_in_project(db, project_id=project_id, hash_=hash_):
+        return
+    if not await owned_hashes(db, user_id=user_id, kind="manifest", hashes=[hash_]):
+        raise _missing(hash_, [hash_], manifest_missing=True)
+    if not with_blobs:
+        return
+    wanted = (await load_manifest(store, hash_)).blob_hashes()
+    owned = await owned_hashes(db, user_id=user_id, kind="blob", hashes=wanted)
+    missing = sorted(wanted - owned)
+    if missing:
+        raise _missing(hash_, missing, manifest_missing=False)
+
+
+def _idempotent(existing: Snapshot, project_id: uuid.UUID, manifest_hash: str) -> Snapshot:
+    if existing.project_id != project_id:
+        raise Conflict(
+            "snapshot_id is already the id of another project's snapshot",
+            details={"field": "snapshot_id"},
+        )
+    if existing.manifest_hash != manifest_hash:
+        raise Conflict(
+            "A snapshot with this snapshot_id exists with a different manifest",
+            details={"field": "snapshot_id", "manifest_hash": existing.manifest_hash},
+        )
+    return existing
+
+
+async def _check_references(
+    db: AsyncSession, *, project_id: uuid.UUID, body: SnapshotCreate
+) -> list[uuid.UUID]:
+    parents = list(dict.fromkeys(body.parent_snapshot_ids))
+    if body.snapshot_id is not None and body.snapshot_id in parents:
+        raise BadRequest(
+            "A snapshot cannot be its own parent", details={"field": "parent_snapshot_ids"}
+        )
+    if parents:
+        found = set(
+            (
+                await db.scalars(
+                    select(Snapshot.id).where(
+                        Snapshot.project_id == project_id, Snapshot.id.in_(parents)
+                    )
+                )
+            ).all()
+        )
+        unknown = [str(p) for p in parents if p not in found]
+        if unknown:
+            raise BadRequest(
+                "parent_snapshot_ids must name snapshots of this project",
+                details={"field": "parent_snapshot_ids", "unknown": unknown},
+            )
+    if body.workspace_id is not None:
+        workspace_project = await db.scalar(
+            select(Workspace.project_id).where(Workspace.id == body.workspace_id)
+        )
+        if workspace_project != project_id:
+            raise BadRequest(
+                "workspace_id must name a workspace of this project",
+                details={"field": "workspace_id"},
+            )
+    return parents
+
+
+async def create_snapshot(
+    db: AsyncSession,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    body: SnapshotCreate,
+    default_source: str = DEFAULT_SOURCE,
+) -> tuple[SnapshotRead, bool]:
+    """Register a snapshot; `(snapshot, False)` when `snapshot_id` already names it."""
+    await load_project(db, user_id=user_id, project_id=project_id, min_role="editor")
+    if body.snapshot_id is not None:
+        existing = await db.get(Snapshot, body.snapshot_id)
+        if existing is not None:
+            return snapshot_read(_idempotent(existing, project_id, body.manifest_hash)), False
+    parents = await _check_references(db, project_id=project_id, body=body)
+    await require_manifest(
+        db, store, user_id=user_id, project_id=project_id, hash_=body.manifest_hash, with_blobs=True
+    )
+    snapshot = Snapshot(
+        id=body.snapshot_id or uuid.uuid4(),
+        project_id=project_id,
+        workspace_id=body.workspace_id,
+        manifest_hash=body.manifest_hash,
+        parent_snapshot_ids=[str(p) for p in parents],
+        source=body.source or default_source,
+        message=body.message,
+        created_by=user_id,
+    )
+    try:
+        async with db.begin_nested():
+            db.add(snapshot)
+    except IntegrityError:
+        # A concurrent request registered the same snapshot_id first.
+        existing = await db.get(Snapshot, snapshot.id, populate_existing=True)
+        if existing is None:
+            raise
+        return snapshot_read(_idempotent(existing, project_id, body.manifest_hash)), False
+    await record_event(
+        db,
+        project_id=project_id,
+        actor_id=user_id,
+        type="snapshot.created",
+        data={
+            "snapshot_id": str(snapshot.id),
+            "manifest_hash": snapshot.manifest_hash,
+            "workspace_id": str(snapshot.workspace_id) if snapshot.workspace_id else None,
+            "source": snapshot.source,
+        },
+    )
+    return snapshot_read(snapshot), True
+
+
+async def page_snapshots(
+    db: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    workspace_id: uuid.UUID | None = None,
+    params: PageParams,
+    codec: CursorCodec,
+) -> tuple[list[SnapshotRead], PageInfo]:
+    """Newest first. The caller has checked access to the project (and workspace)."""
+    stmt = select(Snapshot).where(Snapshot.project_id == project_id)
+    if workspace_id is not None:
+        stmt = stmt.where(Snapshot.workspace_id == workspace_id)
+    rows, info = await paginate(
+        db, stmt, order=[Snapshot.created_at, Snapshot.id], params=params, codec=codec
+    )
+    return [snapshot_read(row[0]) for row in rows], info
+
+
+async def list_project_snapshots(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    params: PageParams,
+    codec: CursorCodec,
+) -> tuple[list[SnapshotRead], PageInfo]:
+    await load_project(db, user_id=user_id, project_id=project_id)
+    return await page_snapshots(db, project_id=project_id, params=params, codec=codec)
+
+
+async def get_snapshot(
+    db: AsyncSession, *, user_id: uuid.UUID, snapshot_id: uuid.UUID
+) -> SnapshotRead:
+    return snapshot_read(await load_snapshot(db, user_id=user_id, snapshot_id=snapshot_id))
+
+
+async def diff_snapshot(
+    db: AsyncSession,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    snapshot_id: uuid.UUID,
+    against: uuid.UUID | None,
+) -> SnapshotDiff:
+    """Paths added, modified and deleted going from `against` (default: first parent) to it."""
+    snapshot = await load_snapshot(db, user_id=user_id, snapshot_id=snapshot_id)
+    base: Snapshot | None = None
+    if against is not None:
+        base = await db.get(Snapshot, against)
+        if base is None or base.project_id != snapshot.project_id:
+            raise BadRequest(
+                "against must name a snapshot of the same project", details={"field": "against"}
+            )
+    elif snapshot.parent_snapshot_ids:
+        base = await db.get(Snapshot, uuid.UUID(snapshot.parent_snapshot_ids[0]))
+    new = (await load_manifest(store, snapshot.manifest_hash)).by_path()
+    old = (await load_manifest(store, base.manifest_hash if base else None)).by_path()
+    added, modified, deleted = [], [], []
+    unchanged = 0
+    for path, entry in new.items():
+        before = old.get(path)
+        if before is None:
+            added.append(path)
+        elif (entry.type, entry.hash, entry.target, entry.mode) != (
+            before.type,
+            before.hash,
+            before.target,
+            before.mode,
+        ):
+            modified.append(path)
+        else:
+            unchanged += 1
+    deleted = [path for path in old if path not in new]
+    return SnapshotDiff(
+        snapshot_id=snapshot.id,
+        against=base.id if base else None,
+        manifest_hash=snapshot.manifest_hash,
+        against_manifest_hash=base.manifest_hash if base else None,
+        added=added,
+        modified=modified,
+        deleted=deleted,
+        counts=DiffCounts(
+            added=len(added), modified=len(modified), deleted=len(deleted), unchanged=unchanged
+        ),
+    )
+
+
+async def latest_snapshot(db: AsyncSession, *, project_id: uuid.UUID) -> Snapshot | None:
+    recent = await recent_snapshots(db, project_id=project_id, limit=1)
+    return recent[0] if recent else None
+
+
+async def recent_snapshots(
+    db: AsyncSession, *, project_id: uuid.UUID, limit: int
+) -> list[Snapshot]:
+    stmt = (
+        select(Snapshot)
+        .where(Snapshot.project_id == project_id)
+        .order_by(Snapshot.created_at.desc(), Snapshot.id.desc())
+        .limit(limit)
+    )
+    return list((await db.scalars(stmt)).all())
+
+
+async def _last_event_at(
+    db: AsyncSession, project_id: uuid.UUID, types: Sequence[str]
+) -> datetime | None:
+    return await db.scalar(
+        select(func.max(Event.created_at)).where(
+            Event.project_id == project_id, Event.type.in_(types)
+        )
+    )
+
+
+async def _count_since(db: AsyncSession, project_id: uuid.UUID, since: datetime | None) -> int:
+    stmt = select(func.count()).where(Snapshot.project_id == project_id)
+    if since is not None:
+        stmt = stmt.where(Snapshot.created_at > since)
+    return int(await db.scalar(stmt) or 0)
+
+
+async def snapshot_insights(db: AsyncSession, *, project_id: uuid.UUID) -> SnapshotInsights:
+    last = await latest_snapshot(db, project_id=project_id)
+    last_merge_at = await _last_event_at(db, project_id, MERGE_EVENT_TYPES)
+    last_deploy_at = await _last_event_at(db, project_id, DEPLOY_EVENT_TYPES)
+    total = await _count_since(db, project_id, None)
+    return SnapshotInsights(
+        total_snapshots=total,
+        last_snapshot_id=last.id if last else None,
+        last_snapshot_at=last.created_at if last else None,
+        last_merge_at=last_merge_at,
+        last_deploy_at=last_deploy_at,
+        snapshots_since_merge=await _count_since(db, project_id, last_merge_at),
+        snapshots_since_deploy=await _count_since(db, project_id, last_deploy_at),
+    )

@@ -1,0 +1,66 @@
+"""A user's blobs and manifests are invisible to everyone who has not uploaded the same bytes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+
+from httpx import AsyncClient
+
+from tests.blobs.util import manifest_bytes, sha256, upload_blob, upload_manifest
+from tests.helpers import SignedIn, assert_error
+
+SignedInFactory = Callable[[], Awaitable[SignedIn]]
+
+
+async def test_second_user_gets_404_with_every_auth_method(signed_in: SignedInFactory) -> None:
+    owner, other = await signed_in(), await signed_in()
+    data = os.urandom(1000)
+    blob = await upload_blob(owner.browser, data)
+    files = [{"path": "a.txt", "hash": blob, "size": len(data), "mode": 420}]
+    manifest = await upload_manifest(owner.browser, files)
+
+    for method, client in other.clients().items():
+        for url in (f"/api/v1/blobs/download/{blob}", f"/api/v1/blobs/manifests/{manifest}"):
+            assert_error(await client.get(url), 404, "RESOURCE_NOT_FOUND")
+            assert (await client.head(url)).status_code == 404, (method, url)
+        ranged = await client.get(f"/api/v1/blobs/download/{blob}", headers={"Range": "bytes=0-1"})
+        assert_error(ranged, 404, "RESOURCE_NOT_FOUND")
+        exists = await client.post("/api/v1/blobs/exists", json={"hashes": [blob]})
+        assert exists.json() == {"missing": [blob], "existing": [], "checked": 1}, method
+        presigned = await client.post("/api/v1/blobs/presign-download", json={"hashes": [blob]})
+        assert presigned.status_code == 200 and presigned.json() == {"urls": {}}, method
+        stats = (await client.get("/api/v1/blobs/stats")).json()
+        assert stats["blobs"]["count"] == 0 and stats["manifests"]["count"] == 0
+        gc = await client.post("/api/v1/blobs/gc", json={"dryRun": False})
+        assert gc.json()["orphanedBlobs"] == 0
+
+    # The owner still has everything after the other user's gc.
+    for client in owner.clients().values():
+        assert (await client.get(f"/api/v1/blobs/download/{blob}")).content == data
+
+
+async def test_other_users_manifest_needs_its_exact_bytes(signed_in: SignedInFactory) -> None:
+    owner, other = await signed_in(), await signed_in()
+    files = [{"path": f"{os.urandom(4).hex()}", "hash": sha256(b"1"), "size": 1, "mode": 420}]
+    digest = await upload_manifest(owner.api, files)
+    assert (await other.api.get(f"/api/v1/blobs/manifests/{digest}")).status_code == 404
+    proved = await other.api.put(f"/api/v1/blobs/manifests/{digest}", content=manifest_bytes(files))
+    assert proved.status_code == 200 and proved.json()["created"] is False
+    assert (await other.api.get(f"/api/v1/blobs/manifests/{digest}")).status_code == 200
+
+
+async def test_routes_need_authentication(client: AsyncClient) -> None:
+    digest = "0" * 64
+    for method, url, body in [
+        ("POST", "/api/v1/blobs/exists", {"hashes": []}),
+        ("POST", "/api/v1/blobs/presign-upload", {"hashes": []}),
+        ("POST", "/api/v1/blobs/presign-download", {"hashes": []}),
+        ("GET", f"/api/v1/blobs/download/{digest}", None),
+        ("GET", f"/api/v1/blobs/manifests/{digest}", None),
+        ("PUT", f"/api/v1/blobs/manifests/{digest}", None),
+        ("POST", "/api/v1/blobs/gc", {}),
+        ("GET", "/api/v1/blobs/stats", None),
+    ]:
+        response = await client.request(method, url, json=body)
+        assert_error(response, 401, "UNAUTHORIZED")

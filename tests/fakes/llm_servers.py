@@ -1,0 +1,566 @@
+"""Fake LLM providers on real loopback HTTP servers (uvicorn in a background thread).
+
+Fixtures:
+* `fake_llm_servers` (session): starts an OpenAI-compatible server (also answering Ollama's
+  `/api/tags`) and an Anthropic-style server once per run.
+* `fake_llm` (per test): the same servers with their state reset (request log, scripted
+  replies, counters, delays).
+
+Behaviour is chosen by the model name (substring match, so `claude-slow` works too):
+  echo (any other name)  "Echo: <last user message>" in several deltas, with usage
+  slow                   waits `delay_before` before the first chunk, `delay_between` after each
+  flaky                  answers 429 `fail_times` times (per test), then like echo
+  error                  always 500
+  disconnect             sends `disconnect_after` chunks, then drops the connection
+  malformed              sends a chunk that is not JSON
+  truncated              sends a few chunks and ends the stream cleanly without finishing
+  tool                   a tool call `get_weather({"city": "Paris"})`, finish reason tool_calls
+and by the API key: a key starting with `bad` answers 401 (OpenAI / Anthropic error shape);
+`redirect-key` answers GET /models with a 302 to a path that is never expected to be hit.
+`fake.queue_reply("text")` makes the next completions (any echo-like model) answer "text".
+Every request is logged in `fake.requests` (server, method, path, headers, json body).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from httpx import AsyncClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+OPENAI_MODELS = ["echo", "slow", "flaky", "error", "disconnect", "malformed", "truncated", "tool"]
+ANTHROPIC_MODELS = [f"claude-{m}" for m in OPENAI_MODELS]
+OLLAMA_MODELS = ["llama3.2:latest", "qwen2.5-coder:7b"]
+
+
+class DropConnection(Exception):
+    """Raised inside a streaming body: uvicorn closes the socket mid-response."""
+
+
+@dataclass
+class RecordedRequest:
+    server: str  # "openai" or "anthropic"
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        body = self.json if isinstance(self.json, dict) else {}
+        return list(body.get("messages", []))
+
+
+@dataclass
+class FakeState:
+    requests: list[RecordedRequest] = field(default_factory=list)
+    replies: deque[str] = field(default_factory=deque)
+    counters: dict[str, int] = field(default_factory=dict)
+    delay_before: float = 0.5
+    delay_between: float = 0.05
+    fail_times: int = 1
+    disconnect_after: int = 2
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.replies.clear()
+            self.counters.clear()
+        self.delay_before, self.delay_between = 0.5, 0.05
+        self.fail_times, self.disconnect_after = 1, 2
+
+    def count(self, key: str) -> int:
+        with self.lock:
+            self.counters[key] = self.counters.get(key, 0) + 1
+            return self.counters[key]
+
+    def next_reply(self, messages: list[dict[str, Any]]) -> str:
+        with self.lock:
+            if self.replies:
+                return self.replies.popleft()
+        return "Echo: " + last_user_text(messages)
+
+
+def last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):  # content blocks
+                return " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+            return str(content)
+    return ""
+
+
+def split_deltas(text: str, parts: int = 4) -> list[str]:
+    """Several deltas that join back to `text` exactly."""
+    if not text:
+        return [""]
+    size = max(1, -(-len(text) // parts))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def words(messages: list[dict[str, Any]]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in messages)
+
+
+async def _record(request: Request, server: str, state: FakeState) -> Any:
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw.decode(errors="replace")
+    entry = RecordedRequest(
+        server, request.method, request.url.path, dict(request.headers.items()), body
+    )
+    with state.lock:
+        state.requests.append(entry)
+    return body
+
+
+def _sse(data: Any, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    payload = data if isinstance(data, str) else json.dumps(data)
+    return f"{head}data: {payload}\n\n".encode()
+
+
+# ------------------------------------------------------------------ OpenAI-compatible
+
+
+def _openai_error(status: int, message: str, type_: str, code: str | None = None) -> Response:
+    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+    return JSONResponse(body, status_code=status)
+
+
+def _openai_key(request: Request) -> str:
+    return request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+
+
+def openai_app(state: FakeState) -> Starlette:
+    async def models(request: Request) -> Response:
+        await _record(request, "openai", state)
+        key = _openai_key(request)
+        if key.startswith("bad"):
+            return _openai_error(401, "Incorrect API key provided", "invalid_request_error")
+        if key == "redirect-key":
+            return RedirectResponse("/v1/redirected-models", status_code=302)
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in OPENAI_MODELS
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def redirected(request: Request) -> Response:
+        await _record(request, "openai", state)
+        return JSONResponse({"object": "list", "data": []})
+
+    async def tags(request: Request) -> Response:
+        await _record(request, "openai", state)
+        return JSONResponse({"models": [{"name": m, "model": m, "size": 1} for m in OLLAMA_MODELS]})
+
+    async def completions(request: Request) -> Response:
+        body = await _record(request, "openai", state)
+        if _openai_key(request).startswith("bad"):
+            return _openai_error(
+                401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"
+            )
+        model = str(body.get("model", ""))
+        messages = body.get("messages", [])
+        if "error" in model:
+            return _openai_error(500, "The server had an error", "server_error")
+        if "flaky" in model and state.count("flaky") <= state.fail_times:
+            response = _openai_error(429, "Rate limit reached", "requests", "rate_limit_exceeded")
+            response.headers["retry-after-ms"] = "10"
+            return response
+        reply = state.next_reply(messages)
+        if not body.get("stream"):
+            return JSONResponse(_openai_completion(model, reply, messages))
+        return StreamingResponse(
+            _openai_stream(state, model, reply, messages), media_type="text/event-stream"
+        )
+
+    return Starlette(
+        routes=[
+            Route("/v1/models", models),
+            Route("/v1/redirected-models", redirected),
+            Route("/api/tags", tags),
+            Route("/v1/chat/completions", completions, methods=["POST"]),
+        ]
+    )
+
+
+def _openai_completion(model: str, reply: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": words(messages),
+            "completion_tokens": len(split_deltas(reply)),
+            "total_tokens": words(messages) + len(split_deltas(reply)),
+        },
+    }
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+async def _openai_stream(
+    state: FakeState, model: str, reply: str, messages: list[dict[str, Any]]
+) -> AsyncIterator[bytes]:
+    slow = "slow" in model
+    if slow:
+        await asyncio.sleep(state.delay_before)
+    yield _sse(_chunk(model, {"role": "assistant", "content": ""}))
+    if "tool" in model:
+        call = {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": ""},
+        }
+        yield _sse(_chunk(model, {"tool_calls": [call]}))
+        for part in ('{"city": ', '"Paris"}'):
+            yield _sse(
+                _chunk(model, {"tool_calls": [{"index": 0, "function": {"arguments": part}}]})
+            )
+        yield _sse(_chunk(model, {}, "tool_calls"))
+        yield _sse("[DONE]")
+        return
+    deltas = split_deltas(reply)
+    for number, text in enumerate(deltas, start=1):
+        yield _sse(_chunk(model, {"content": text}))
+        if "disconnect" in model and number >= state.disconnect_after:
+            raise DropConnection
+        if "malformed" in model:
+            yield b"data: {this is not json\n\n"
+        if "truncated" in model and number >= 2:
+            return
+        if slow:
+            await asyncio.sleep(state.delay_between)
+    yield _sse(_chunk(model, {}, "stop"))
+    usage = {
+        "prompt_tokens": words(messages),
+        "completion_tokens": len(deltas),
+        "total_tokens": words(messages) + len(deltas),
+    }
+    yield _sse({**_chunk(model, {}), "choices": [], "usage": usage})
+    yield _sse("[DONE]")
+
+
+# ------------------------------------------------------------------ Anthropic-style
+
+
+def _anthropic_error(status: int, type_: str, message: str) -> Response:
+    return JSONResponse(
+        {"type": "error", "error": {"type": type_, "message": message}}, status_code=status
+    )
+
+
+def _anthropic_key(request: Request) -> str:
+    """The 2.x SDK sends the key as a Bearer token; older clients use x-api-key."""
+    return request.headers.get("x-api-key") or _openai_key(request)
+
+
+def anthropic_app(state: FakeState) -> Starlette:
+    async def models(request: Request) -> Response:
+        await _record(request, "anthropic", state)
+        if _anthropic_key(request).startswith("bad"):
+            return _anthropic_error(401, "authentication_error", "invalid x-api-key")
+        data = [
+            {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+            for m in ANTHROPIC_MODELS
+        ]
+        return JSONResponse(
+            {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]}
+        )
+
+    async def messages(request: Request) -> Response:
+        body = await _record(request, "anthropic", state)
+        if _anthropic_key(request).startswith("bad"):
+            return _anthropic_error(401, "authentication_error", "invalid x-api-key")
+        model = str(body.get("model", ""))
+        turns = body.get("messages", [])
+        if "error" in model:
+            return _anthropic_error(500, "api_error", "Internal server error")
+        if "flaky" in model and state.count("flaky") <= state.fail_times:
+            response = _anthropic_error(429, "rate_limit_error", "Rate limited")
+            response.headers["retry-after-ms"] = "10"
+            return response
+        reply = state.next_reply(turns)
+        if not body.get("stream"):
+            return JSONResponse(_anthropic_message(model, reply, turns))
+        return StreamingResponse(
+            _anthropic_stream(state, model, reply, turns), media_type="text/event-stream"
+        )
+
+    return Starlette(
+        routes=[Route("/v1/models", models), Route("/v1/messages", messages, methods=["POST"])]
+    )
+
+
+def _anthropic_message(model: str, reply: str, turns: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": reply}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": words(turns), "output_tokens": len(split_deltas(reply))},
+    }
+
+
+async def _anthropic_stream(
+    state: FakeState, model: str, reply: str, turns: list[dict[str, Any]]
+) -> AsyncIterator[bytes]:
+    slow = "slow" in model
+    if slow:
+        await asyncio.sleep(state.delay_before)
+    start = _anthropic_message(model, "", turns)
+    start.update(
+        content=[], stop_reason=None, usage={"input_tokens": words(turns), "output_tokens": 1}
+    )
+    yield _sse({"type": "message_start", "message": start}, "message_start")
+    if "tool" in model:
+        block = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
+        yield _sse(
+            {"type": "content_block_start", "index": 0, "content_block": block},
+            "content_block_start",
+        )
+        for part in ('{"city": ', '"Paris"}'):
+            delta = {"type": "input_json_delta", "partial_json": part}
+            yield _sse(
+                {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"
+            )
+        yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        stop_reason, deltas = "tool_use", ["x"]
+    else:
+        block = {"type": "text", "text": ""}
+        yield _sse(
+            {"type": "content_block_start", "index": 0, "content_block": block},
+            "content_block_start",
+        )
+        deltas = split_deltas(reply)
+        for number, text in enumerate(deltas, start=1):
+            delta = {"type": "text_delta", "text": text}
+            yield _sse(
+                {"type": "content_block_delta", "index": 0, "delta": delta}, "content_block_delta"
+            )
+            if "disconnect" in model and number >= state.disconnect_after:
+                raise DropConnection
+            if "malformed" in model:
+                yield b"event: content_block_delta\ndata: {this is not json\n\n"
+            if "truncated" in model and number >= 2:
+                return
+            if slow:
+                await asyncio.sleep(state.delay_between)
+        yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        stop_reason = "end_turn"
+    delta_event = {
+        "type": "message_delta",
+        "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+        "usage": {"output_tokens": len(deltas)},
+    }
+    yield _sse(delta_event, "message_delta")
+    yield _sse({"type": "message_stop"}, "message_stop")
+
+
+# ------------------------------------------------------------------ servers and fixtures
+
+
+class _Server:
+    def __init__(self, app: Starlette) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="critical", lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the fake LLM server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+class FakeLLM:
+    """Handles to the running fakes; see the module docstring for behaviours."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+        self._openai = _Server(openai_app(self.state))
+        self._anthropic = _Server(anthropic_app(self.state))
+
+    # URLs as a provider's base_url
+    @property
+    def openai_url(self) -> str:
+        return f"http://127.0.0.1:{self._openai.port}/v1"
+
+    @property
+    def ollama_url(self) -> str:
+        return f"http://127.0.0.1:{self._openai.port}"
+
+    @property
+    def anthropic_url(self) -> str:
+        return f"http://127.0.0.1:{self._anthropic.port}"
+
+    def start(self) -> None:
+        self._openai.start()
+        self._anthropic.start()
+
+    def stop(self) -> None:
+        self._openai.stop()
+        self._anthropic.stop()
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    # knobs
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self.state.lock:
+            return list(self.state.requests)
+
+    def completions(self) -> list[RecordedRequest]:
+        """Chat requests only (OpenAI /chat/completions and Anthropic /messages)."""
+        return [r for r in self.requests if r.path.endswith(("/chat/completions", "/messages"))]
+
+    def queue_reply(self, *texts: str) -> None:
+        with self.state.lock:
+            self.state.replies.extend(texts)
+
+    def set_delays(self, *, before: float | None = None, between: float | None = None) -> None:
+        if before is not None:
+            self.state.delay_before = before
+        if between is not None:
+            self.state.delay_between = between
+
+    def set_fail_times(self, times: int) -> None:
+        self.state.fail_times = times
+
+    def set_disconnect_after(self, chunks: int) -> None:
+        self.state.disconnect_after = chunks
+
+
+@pytest.fixture(scope="session")
+def fake_llm_servers() -> Iterator[FakeLLM]:
+    fake = FakeLLM()
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_servers: FakeLLM) -> Iterator[FakeLLM]:
+    fake_llm_servers.reset()
+    yield fake_llm_servers
+    fake_llm_servers.reset()
+
+
+def provider_body(
+    fake: FakeLLM,
+    kind: str = "openai",
+    *,
+    name: str | None = None,
+    api_key: str | None = "sk-test-key-1234abcd",
+    models: list[str] | None = None,
+    is_default: bool | None = None,
+) -> dict[str, Any]:
+    """A POST /providers body pointing at the fakes: kind openai | anthropic | ollama."""
+    body: dict[str, Any]
+    if kind == "anthropic":
+        body = {
+            "type": "anthropic",
+            "base_url": fake.anthropic_url,
+            "models": models or ["claude-echo"],
+        }
+    elif kind == "ollama":
+        body = {"type": "ollama", "base_url": fake.ollama_url, "models": models or ["echo"]}
+    else:
+        body = {
+            "type": "openai_compatible",
+            "base_url": fake.openai_url,
+            "models": models or ["echo"],
+        }
+    body["name"] = name or f"fake-{kind}"
+    if api_key is not None:
+        body["api_key"] = api_key
+    if is_default is not None:
+        body["is_default"] = is_default
+    return body
+
+
+async def create_fake_provider(
+    client: AsyncClient, fake: FakeLLM, kind: str = "openai", **options: Any
+) -> dict[str, Any]:
+    """Create a provider on the fakes through HTTP; returns the created provider's JSON."""
+    response = await client.post("/api/v1/providers", json=provider_body(fake, kind, **options))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    id: str | None
+    event: str
+    data: Any
+
+
+def parse_sse(text: str) -> list[SseEvent]:
+    """Parse a whole `text/event-stream` body (JSON data) into its events."""
+    events: list[SseEvent] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, list[str]] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            fields.setdefault(name, []).append(value.removeprefix(" "))
+        if "data" in fields:
+            data = json.loads("\n".join(fields["data"]))
+            event_id = fields.get("id", [None])[-1]
+            events.append(SseEvent(event_id, fields.get("event", ["message"])[-1], data))
+    return events
