@@ -12,6 +12,8 @@ from fastapi.routing import APIRoute
 
 from orbiter.api import api_router
 from orbiter.auth.middleware import AuthenticationMiddleware
+from orbiter.conversations.replies import finish_running
+from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.middleware import RequestContextMiddleware
 from orbiter.core.resources import Resources
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Replies still streaming are stored `incomplete` while the database is still open.
+            await finish_running()
             await resources.close()
 
     app = FastAPI(
@@ -74,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(oauth_pages)
     app.include_router(api_router)
+    app.add_api_websocket_route(
+        STREAM_PATH, conversation_stream
+    )  # GET /api/v1/conversations/{id}/stream
     return app
 
 

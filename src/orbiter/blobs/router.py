@@ -135,9 +135,14 @@ async def upload_blob(
     return UploadResult(hash=stored.hash, size=stored.size, created=stored.created)
 
 
-@router.api_route(
+@router.get(
     "/download/{hash}",
-    methods=["GET", "HEAD"],
+    response_class=Response,
+    responses=_object_responses("application/octet-stream"),
+)
+@router.head(
+    "/download/{hash}",
+    name="head_blob",
     response_class=Response,
     responses=_object_responses("application/octet-stream"),
 )
@@ -190,9 +195,14 @@ async def upload_manifest(
     return UploadResult(hash=stored.hash, size=stored.size, created=stored.created)
 
 
-@router.api_route(
+@router.get(
     "/manifests/{hash}",
-    methods=["GET", "HEAD"],
+    response_class=Response,
+    responses=_object_responses("application/json"),
+)
+@router.head(
+    "/manifests/{hash}",
+    name="head_manifest",
     response_class=Response,
     responses=_object_responses("application/json"),
 )
