@@ -34,6 +34,7 @@ from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
 from orbiter.core.settings import Settings
+from tests.fakes.llm_servers import FakeLLM, provider_body
 from tests.helpers import PASSWORD
 
 VENV_BIN = Path(sys.executable).parent
@@ -58,8 +59,13 @@ RUN_TIMEOUT = 600.0
 # which is why the session run goes first. After each run the test checks that its
 # credential still works, so a run that lost it half-way (and then saw nothing but 401s)
 # cannot pass unnoticed.
-EXCLUDE_ARGS: tuple[str, ...] = ()
 SESSION_ONLY_PATHS = r"^/api/v1/(api-keys|oauth/device/(authorize|deny))"
+# Operations that call the user's LLM provider. The fuzzer also creates providers of its own
+# (with made-up base URLs) and may make one the default, so these answer 502/503 by contract
+# (API.md: an upstream failure is UPSTREAM_ERROR, no provider is SERVICE_UNAVAILABLE). They get
+# a run of their own without `not_a_server_error`; every other check still applies.
+LLM_CALL_PATHS = r"^/api/v1/(chat(/morph-chat)?|conversations/\{[^}]+\}/messages)$"
+EXCLUDE_ARGS: tuple[str, ...] = ("--exclude-path-regex", LLM_CALL_PATHS)
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,12 +234,17 @@ class Run:
 
 
 def schemathesis(
-    name: str, base_url: str, headers: dict[str, str], extra: list[str], workdir: Path
+    name: str,
+    base_url: str,
+    headers: dict[str, str],
+    extra: list[str],
+    workdir: Path,
+    checks: tuple[str, ...] = CHECKS,
 ) -> Run:
     argv = [str(SCHEMATHESIS), "run", f"{base_url}/openapi.json"]
     for header, value in headers.items():
         argv += ["--header", f"{header}: {value}"]
-    argv += ["--checks", ",".join(CHECKS)]
+    argv += ["--checks", ",".join(checks)]
     argv += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1"]
     argv += ["--request-timeout", "20", "--suppress-health-check", "all"]
     argv += ["--generation-database", "none"]  # no .hypothesis folder anywhere
@@ -257,10 +268,22 @@ def schemathesis(
     return Run(name, result.returncode, output, seconds)
 
 
-def test_openapi_schema_holds_under_fuzzing(server: OrbiterServer, tmp_path: Path) -> None:
+def add_fake_provider(base_url: str, credentials: Credentials, fake: FakeLLM) -> None:
+    """Give the fuzzing user a working default provider, so LLM calls reach the real path."""
+    body = provider_body(fake, is_default=True)
+    response = httpx.post(
+        f"{base_url}/api/v1/providers", json=body, headers=credentials.key_headers(), timeout=30
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_openapi_schema_holds_under_fuzzing(
+    server: OrbiterServer, tmp_path: Path, fake_llm_servers: FakeLLM
+) -> None:
     if not SCHEMATHESIS.exists():
         pytest.fail(f"schemathesis CLI not found at {SCHEMATHESIS}; install the dev extras")
     credentials = sign_up(server.base_url)
+    add_fake_provider(server.base_url, credentials, fake_llm_servers)
     runs: list[Run] = []
     # API keys get 403 from these by design (keys cannot mint keys or approve devices), so the
     # API-key run never reaches their logic: fuzz them as the browser does. This run goes
@@ -291,6 +314,16 @@ def test_openapi_schema_holds_under_fuzzing(server: OrbiterServer, tmp_path: Pat
     assert still_signed_in(server.base_url, credentials.key_headers()), (
         "a fuzzed request revoked the test's own API key, so the operations after it only "
         "saw 401s; exclude the operation that did it"
+    )
+    runs.append(
+        schemathesis(
+            "API key, LLM-calling operations (502/503 allowed)",
+            server.base_url,
+            credentials.key_headers(),
+            ["--include-path-regex", LLM_CALL_PATHS],
+            tmp_path / "llm",
+            checks=tuple(check for check in CHECKS if check != "not_a_server_error"),
+        )
     )
     assert server.running(), f"server died during the run\n{server.log_tail()}"
     failed = [run for run in runs if run.returncode != 0]
