@@ -22,7 +22,7 @@ from orbiter.core.errors import AppError, UpstreamError
 from orbiter.core.resources import Resources
 from orbiter.core.sse import format_sse
 from orbiter.llm.base import ChatMessage, ChatOptions, Finish, LlmEvent, TextDelta, ToolCall, Usage
-from orbiter.providers.service import OpenedProvider, open_provider
+from orbiter.providers.opening import OpenedProvider, open_provider
 
 logger = logging.getLogger("orbiter.chat")
 

@@ -11,7 +11,7 @@ own (`resources.sessionmaker`), because a reply outlives the request that asked 
    (`complete`; `incomplete` when cut, stopped or failed after some text; `error` when it
    failed before any) with the token usage;
 3. whoever waits for the reply (the SSE response, the JSON response, a resumed stream)
-   follows the channel and the log (`follow_reply`), on any replica.
+   follows the channel and the log (`follow.follow_reply`), on any replica.
 
 A reply keeps running when its client drops, so the client can resume with `Last-Event-ID`
 and other tabs (the WebSocket) see it finish. When nobody has followed the conversation for
@@ -26,34 +26,29 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.auth.principal import Principal
 from orbiter.conversations import events as ev
 from orbiter.conversations.events import StreamEvent
 from orbiter.conversations.history import HISTORY_ROWS, build_history, title_from
-from orbiter.conversations.schemas import Exchange, MessageCreate, MessageRead
+from orbiter.conversations.schemas import ConversationRead, MessageCreate, MessageRead
 from orbiter.conversations.service import conversation_read, load_conversation
 from orbiter.core.db import transaction
-from orbiter.core.errors import (
-    AppError,
-    NotFound,
-    ServiceUnavailable,
-    UpstreamError,
-)
-from orbiter.core.pubsub import SubscriptionLost
+from orbiter.core.errors import AppError, ServiceUnavailable, UpstreamError
 from orbiter.core.ratelimit import Decision
 from orbiter.core.resources import Resources
 from orbiter.core.time import utcnow
 from orbiter.llm.base import ChatMessage, ChatOptions, Finish, TextDelta, ToolCall, Usage
 from orbiter.llm.limits import enforce_llm_rate_limit
 from orbiter.models import Conversation, Message, Workspace
-from orbiter.providers.service import OpenedProvider, open_provider
+from orbiter.providers.opening import OpenedProvider, open_provider
 
 logger = logging.getLogger("orbiter.conversations")
 
@@ -62,7 +57,6 @@ HEARTBEAT_SECONDS = 1.0  # followers refresh the listener key; the reply its "al
 ALIVE_TTL_SECONDS = 15  # a reply whose alive key lapsed died with its replica
 FLUSH_SECONDS = 1.0  # how often the text so far is written to the database
 LOG_TTL_SECONDS = 600  # a reply's event log is kept this long after its last event
-STALL_CHECK_SECONDS = 10  # a follower that heard nothing this long checks the database
 
 _running: set[asyncio.Task[None]] = set()
 
@@ -105,71 +99,116 @@ async def start_reply(
         )
     try:
         async with transaction(resources.sessionmaker) as db:
-            conversation, project, _ = await load_conversation(
-                db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+            turn = await _store_turn(
+                db, user_id=user_id, conversation_id=conversation_id, body=body, opened=opened
             )
-            past = list(
-                (
-                    await db.scalars(
-                        select(Message)
-                        .where(Message.conversation_id == conversation_id)
-                        .order_by(Message.created_at.desc(), Message.id.desc())
-                        .limit(HISTORY_ROWS)
-                    )
-                ).all()
-            )
-            now = utcnow()
-            user = Message(
-                conversation_id=conversation_id,
-                role="user",
-                content=body.content,
-                parts=[{"type": "text", "text": body.content}],
-                status="complete",
-                user_id=user_id,
-                created_at=now,
-            )
-            assistant = Message(
-                conversation_id=conversation_id,
-                role="assistant",
-                content="",
-                parts=[],
-                status="streaming",
-                provider_id=opened.row.id,
-                model=opened.model,
-                created_at=now + timedelta(microseconds=1),
-            )
-            db.add_all([user, assistant])
-            titled = conversation.title is None
-            if titled:
-                conversation.title = title_from(body.content)
-            conversation.provider_id = opened.row.id
-            conversation.model = opened.model
-            conversation.updated_at = now
-            await db.flush()
-            history = build_history([*reversed(past), user], model=opened.model)
-            updated = None
-            if titled:
-                workspace_name = (
-                    await db.scalar(
-                        select(Workspace.name).where(Workspace.id == conversation.workspace_id)
-                    )
-                    if conversation.workspace_id
-                    else None
-                )
-                updated = conversation_read(conversation, project.name, workspace_name)
     except BaseException:
         await opened.close()
         raise
-    user_read = MessageRead.model_validate(user)
-    assistant_read = MessageRead.model_validate(assistant)
+    user_read = MessageRead.model_validate(turn.user)
+    assistant_read = MessageRead.model_validate(turn.assistant)
     await touch_listener(resources, conversation_id)
     with contextlib.suppress(ServiceUnavailable):  # alive before any follower can look
-        await resources.kv.put(alive_key(assistant.id), "1", ALIVE_TTL_SECONDS)
-    reply = Reply(resources, conversation_id, assistant_read, opened, history)
-    task = asyncio.create_task(reply.run(user_read, updated), name=f"reply-{assistant.id}")
+        await resources.kv.put(alive_key(turn.assistant.id), "1", ALIVE_TTL_SECONDS)
+    reply = Reply(resources, conversation_id, assistant_read, opened, turn.history)
+    _launch(reply.run(user_read, turn.updated), name=f"reply-{turn.assistant.id}")
+    return StartedReply(conversation_id, user_read, assistant_read, rate)
+
+
+@dataclass
+class _StoredTurn:
+    user: Message
+    assistant: Message
+    history: list[ChatMessage]
+    updated: ConversationRead | None  # the conversation, when this turn gave it its title
+
+
+async def _store_turn(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    body: MessageCreate,
+    opened: OpenedProvider,
+) -> _StoredTurn:
+    """Add the user's message and the `streaming` assistant placeholder; title a new chat."""
+    conversation, project, _ = await load_conversation(
+        db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+    )
+    past = await _recent_messages(db, conversation_id)
+    now = utcnow()
+    user = _user_message(conversation_id, user_id, body.content, now)
+    assistant = _assistant_placeholder(conversation_id, opened, now + timedelta(microseconds=1))
+    db.add_all([user, assistant])
+    titled = conversation.title is None
+    if titled:
+        conversation.title = title_from(body.content)
+    conversation.provider_id = opened.row.id
+    conversation.model = opened.model
+    conversation.updated_at = now
+    await db.flush()
+    history = build_history([*reversed(past), user], model=opened.model)
+    updated = None
+    if titled:
+        workspace_name = await _workspace_name(db, conversation)
+        updated = conversation_read(conversation, project.name, workspace_name)
+    return _StoredTurn(user, assistant, history, updated)
+
+
+async def _recent_messages(db: AsyncSession, conversation_id: uuid.UUID) -> list[Message]:
+    """The newest `HISTORY_ROWS` messages of the conversation, newest first."""
+    return list(
+        (
+            await db.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.created_at.desc(), Message.id.desc())
+                .limit(HISTORY_ROWS)
+            )
+        ).all()
+    )
+
+
+def _user_message(
+    conversation_id: uuid.UUID, user_id: uuid.UUID, content: str, created_at: datetime
+) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        role="user",
+        content=content,
+        parts=[{"type": "text", "text": content}],
+        status="complete",
+        user_id=user_id,
+        created_at=created_at,
+    )
+
+
+def _assistant_placeholder(
+    conversation_id: uuid.UUID, opened: OpenedProvider, created_at: datetime
+) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        role="assistant",
+        content="",
+        parts=[],
+        status="streaming",
+        provider_id=opened.row.id,
+        model=opened.model,
+        created_at=created_at,
+    )
+
+
+async def _workspace_name(db: AsyncSession, conversation: Conversation) -> str | None:
+    if not conversation.workspace_id:
+        return None
+    return await db.scalar(select(Workspace.name).where(Workspace.id == conversation.workspace_id))
+
+
+def _launch(run: Coroutine[Any, Any, None], *, name: str) -> None:
+    """Run a reply in the background, remembered so `finish_running` can stop it."""
+    task = asyncio.create_task(run, name=name)
     _running.add(task)
     task.add_done_callback(_running.discard)
-    return StartedReply(conversation_id, user_read, assistant_read, rate)
 
 
 async def finish_running(wait_seconds: float = 5.0) -> None:
@@ -208,7 +247,7 @@ class Reply:
         except ServiceUnavailable:
             logger.warning("could not publish %s of reply %s", event, self.message.id)
 
-    async def run(self, user: MessageRead, updated: Any) -> None:
+    async def run(self, user: MessageRead, updated: ConversationRead | None) -> None:
         task = asyncio.current_task()
         assert task is not None
         watchdog = asyncio.create_task(self._watch(task))
@@ -358,180 +397,3 @@ class Reply:
                 task.cancel()
                 return
             await asyncio.sleep(HEARTBEAT_SECONDS)
-
-
-async def check_resumable(
-    resources: Resources, principal: Principal, *, conversation_id: uuid.UUID, message_id: uuid.UUID
-) -> None:
-    """The reply named by a `Last-Event-ID` must be an assistant message of this conversation."""
-    async with transaction(resources.sessionmaker) as db:
-        await load_conversation(db, user_id=principal.user_id, conversation_id=conversation_id)
-        message = await db.get(Message, message_id)
-        if message is None or message.conversation_id != conversation_id:
-            raise NotFound("Message not found")
-        if message.role != "assistant":
-            raise NotFound("Message not found")
-
-
-async def follow_reply(
-    resources: Resources, conversation_id: uuid.UUID, message_id: uuid.UUID, after_seq: int = 0
-) -> AsyncGenerator[StreamEvent | None]:
-    """The reply's events after `after_seq`, in order, without duplicates, until `done`/`error`.
-
-    Yields None about once a second while waiting (a tick for keep-alives). Subscribes first,
-    then reads the log, so nothing published in between is lost on any replica.
-    """
-    pubsub = resources.pubsub
-    last = after_seq
-    async with pubsub.subscribe(ev.channel(conversation_id)) as live:
-        queue: asyncio.Queue[str | BaseException] = asyncio.Queue()
-        pump = asyncio.create_task(_pump(live, queue))
-        try:
-            logged = await _logged(resources, message_id)
-            for item in logged:
-                seq = _seq(item)
-                if seq > last:
-                    last = seq
-                    yield item
-                    if item.terminal:
-                        return
-            if not logged and (ended := await _ended(resources, message_id, last)) is not None:
-                yield ended
-                return
-            quiet = 0.0
-            while True:
-                await touch_listener(resources, conversation_id)
-                try:
-                    raw = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-                except TimeoutError:
-                    quiet += HEARTBEAT_SECONDS
-                    yield None
-                    if quiet >= STALL_CHECK_SECONDS:
-                        quiet = 0.0
-                        if (ended := await _ended(resources, message_id, last)) is not None:
-                            yield ended
-                            return
-                    continue
-                if isinstance(raw, BaseException):
-                    raise raw
-                item = StreamEvent.decode(raw)
-                position = item.position
-                if position is None or position[0] != message_id or position[1] <= last:
-                    continue
-                quiet = 0.0
-                if position[1] > last + 1:  # missed some: the log has them
-                    for missed in await _logged(resources, message_id):
-                        if last < _seq(missed) < position[1]:
-                            last = _seq(missed)
-                            yield missed
-                last = position[1]
-                yield item
-                if item.terminal:
-                    return
-        finally:
-            pump.cancel()
-
-
-def _seq(item: StreamEvent) -> int:
-    position = item.position
-    return position[1] if position else 0
-
-
-async def _pump(live: AsyncIterator[str], queue: asyncio.Queue[str | BaseException]) -> None:
-    try:
-        async for raw in live:
-            queue.put_nowait(raw)
-    except SubscriptionLost as exc:
-        queue.put_nowait(exc)
-
-
-async def _logged(resources: Resources, message_id: uuid.UUID) -> list[StreamEvent]:
-    return [
-        StreamEvent.decode(raw) for raw in await resources.pubsub.read_log(ev.reply_log(message_id))
-    ]
-
-
-async def _ended(resources: Resources, message_id: uuid.UUID, last: int) -> StreamEvent | None:
-    """The end of a reply whose events are gone (log expired) or whose replica died, else None."""
-    async with transaction(resources.sessionmaker) as db:
-        message = await db.get(Message, message_id)
-        if message is None:
-            return StreamEvent(
-                "error",
-                {
-                    "message_id": str(message_id),
-                    "error": {"code": "RESOURCE_NOT_FOUND", "message": "The message was deleted"},
-                    "message": None,
-                },
-                ev.event_id(message_id, last + 1),
-            )
-        if message.status == "streaming":
-            if await resources.kv.get(alive_key(message_id)) is not None:
-                return None
-            await db.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status == "streaming")
-                .values(status="incomplete", error="Stopped: the server running it went away")
-            )
-            message.status, message.error = "incomplete", "Stopped: the server running it went away"
-        final = MessageRead.model_validate(message).model_dump(mode="json")
-    if message.status == "complete":
-        return StreamEvent("done", {"message": final}, ev.event_id(message_id, last + 1))
-    code = "UPSTREAM_ERROR" if message.status == "error" else "REPLY_STOPPED"
-    return StreamEvent(
-        "error",
-        {
-            "message_id": str(message_id),
-            "error": {"code": code, "message": message.error},
-            "message": final,
-        },
-        ev.event_id(message_id, last + 1),
-    )
-
-
-def error_for(item: StreamEvent, started: StartedReply | None = None) -> AppError:
-    """The HTTP error for a reply that failed before any output (or for a JSON caller)."""
-    error = item.data.get("error") or {}
-    details: dict[str, Any] = {"assistant_message_id": item.data.get("message_id")}
-    if started is not None:
-        details["user_message_id"] = str(started.user_message.id)
-    message = str(error.get("message") or "The model failed")
-    code = error.get("code")
-    if code == "UPSTREAM_ERROR":
-        return UpstreamError(message, details=details)
-    if code == "REPLY_STOPPED":
-        return ServiceUnavailable(message, details=details)
-    return AppError(message, details=details)
-
-
-async def first_output(
-    events: AsyncGenerator[StreamEvent | None], started: StartedReply
-) -> list[StreamEvent]:
-    """Read until the model's first output; a failure before any becomes an HTTP error."""
-    head: list[StreamEvent] = []
-    async for item in events:
-        if item is None:
-            continue
-        head.append(item)
-        if item.event == "message.created":
-            continue
-        if item.event == "error" and not (item.data.get("message") or {}).get("content"):
-            await events.aclose()
-            raise error_for(item, started)
-        return head
-    return head
-
-
-async def wait_for_reply(
-    events: AsyncIterator[StreamEvent | None], started: StartedReply
-) -> Exchange:
-    async for item in events:
-        if item is None or not item.terminal:
-            continue
-        if item.event == "error":
-            raise error_for(item, started)
-        return Exchange(
-            user_message=started.user_message,
-            assistant_message=MessageRead.model_validate(item.data["message"]),
-        )
-    raise ServiceUnavailable("The reply's event stream ended early")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.conversations import events, replies, service
+from orbiter.conversations import events, follow, replies, service
 from orbiter.conversations.events import StreamEvent
 from orbiter.conversations.schemas import (
     Cleared,
@@ -189,21 +189,21 @@ async def post_message(
         if not wants_sse:
             raise BadRequest("Last-Event-ID resumes an SSE stream: send Accept: text/event-stream")
         message_id, seq = events.parse_event_id(last_event_id)
-        await replies.check_resumable(
+        await follow.check_resumable(
             resources, principal, conversation_id=conversation_id, message_id=message_id
         )
-        stream = replies.follow_reply(resources, conversation_id, message_id, seq)
+        stream = follow.follow_reply(resources, conversation_id, message_id, seq)
         return _sse_response([], stream, {})
     started = await replies.start_reply(
         resources, principal, conversation_id=conversation_id, body=body
     )
     rate_headers = started.rate.headers() if started.rate else {}
-    stream = replies.follow_reply(resources, conversation_id, started.assistant_message.id)
+    stream = follow.follow_reply(resources, conversation_id, started.assistant_message.id)
     if wants_sse:
-        head = await replies.first_output(stream, started)
+        head = await follow.first_output(stream, started)
         return _sse_response(head, stream, rate_headers)
     async with aclosing(stream):
-        exchange = await replies.wait_for_reply(stream, started)
+        exchange = await follow.wait_for_reply(stream, started)
     response.headers.update(rate_headers)
     return exchange
 

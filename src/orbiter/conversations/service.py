@@ -1,6 +1,7 @@
 """Conversations and their stored messages: create, list, read, change, clear, delete.
 
-Posting a message (which calls a model and streams) lives in `replies.py`.
+Posting a message (which calls a model and streams) lives in `replies.py`; following the
+reply (streaming or resuming it) in `follow.py`.
 """
 
 from __future__ import annotations

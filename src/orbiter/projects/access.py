@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import Forbidden, NotFound
 from orbiter.models import ROLES, Project, ProjectMember
+
+
+class ProjectOwned(Protocol):
+    project_id: uuid.UUID
+
+
+RowT = TypeVar("RowT", bound=ProjectOwned)
 
 
 def role_at_least(role: str, needed: str) -> bool:
@@ -49,3 +57,27 @@ async def load_project(
     if not role_at_least(role, min_role):
         raise Forbidden(f"This needs the {min_role} role in the project; you are {role}")
     return project, role
+
+
+async def load_project_row(
+    db: AsyncSession,
+    model: type[RowT],
+    row_id: uuid.UUID,
+    *,
+    user_id: uuid.UUID,
+    min_role: str = "viewer",
+    label: str,
+) -> RowT:
+    """A row that belongs to a project, by id, through the caller's membership of that project.
+
+    No such row, or not a member: NotFound("<label> not found"), the same answer either way so
+    ids reveal nothing. Role too low: Forbidden.
+    """
+    row = await db.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{label} not found")
+    try:
+        await load_project(db, user_id=user_id, project_id=row.project_id, min_role=min_role)
+    except NotFound as exc:
+        raise NotFound(f"{label} not found") from exc
+    return row

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from orbiter.auth.dependencies import CurrentPrincipal, require_scope
 from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
-from orbiter.providers import service
+from orbiter.providers import opening, service
 from orbiter.providers.schemas import (
     ProviderCreate,
     ProviderRead,
@@ -46,7 +46,7 @@ async def provider_env(
     """Provider keys as environment variables for sandboxes (API key with `secrets:read` only)."""
     require_scope(principal, "secrets:read")
     response.headers["Cache-Control"] = "no-store"
-    return await service.provider_env(db, resources, user_id=principal.user_id)
+    return await opening.provider_env(db, resources, user_id=principal.user_id)
 
 
 @router.put("/{provider_id}", response_model=ProviderRead)
@@ -76,6 +76,6 @@ async def test_provider(
     provider_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> ProviderTestResult:
     """Live check: asks the provider for its model list. Upstream failure: `success: false`."""
-    return await service.test_provider(
+    return await opening.test_provider(
         db, resources, user_id=principal.user_id, provider_id=provider_id
     )

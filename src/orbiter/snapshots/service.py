@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import owned_hashes
-from orbiter.core.errors import BadRequest, Conflict, NotFound
+from orbiter.blobs.manifest import ManifestEntry
+from orbiter.core.errors import BadRequest, Conflict
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.models import Event, Snapshot, Workspace
-from orbiter.projects.access import load_project
+from orbiter.projects.access import load_project, load_project_row
 from orbiter.projects.events import record_event
 from orbiter.snapshots.schemas import (
     MAX_LISTED_MISSING,
@@ -47,14 +48,9 @@ async def load_snapshot(
     db: AsyncSession, *, user_id: uuid.UUID, snapshot_id: uuid.UUID, min_role: str = "viewer"
 ) -> Snapshot:
     """The snapshot when the caller is a member of its project; 404 otherwise."""
-    snapshot = await db.get(Snapshot, snapshot_id)
-    if snapshot is None:
-        raise NotFound("Snapshot not found")
-    try:
-        await load_project(db, user_id=user_id, project_id=snapshot.project_id, min_role=min_role)
-    except NotFound as exc:
-        raise NotFound("Snapshot not found") from exc
-    return snapshot
+    return await load_project_row(
+        db, Snapshot, snapshot_id, user_id=user_id, min_role=min_role, label="Snapshot"
+    )
 
 
 async def manifest_in_project(db: AsyncSession, *, project_id: uuid.UUID, hash_: str) -> bool:
@@ -153,6 +149,21 @@ async def _check_references(
     return parents
 
 
+async def _record_created(db: AsyncSession, snapshot: Snapshot, *, user_id: uuid.UUID) -> None:
+    await record_event(
+        db,
+        project_id=snapshot.project_id,
+        actor_id=user_id,
+        type="snapshot.created",
+        data={
+            "snapshot_id": str(snapshot.id),
+            "manifest_hash": snapshot.manifest_hash,
+            "workspace_id": str(snapshot.workspace_id) if snapshot.workspace_id else None,
+            "source": snapshot.source,
+        },
+    )
+
+
 async def create_snapshot(
     db: AsyncSession,
     store: BlobStore,
@@ -191,18 +202,7 @@ async def create_snapshot(
         if existing is None:
             raise
         return snapshot_read(_idempotent(existing, project_id, body.manifest_hash)), False
-    await record_event(
-        db,
-        project_id=project_id,
-        actor_id=user_id,
-        type="snapshot.created",
-        data={
-            "snapshot_id": str(snapshot.id),
-            "manifest_hash": snapshot.manifest_hash,
-            "workspace_id": str(snapshot.workspace_id) if snapshot.workspace_id else None,
-            "source": snapshot.source,
-        },
-    )
+    await _record_created(db, snapshot, user_id=user_id)
     return snapshot_read(snapshot), True
 
 
@@ -242,6 +242,50 @@ async def get_snapshot(
     return snapshot_read(await load_snapshot(db, user_id=user_id, snapshot_id=snapshot_id))
 
 
+async def _diff_base(
+    db: AsyncSession, snapshot: Snapshot, against: uuid.UUID | None
+) -> Snapshot | None:
+    """`against` when it names a snapshot of the same project (400 otherwise), by default the
+    first parent."""
+    if against is not None:
+        base = await db.get(Snapshot, against)
+        if base is None or base.project_id != snapshot.project_id:
+            raise BadRequest(
+                "against must name a snapshot of the same project", details={"field": "against"}
+            )
+        return base
+    if snapshot.parent_snapshot_ids:
+        return await db.get(Snapshot, uuid.UUID(snapshot.parent_snapshot_ids[0]))
+    return None
+
+
+def _same_entry(entry: ManifestEntry, before: ManifestEntry) -> bool:
+    return (entry.type, entry.hash, entry.target, entry.mode) == (
+        before.type,
+        before.hash,
+        before.target,
+        before.mode,
+    )
+
+
+def _classify_paths(
+    new: dict[str, ManifestEntry], old: dict[str, ManifestEntry]
+) -> tuple[list[str], list[str], list[str], int]:
+    """Paths added, modified and deleted going from `old` to `new`, and how many are unchanged."""
+    added, modified = [], []
+    unchanged = 0
+    for path, entry in new.items():
+        before = old.get(path)
+        if before is None:
+            added.append(path)
+        elif not _same_entry(entry, before):
+            modified.append(path)
+        else:
+            unchanged += 1
+    deleted = [path for path in old if path not in new]
+    return added, modified, deleted, unchanged
+
+
 async def diff_snapshot(
     db: AsyncSession,
     store: BlobStore,
@@ -252,33 +296,10 @@ async def diff_snapshot(
 ) -> SnapshotDiff:
     """Paths added, modified and deleted going from `against` (default: first parent) to it."""
     snapshot = await load_snapshot(db, user_id=user_id, snapshot_id=snapshot_id)
-    base: Snapshot | None = None
-    if against is not None:
-        base = await db.get(Snapshot, against)
-        if base is None or base.project_id != snapshot.project_id:
-            raise BadRequest(
-                "against must name a snapshot of the same project", details={"field": "against"}
-            )
-    elif snapshot.parent_snapshot_ids:
-        base = await db.get(Snapshot, uuid.UUID(snapshot.parent_snapshot_ids[0]))
+    base = await _diff_base(db, snapshot, against)
     new = (await load_manifest(store, snapshot.manifest_hash)).by_path()
     old = (await load_manifest(store, base.manifest_hash if base else None)).by_path()
-    added, modified, deleted = [], [], []
-    unchanged = 0
-    for path, entry in new.items():
-        before = old.get(path)
-        if before is None:
-            added.append(path)
-        elif (entry.type, entry.hash, entry.target, entry.mode) != (
-            before.type,
-            before.hash,
-            before.target,
-            before.mode,
-        ):
-            modified.append(path)
-        else:
-            unchanged += 1
-    deleted = [path for path in old if path not in new]
+    added, modified, deleted, unchanged = _classify_paths(new, old)
     return SnapshotDiff(
         snapshot_id=snapshot.id,
         against=base.id if base else None,

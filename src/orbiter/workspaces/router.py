@@ -12,7 +12,7 @@ from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
 from orbiter.snapshots.router import SnapshotPage
 from orbiter.snapshots.schemas import SnapshotRead
-from orbiter.workspaces import service
+from orbiter.workspaces import current_manifest, drift_reports, service
 from orbiter.workspaces.schemas import (
     CurrentManifestResult,
     CurrentManifestUpdate,
@@ -64,7 +64,7 @@ async def get_workspace(
 ) -> WorkspaceDetail:
     """The workspace and its drift against the project's main workspace (stored as a compare
     report; the same two states reuse the last report, whose staleness then grows)."""
-    return await service.workspace_detail(
+    return await drift_reports.workspace_detail(
         db, resources.blobs, user_id=principal.user_id, workspace_id=workspace_id
     )
 
@@ -106,7 +106,7 @@ async def set_current_manifest(
     """Compare-and-set the workspace's current manifest. With `previous_manifest_hash` (null
     meaning "none yet") it only moves if that is still current, else 409 with
     `details: {updated: false, conflict: true, current_manifest_hash}`."""
-    return await service.set_current_manifest(
+    return await current_manifest.set_current_manifest(
         db,
         resources.blobs,
         user_id=principal.user_id,
@@ -122,7 +122,7 @@ async def report_drift(
     workspace_id: uuid.UUID, body: DriftReportCreate, principal: CurrentPrincipal, db: DbSession
 ) -> DriftReportEnvelope:
     """Store drift measured by a CLI (`kind: reported`)."""
-    report = await service.report_drift(
+    report = await drift_reports.report_drift(
         db, user_id=principal.user_id, workspace_id=workspace_id, body=body
     )
     return DriftReportEnvelope(drift_report=report)
@@ -136,7 +136,7 @@ async def list_drift_reports(
     limit: Annotated[int, Query(ge=1, description="At most 100")] = 10,
 ) -> DriftReportList:
     """Recent drift reports, newest first, and the latest one."""
-    return await service.list_drift_reports(
+    return await drift_reports.list_drift_reports(
         db, user_id=principal.user_id, workspace_id=workspace_id, limit=limit
     )
 
@@ -156,7 +156,7 @@ async def compare_drift(
     ] = True,
 ) -> DriftCompareResult:
     """File-level drift against another workspace; every compare is stored as a report."""
-    return await service.compare_workspaces(
+    return await drift_reports.compare_workspaces(
         db,
         resources.blobs,
         user_id=principal.user_id,
