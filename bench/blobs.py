@@ -24,7 +24,6 @@ import io
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
-from http_overhead import http_ok, start_process  # type: ignore[import-not-found]  # noqa: E402
+from http_overhead import http_ok, serve_orbiter, start_process  # type: ignore[import-not-found]  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
 MB = 1024 * 1024
@@ -98,22 +97,8 @@ def start_orbiter(stack: contextlib.ExitStack, s3: S3Options | None) -> tuple[st
             "ORBITER_S3_SECRET_ACCESS_KEY": s3.secret_key,
             "ORBITER_S3_REGION": s3.region,
         }
-    migrate = subprocess.run(
-        [str(VENV_BIN / "orbiter"), "migrate"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if migrate.returncode != 0:
-        raise services.SetupError(f"orbiter migrate failed:\n{migrate.stdout}{migrate.stderr}")
-    (port,) = services.free_ports(1)
-    argv = [str(VENV_BIN / "orbiter"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = start_process(stack, "orbiter", [*argv, "--workers", "1"], env, data_dir)
-    base_url = f"http://127.0.0.1:{port}"
-    services.wait_until(server, lambda: http_ok(f"{base_url}/health"))
-    return base_url, server.process.pid, data_dir
+    base_url, pid = serve_orbiter(stack, env, workdir=data_dir)
+    return base_url, pid, data_dir
 
 
 def start_moto(stack: contextlib.ExitStack) -> S3Options:

@@ -109,8 +109,15 @@ def orbiter_env(stack: contextlib.ExitStack) -> dict[str, str]:
     return env
 
 
-def start_orbiter(stack: contextlib.ExitStack, env: dict[str, str], port: int) -> str:
-    workdir = services.make_temp_dir(stack, "orbiter-bench-")
+def serve_orbiter(
+    stack: contextlib.ExitStack,
+    env: dict[str, str],
+    *,
+    workdir: Path,
+    port: int | None = None,
+    workers: int = 1,
+) -> tuple[str, int]:
+    """Migrate, then run `orbiter serve` with `env`; its base URL and pid once healthy."""
     migrate = subprocess.run(
         [str(VENV_BIN / "orbiter"), "migrate"],
         cwd=REPO_ROOT,
@@ -121,11 +128,13 @@ def start_orbiter(stack: contextlib.ExitStack, env: dict[str, str], port: int) -
     )
     if migrate.returncode != 0:
         raise services.SetupError(f"orbiter migrate failed:\n{migrate.stdout}{migrate.stderr}")
+    if port is None:
+        (port,) = services.free_ports(1)
     argv = [str(VENV_BIN / "orbiter"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = start_process(stack, "orbiter", [*argv, "--workers", str(WORKERS)], env, workdir)
+    server = start_process(stack, "orbiter", [*argv, "--workers", str(workers)], env, workdir)
     base_url = f"http://127.0.0.1:{port}"
     services.wait_until(server, lambda: http_ok(f"{base_url}/health"))
-    return base_url
+    return base_url, server.process.pid
 
 
 def start_hello(stack: contextlib.ExitStack, port: int) -> str:
@@ -338,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             env = orbiter_env(stack)
             orbiter_port, hello_port = services.free_ports(2)
-            orbiter_url = start_orbiter(stack, env, orbiter_port)
+            workdir = services.make_temp_dir(stack, "orbiter-bench-")
+            orbiter_url, _ = serve_orbiter(
+                stack, env, workdir=workdir, port=orbiter_port, workers=WORKERS
+            )
             hello_url = start_hello(stack, hello_port)
             cookie = sign_in_with_projects(orbiter_url)
             info(f"signed in, {PROJECTS} projects created; load generator: {tool}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,9 +34,8 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
-from http_overhead import http_ok, start_process  # type: ignore[import-not-found]  # noqa: E402
+from http_overhead import serve_orbiter, start_process  # type: ignore[import-not-found]  # noqa: E402
 
-VENV_BIN = Path(sys.executable).parent
 PASSWORD = "correct horse battery staple"
 TARGET_MS = 10.0
 PROMPT = "Tell me about the orbit of the Moon around the Earth, in a few words please."
@@ -79,21 +77,7 @@ def start_orbiter(stack: contextlib.ExitStack) -> str:
         "ORBITER_ALLOW_PRIVATE_URLS": "true",
         "ORBITER_LOG_LEVEL": "WARNING",
     }
-    migrate = subprocess.run(
-        [str(VENV_BIN / "orbiter"), "migrate"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if migrate.returncode != 0:
-        raise services.SetupError(f"orbiter migrate failed:\n{migrate.stdout}{migrate.stderr}")
-    (port,) = services.free_ports(1)
-    argv = [str(VENV_BIN / "orbiter"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = start_process(stack, "orbiter", [*argv, "--workers", "1"], env, data_dir)
-    base_url = f"http://127.0.0.1:{port}"
-    services.wait_until(server, lambda: http_ok(f"{base_url}/health"))
+    base_url, _ = serve_orbiter(stack, env, workdir=data_dir)
     return base_url
 
 

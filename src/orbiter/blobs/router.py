@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.auth.principal import Principal
 from orbiter.blobs import gc, presign, service
-from orbiter.blobs.manifest import blob_key, manifest_key
 from orbiter.blobs.responses import object_response
 from orbiter.blobs.schemas import (
     HASH_PATTERN,
@@ -26,8 +27,12 @@ from orbiter.blobs.schemas import (
 )
 from orbiter.core.deps import DbSession, ResourcesDep
 from orbiter.core.errors import BadRequest, PayloadTooLarge
+from orbiter.core.resources import Resources
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
+
+BLOB_MEDIA_TYPE = "application/octet-stream"
+MANIFEST_MEDIA_TYPE = "application/json"
 
 HashPath = Annotated[
     str,
@@ -65,6 +70,33 @@ def _refuse_declared_size(request: Request, limit: int) -> None:
         raise PayloadTooLarge(
             f"The body is larger than the limit of {limit} bytes", details={"max_bytes": limit}
         )
+
+
+def _upload_result(response: Response, stored: service.Stored) -> UploadResult:
+    response.status_code = 201 if stored.created else 200
+    return UploadResult(hash=stored.hash, size=stored.size, created=stored.created)
+
+
+async def _serve_owned(
+    request: Request,
+    db: AsyncSession,
+    resources: Resources,
+    principal: Principal,
+    *,
+    kind: service.Kind,
+    hash_: str,
+    media_type: str,
+) -> Response:
+    """The caller's object, streamed with its cache headers; 404 unless they uploaded it."""
+    found = await service.owned_object(db, user_id=principal.user_id, kind=kind, hash_=hash_)
+    return await object_response(
+        request,
+        resources.blobs,
+        key=service.object_key(kind, hash_),
+        hash_=hash_,
+        size=found.size,
+        media_type=media_type,
+    )
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
@@ -106,7 +138,7 @@ async def blobs_exist(
         200: {"model": UploadResult, "description": "Already stored: created is false"},
         413: {"description": "Body over ORBITER_MAX_BLOB_BYTES"},
     },
-    openapi_extra=_raw_body("application/octet-stream", "The blob's bytes"),
+    openapi_extra=_raw_body(BLOB_MEDIA_TYPE, "The blob's bytes"),
 )
 async def upload_blob(
     hash: HashPath,
@@ -131,20 +163,19 @@ async def upload_blob(
         chunks=_body(request),
         max_bytes=limit,
     )
-    response.status_code = 201 if stored.created else 200
-    return UploadResult(hash=stored.hash, size=stored.size, created=stored.created)
+    return _upload_result(response, stored)
 
 
 @router.get(
     "/download/{hash}",
     response_class=Response,
-    responses=_object_responses("application/octet-stream"),
+    responses=_object_responses(BLOB_MEDIA_TYPE),
 )
 @router.head(
     "/download/{hash}",
     name="head_blob",
     response_class=Response,
-    responses=_object_responses("application/octet-stream"),
+    responses=_object_responses(BLOB_MEDIA_TYPE),
 )
 async def download_blob(
     hash: HashPath,
@@ -154,14 +185,8 @@ async def download_blob(
     resources: ResourcesDep,
 ) -> Response:
     """The bytes (streamed), immutable cache headers, ETag, HEAD and single byte ranges."""
-    found = await service.owned_object(db, user_id=principal.user_id, kind="blob", hash_=hash)
-    return await object_response(
-        request,
-        resources.blobs,
-        key=blob_key(hash),
-        hash_=hash,
-        size=found.size,
-        media_type="application/octet-stream",
+    return await _serve_owned(
+        request, db, resources, principal, kind="blob", hash_=hash, media_type=BLOB_MEDIA_TYPE
     )
 
 
@@ -170,7 +195,7 @@ async def download_blob(
     status_code=201,
     response_model=UploadResult,
     responses={200: {"model": UploadResult, "description": "Already stored: created is false"}},
-    openapi_extra=_raw_body("application/json", "The manifest JSON, exactly the hashed bytes"),
+    openapi_extra=_raw_body(MANIFEST_MEDIA_TYPE, "The manifest JSON, exactly the hashed bytes"),
 )
 async def upload_manifest(
     hash: HashPath,
@@ -191,20 +216,19 @@ async def upload_manifest(
         chunks=_body(request),
         max_bytes=limit,
     )
-    response.status_code = 201 if stored.created else 200
-    return UploadResult(hash=stored.hash, size=stored.size, created=stored.created)
+    return _upload_result(response, stored)
 
 
 @router.get(
     "/manifests/{hash}",
     response_class=Response,
-    responses=_object_responses("application/json"),
+    responses=_object_responses(MANIFEST_MEDIA_TYPE),
 )
 @router.head(
     "/manifests/{hash}",
     name="head_manifest",
     response_class=Response,
-    responses=_object_responses("application/json"),
+    responses=_object_responses(MANIFEST_MEDIA_TYPE),
 )
 async def get_manifest(
     hash: HashPath,
@@ -214,14 +238,14 @@ async def get_manifest(
     resources: ResourcesDep,
 ) -> Response:
     """The manifest's bytes exactly as uploaded."""
-    found = await service.owned_object(db, user_id=principal.user_id, kind="manifest", hash_=hash)
-    return await object_response(
+    return await _serve_owned(
         request,
-        resources.blobs,
-        key=manifest_key(hash),
+        db,
+        resources,
+        principal,
+        kind="manifest",
         hash_=hash,
-        size=found.size,
-        media_type="application/json",
+        media_type=MANIFEST_MEDIA_TYPE,
     )
 
 
