@@ -7,11 +7,19 @@ from typing import Any
 
 from anthropic import AsyncAnthropic
 
-from orbiter.core.errors import UpstreamError
 from orbiter.core.outbound import guarded_client
 from orbiter.core.settings import Settings
-from orbiter.llm.base import ChatMessage, ChatOptions, Finish, LlmEvent, TextDelta, ToolCall, Usage
-from orbiter.llm.errors import upstream_error
+from orbiter.llm.base import (
+    ChatMessage,
+    ChatOptions,
+    Finish,
+    LlmEvent,
+    ReplyBudget,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+from orbiter.llm.errors import incomplete_stream, upstream_error
 from orbiter.llm.openai_adapter import MAX_MODELS, NO_KEY, llm_timeout, quietly_close
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires one
@@ -85,7 +93,8 @@ class AnthropicProvider:
         stream = None
         try:
             stream = await self._client.messages.create(**self._request(messages, model, options))
-            sent = prompt_tokens = completion_tokens = 0
+            budget = ReplyBudget(self._max_chars)
+            prompt_tokens = completion_tokens = 0
             stop_reason: str | None = None
             stopped = False
             tools: dict[int, list[str]] = {}
@@ -99,14 +108,12 @@ class AnthropicProvider:
                 elif kind == "content_block_delta":
                     delta = event.delta
                     if delta.type == "text_delta" and delta.text:
-                        room = self._max_chars - sent
-                        if len(delta.text) >= room:
-                            if room > 0:
-                                yield TextDelta(delta.text[:room])
+                        piece, cut_off = budget.take(delta.text)
+                        if piece:
+                            yield TextDelta(piece)
+                        if cut_off:
                             yield Finish("length", truncated=True)
                             return
-                        sent += len(delta.text)
-                        yield TextDelta(delta.text)
                     elif delta.type == "input_json_delta" and event.index in tools:
                         tools[event.index][2] += delta.partial_json
                 elif kind == "content_block_stop" and event.index in tools:
@@ -118,10 +125,7 @@ class AnthropicProvider:
                 elif kind == "message_stop":
                     stopped = True
             if not stopped:
-                raise UpstreamError(
-                    f"{self.label} ended the stream before the reply was complete",
-                    details={"provider": self.label},
-                )
+                raise incomplete_stream(self.label)
             yield Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
             yield Finish(FINISH_REASONS.get(stop_reason or "end_turn", stop_reason or "stop"))
         except Exception as exc:

@@ -57,6 +57,21 @@ class Finish:
 LlmEvent = TextDelta | ToolCall | Usage | Finish
 
 
+class ReplyBudget:
+    """The cap on a reply's length (`llm_max_response_chars`), shared by every adapter."""
+
+    def __init__(self, max_chars: int) -> None:
+        self._room = max_chars
+
+    def take(self, text: str) -> tuple[str, bool]:
+        """The part of `text` to send, and whether the reply must end there, cut off."""
+        if len(text) >= self._room:
+            piece, self._room = text[: max(self._room, 0)], 0
+            return piece, True
+        self._room -= len(text)
+        return text, False
+
+
 class Provider(Protocol):
     def stream_chat(
         self, messages: list[ChatMessage], *, model: str, options: ChatOptions

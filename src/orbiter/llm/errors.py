@@ -67,3 +67,10 @@ def upstream_error(exc: BaseException, *, label: str) -> AppError:
     if status is not None:
         details["upstream_status"] = status
     return UpstreamError(message, details=details)
+
+
+def incomplete_stream(label: str) -> UpstreamError:
+    """The provider closed the stream without saying the reply was finished."""
+    return UpstreamError(
+        f"{label} ended the stream before the reply was complete", details={"provider": label}
+    )

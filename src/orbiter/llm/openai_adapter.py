@@ -13,8 +13,17 @@ from openai import AsyncOpenAI
 from orbiter.core.errors import UpstreamError
 from orbiter.core.outbound import guarded_client
 from orbiter.core.settings import Settings
-from orbiter.llm.base import ChatMessage, ChatOptions, Finish, LlmEvent, TextDelta, ToolCall, Usage
-from orbiter.llm.errors import upstream_error
+from orbiter.llm.base import (
+    ChatMessage,
+    ChatOptions,
+    Finish,
+    LlmEvent,
+    ReplyBudget,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+from orbiter.llm.errors import incomplete_stream, upstream_error
 
 MAX_MODELS = 1000
 NO_KEY = "no-key"  # never let the SDK fall back to the server's own OPENAI_API_KEY
@@ -86,7 +95,7 @@ class OpenAIProvider:
             stream = await self._client.chat.completions.create(
                 **self._request(messages, model, options)
             )
-            sent = 0
+            budget = ReplyBudget(self._max_chars)
             finish: str | None = None
             usage: Usage | None = None
             calls: dict[int, _PendingCall] = {}
@@ -101,14 +110,12 @@ class OpenAIProvider:
                         continue
                     delta = choice.delta
                     if delta is not None and delta.content:
-                        room = self._max_chars - sent
-                        if len(delta.content) >= room:
-                            if room > 0:
-                                yield TextDelta(delta.content[:room])
+                        piece, cut_off = budget.take(delta.content)
+                        if piece:
+                            yield TextDelta(piece)
+                        if cut_off:
                             yield Finish("length", truncated=True)
                             return
-                        sent += len(delta.content)
-                        yield TextDelta(delta.content)
                     for call in (delta.tool_calls or []) if delta is not None else []:
                         pending = calls.setdefault(call.index, _PendingCall())
                         pending.id = call.id or pending.id
@@ -118,10 +125,7 @@ class OpenAIProvider:
                     if choice.finish_reason:
                         finish = choice.finish_reason
             if finish is None:
-                raise UpstreamError(
-                    f"{self.label} ended the stream before the reply was complete",
-                    details={"provider": self.label},
-                )
+                raise incomplete_stream(self.label)
             for index in sorted(calls):
                 pending = calls[index]
                 yield ToolCall(pending.id, pending.name, "".join(pending.arguments))
