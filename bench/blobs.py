@@ -22,7 +22,6 @@ import hashlib
 import http.client
 import io
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,13 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
-from http_overhead import http_ok, serve_orbiter, start_process  # type: ignore[import-not-found]  # noqa: E402
+from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
+    http_ok,
+    info,
+    serve_orbiter,
+    start_process,
+    stop_servers_on_signals,
+)
 
 VENV_BIN = Path(sys.executable).parent
 MB = 1024 * 1024
@@ -48,10 +53,6 @@ S3_PART = 8 * MB
 TARGET_RATIO = 0.7
 TARGET_RSS_MB = 64
 PASSWORD = "correct horse battery staple"
-
-
-def info(text: str) -> None:
-    print(f"[bench] {text}", flush=True)
 
 
 @dataclass
@@ -307,14 +308,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
-    signal.signal(signal.SIGHUP, raise_keyboard_interrupt)
+    stop_servers_on_signals()
     try:
         with contextlib.ExitStack() as stack:
             s3: S3Options | None = None

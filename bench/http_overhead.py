@@ -337,10 +337,15 @@ def raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def stop_servers_on_signals() -> None:
+    """SIGTERM and SIGHUP unwind like Ctrl-C, so the ExitStack stops the servers it started."""
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
+    signal.signal(signal.SIGHUP, raise_keyboard_interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)  # so the ExitStack stops servers
-    signal.signal(signal.SIGHUP, raise_keyboard_interrupt)
+    stop_servers_on_signals()
     wrk = None if args.python_load else shutil.which("wrk")
     tool = "wrk" if wrk else "python httpx"
     try:

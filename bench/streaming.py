@@ -34,15 +34,11 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
-from http_overhead import serve_orbiter, start_process  # type: ignore[import-not-found]  # noqa: E402
+from http_overhead import info, serve_orbiter, start_process  # type: ignore[import-not-found]  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 TARGET_MS = 10.0
 PROMPT = "Tell me about the orbit of the Moon around the Earth, in a few words please."
-
-
-def info(text: str) -> None:
-    print(f"[bench] {text}", flush=True)
 
 
 def serve_fake(port_file: Path) -> None:
