@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 
@@ -9,12 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.blobs.manifest import Manifest, manifest_key, parse_manifest
+from orbiter.blobs.manifest import EMPTY_MANIFEST, Manifest, manifest_key, parse_manifest
+from orbiter.blobs.manifest_cache import ManifestCache
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner, StoredObject
 from orbiter.storage import BlobNotFound, BlobStore
 
 QUERY_BATCH = 500  # bound on IN (...) lists
+PARSE_IN_THREAD_BYTES = 256 * 1024  # larger manifests are parsed off the event loop
+
+_manifests = ManifestCache()
 
 
 async def owned_hashes(
@@ -32,14 +37,27 @@ async def owned_hashes(
     return owned
 
 
-async def read_manifest(store: BlobStore, hash_: str) -> Manifest:
-    """Load and parse a stored manifest. The caller has already checked who may see it."""
+async def read_manifest(store: BlobStore, hash_: str | None) -> Manifest:
+    """The parsed manifest stored under `hash_` (the empty manifest for None), cached.
+
+    The caller has already checked that the manifest is visible to the user.
+    """
+    if hash_ is None:
+        return EMPTY_MANIFEST
+    cached = _manifests.get(hash_)
+    if cached is not None:
+        return cached
     try:
         stream = await store.open_stream(manifest_key(hash_))
     except BlobNotFound as exc:
-        raise BlobNotFound("Manifest not found") from exc
-    chunks = [chunk async for chunk in stream]
-    return parse_manifest(b"".join(chunks))
+        raise BlobNotFound("Manifest not found in the blob store") from exc
+    raw = b"".join([chunk async for chunk in stream])
+    if len(raw) > PARSE_IN_THREAD_BYTES:
+        manifest = await asyncio.to_thread(parse_manifest, raw)
+    else:
+        manifest = parse_manifest(raw)
+    _manifests.put(hash_, manifest)
+    return manifest
 
 
 async def grant_ownership(

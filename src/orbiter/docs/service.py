@@ -13,13 +13,13 @@ import uuid
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.blobs.access import read_manifest
 from orbiter.blobs.manifest import Manifest, ManifestEntry, blob_key
 from orbiter.core.errors import BadRequest, NotFound, PayloadTooLarge
 from orbiter.docs.schemas import DocContent, DocFile, DocsListing, WorkspaceDocs
 from orbiter.models import Workspace
 from orbiter.projects.access import load_project
 from orbiter.storage import BlobNotFound, BlobStore
-from orbiter.workspaces.manifest_cache import load_manifest
 
 logger = logging.getLogger("orbiter.docs")
 
@@ -77,7 +77,7 @@ async def list_docs(
 
 async def _manifest_or_empty(store: BlobStore, workspace: Workspace) -> Manifest:
     try:
-        return await load_manifest(store, workspace.current_manifest_hash)
+        return await read_manifest(store, workspace.current_manifest_hash)
     except BlobNotFound:
         logger.warning(
             "workspace %s names manifest %s, which is not in the blob store",

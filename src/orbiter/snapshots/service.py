@@ -16,7 +16,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.blobs.access import owned_hashes
+from orbiter.blobs.access import owned_hashes, read_manifest
 from orbiter.blobs.manifest import ManifestEntry
 from orbiter.core.errors import BadRequest, Conflict
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
@@ -32,7 +32,6 @@ from orbiter.snapshots.schemas import (
     SnapshotRead,
 )
 from orbiter.storage import BlobStore
-from orbiter.workspaces.manifest_cache import load_manifest
 
 DEFAULT_SOURCE = "cli"
 # Event types that mark a merge into a workspace or a deployment (written by those domains).
@@ -92,7 +91,7 @@ async def require_manifest(
         raise _missing(hash_, [hash_], manifest_missing=True)
     if not with_blobs:
         return
-    wanted = (await load_manifest(store, hash_)).blob_hashes()
+    wanted = (await read_manifest(store, hash_)).blob_hashes()
     owned = await owned_hashes(db, user_id=user_id, kind="blob", hashes=wanted)
     missing = sorted(wanted - owned)
     if missing:
@@ -297,8 +296,8 @@ async def diff_snapshot(
     """Paths added, modified and deleted going from `against` (default: first parent) to it."""
     snapshot = await load_snapshot(db, user_id=user_id, snapshot_id=snapshot_id)
     base = await _diff_base(db, snapshot, against)
-    new = (await load_manifest(store, snapshot.manifest_hash)).by_path()
-    old = (await load_manifest(store, base.manifest_hash if base else None)).by_path()
+    new = (await read_manifest(store, snapshot.manifest_hash)).by_path()
+    old = (await read_manifest(store, base.manifest_hash if base else None)).by_path()
     added, modified, deleted, unchanged = _classify_paths(new, old)
     return SnapshotDiff(
         snapshot_id=snapshot.id,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.blobs.access import read_manifest
 from orbiter.core.errors import BadRequest
 from orbiter.core.time import utcnow
 from orbiter.models import DriftReport, Snapshot, Workspace
@@ -24,7 +25,6 @@ from orbiter.projects.events import record_event
 from orbiter.storage import BlobStore
 from orbiter.workspaces.access import load_workspace, workspace_read
 from orbiter.workspaces.drift import compare_manifests, report_details, staleness_hours
-from orbiter.workspaces.manifest_cache import load_manifest
 from orbiter.workspaces.schemas import (
     DriftCompareResult,
     DriftDetail,
@@ -180,8 +180,8 @@ async def _store_compare(
 ) -> DriftReport:
     """Compare the two manifests named in `inputs` and add the result as a compare report."""
     comparison = compare_manifests(
-        await load_manifest(store, inputs["workspace_manifest_hash"]),
-        await load_manifest(store, inputs["source_manifest_hash"]),
+        await read_manifest(store, inputs["workspace_manifest_hash"]),
+        await read_manifest(store, inputs["source_manifest_hash"]),
     )
     report = DriftReport(
         workspace_id=workspace.id,
