@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.manifest import EMPTY_MANIFEST, Manifest, manifest_key, parse_manifest
 from orbiter.blobs.manifest_cache import ManifestCache
+from orbiter.core.db import upsert_insert
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner, StoredObject
 from orbiter.storage import BlobNotFound, BlobStore
@@ -64,15 +64,14 @@ async def grant_ownership(
     db: AsyncSession, *, user_id: uuid.UUID, kind: str, hash_: str, size: int
 ) -> None:
     """Record the object (once) and the caller's proof of possession (idempotent)."""
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     await db.execute(
-        dialect.insert(StoredObject)
+        upsert_insert(db, StoredObject)
         .values(kind=kind, hash=hash_, size=size)
         .on_conflict_do_nothing(index_elements=["kind", "hash"])
     )
     # A repeated proof refreshes created_at, which the gc grace period counts from.
     await db.execute(
-        dialect.insert(ObjectOwner)
+        upsert_insert(db, ObjectOwner)
         .values(user_id=user_id, kind=kind, hash=hash_, created_at=utcnow())
         .on_conflict_do_update(
             index_elements=["user_id", "kind", "hash"], set_={"created_at": utcnow()}

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -57,3 +58,10 @@ async def transaction(
         except BaseException:
             await session.rollback()
             raise
+
+
+def upsert_insert(db: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the session's backend, which offers `on_conflict_do_*` on both."""
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.core.db import upsert_insert
 from orbiter.core.errors import ValidationFailed
 from orbiter.models import UserSettings
 from orbiter.settings.schemas import UserPreferences, UserPreferencesUpdate
@@ -40,9 +40,8 @@ async def _locked_row(db: AsyncSession, user_id: uuid.UUID) -> UserSettings:
 
     The insert comes first: on SQLite it takes the write lock before anything is read.
     """
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
     await db.execute(
-        dialect.insert(UserSettings)
+        upsert_insert(db, UserSettings)
         .values(user_id=user_id, preferences={})
         .on_conflict_do_nothing(index_elements=[UserSettings.user_id])
     )
