@@ -92,18 +92,16 @@ async def project_detail(
         select(func.count()).where(ProjectMember.project_id == project.id)
     )
     events = await recent_events(db, project_id=project.id, limit=RECENT_EVENTS)
+    recent = await snapshots.recent_snapshots(db, project_id=project.id, limit=RECENT_SNAPSHOTS)
     return ProjectDetail(
         **project_read(project, role).model_dump(),
         member_count=member_count or 0,
         events=[EventRead.model_validate(e) for e in events],
         workspaces=await workspaces.project_workspaces(db, project_id=project.id),
-        snapshots=[
-            snapshots.snapshot_read(s)
-            for s in await snapshots.recent_snapshots(
-                db, project_id=project.id, limit=RECENT_SNAPSHOTS
-            )
-        ],
-        snapshot_insights=await snapshots.snapshot_insights(db, project_id=project.id),
+        snapshots=[snapshots.snapshot_read(s) for s in recent],
+        snapshot_insights=await snapshots.snapshot_insights(
+            db, project_id=project.id, latest=recent[0] if recent else None
+        ),
     )
 
 

@@ -347,17 +347,23 @@ async def _count_since(db: AsyncSession, project_id: uuid.UUID, since: datetime 
     return int(await db.scalar(stmt) or 0)
 
 
-async def snapshot_insights(db: AsyncSession, *, project_id: uuid.UUID) -> SnapshotInsights:
-    last = await latest_snapshot(db, project_id=project_id)
+async def snapshot_insights(
+    db: AsyncSession, *, project_id: uuid.UUID, latest: Snapshot | None
+) -> SnapshotInsights:
+    """Merge and deploy times and the snapshots since each; `latest` is the newest snapshot."""
     last_merge_at = await _last_event_at(db, project_id, MERGE_EVENT_TYPES)
     last_deploy_at = await _last_event_at(db, project_id, DEPLOY_EVENT_TYPES)
     total = await _count_since(db, project_id, None)
+
+    async def since(moment: datetime | None) -> int:
+        return total if moment is None else await _count_since(db, project_id, moment)
+
     return SnapshotInsights(
         total_snapshots=total,
-        last_snapshot_id=last.id if last else None,
-        last_snapshot_at=last.created_at if last else None,
+        last_snapshot_id=latest.id if latest else None,
+        last_snapshot_at=latest.created_at if latest else None,
         last_merge_at=last_merge_at,
         last_deploy_at=last_deploy_at,
-        snapshots_since_merge=await _count_since(db, project_id, last_merge_at),
-        snapshots_since_deploy=await _count_since(db, project_id, last_deploy_at),
+        snapshots_since_merge=await since(last_merge_at),
+        snapshots_since_deploy=await since(last_deploy_at),
     )
