@@ -20,10 +20,10 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete
 
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings, get_settings
 from orbiter.main import create_app
 from orbiter.models import Base
+from orbiter.runtime.resources import Resources
 from tests.helpers import SignedIn, browser_for, sign_in_everywhere
 
 pytest_plugins = ["tests.fakes.llm_servers"]  # fake_llm, fake_llm_servers

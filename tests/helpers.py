@@ -31,6 +31,16 @@ def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     return body["error"]  # type: ignore[no-any-return]
 
 
+def assert_missing_reference(response: Response, field: str, row_id: str) -> dict[str, Any]:
+    """The one answer for a reference to a row that does not exist or belongs elsewhere."""
+    error = assert_error(response, 422, "VALIDATION_ERROR")
+    [problem] = error["details"]["fields"]
+    assert problem["field"] == field, error
+    assert problem["type"] == "reference_not_found", error
+    assert problem["message"].endswith(f"{row_id} not found"), error
+    return error
+
+
 @dataclass
 class SignedIn:
     """One user with a browser session, an API key and a bearer token."""

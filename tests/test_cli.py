@@ -11,10 +11,10 @@ from pathlib import Path
 from httpx import AsyncClient
 from sqlalchemy import select, update
 
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken
+from orbiter.runtime.resources import Resources
 from orbiter.worker import run_worker
 from tests.helpers import PASSWORD, assert_error, unique_email
 

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from orbiter.core.resources import Resources
 from orbiter.models import Base
+from orbiter.runtime.resources import Resources
 
 
 def _diff(connection: Connection) -> list[object]:

@@ -16,10 +16,10 @@ from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.middleware import RequestContextMiddleware
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
 from orbiter.oauth.router import pages as oauth_pages
+from orbiter.runtime.resources import Resources
 
 DESCRIPTION = """Self-hostable backend for AI-assisted software work.
 

@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from orbiter.core.resources import Resources
 from orbiter.core.security import hash_secret
 from orbiter.core.time import utcnow
 from orbiter.models import ApiKey
+from orbiter.runtime.resources import Resources
 from tests.helpers import (
     assert_error,
     browser_for,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from httpx import AsyncClient
 from sqlalchemy import select
 
-from orbiter.core.resources import Resources
 from orbiter.models import User
+from orbiter.runtime.resources import Resources
 from tests.helpers import PASSWORD, assert_error, unique_email
 
 REGISTER = "/api/v1/auth/register"

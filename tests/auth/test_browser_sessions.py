@@ -9,9 +9,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
+from orbiter.runtime.resources import Resources
 from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
 
 LOGIN = "/api/v1/auth/login"

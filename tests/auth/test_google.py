@@ -21,10 +21,10 @@ from httpx import AsyncClient
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from orbiter.models import AccessToken, User
+from orbiter.runtime.resources import Resources
 from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
 
 GOOGLE = "/api/v1/auth/google"

@@ -12,7 +12,7 @@ import pytest
 from httpx import AsyncClient
 
 from orbiter.blobs.manifest import blob_key
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256, upload_blob, upload_manifest
 from tests.helpers import assert_error
 

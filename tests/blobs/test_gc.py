@@ -12,9 +12,9 @@ from httpx import AsyncClient
 from sqlalchemy import update
 
 from orbiter.blobs.manifest import blob_key
-from orbiter.core.resources import Resources
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner
+from orbiter.runtime.resources import Resources
 from tests.blobs.util import upload_blob, upload_manifest
 from tests.helpers import SignedIn, assert_error
 

@@ -10,7 +10,7 @@ import pytest
 from httpx import AsyncClient
 
 from orbiter.blobs.manifest import manifest_key
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 from tests.blobs.util import manifest_bytes, sha256, upload_blob, upload_tree
 from tests.helpers import assert_error
 

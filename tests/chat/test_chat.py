@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider, parse_sse
 from tests.helpers import assert_error
 

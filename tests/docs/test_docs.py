@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from orbiter.blobs.manifest import blob_key
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 from tests.blobs.util import upload_blob
 from tests.docs.conftest import PROJECTS, DocsProject
 from tests.helpers import SignedIn, assert_error, new_client

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from orbiter.core.crypto import SecretBox, new_key_entry
-from orbiter.core.resources import Resources
 from orbiter.models import EnvVar
+from orbiter.runtime.resources import Resources
 from tests.env_vars.conftest import Owner
 from tests.helpers import assert_error, create_api_key, new_client
 

@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from sqlalchemy import select
 
-from orbiter.core.resources import Resources
 from orbiter.core.security import hash_secret
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, DeviceAuthorization
+from orbiter.runtime.resources import Resources
 from tests.helpers import assert_error, browser_for, new_client, sign_in_everywhere
 
 DEVICE = "/api/v1/oauth/device"

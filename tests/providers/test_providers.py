@@ -8,8 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from orbiter.core.resources import Resources
 from orbiter.models import LlmProvider
+from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider, provider_body
 from tests.helpers import assert_error, create_api_key, new_client
 

@@ -9,7 +9,7 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_blob, upload_manifest, upload_tree
-from tests.helpers import assert_error
+from tests.helpers import assert_error, assert_missing_reference
 from tests.workspaces.util import (
     API,
     events,
@@ -223,10 +223,11 @@ async def test_a_source_outside_the_project_is_refused(browser: AsyncClient) -> 
     elsewhere = await new_workspace(browser, await new_project(browser, "Other"), "x")
     url = f"{API}/workspaces/{feature['id']}/drift/compare"
     for source in (elsewhere["id"], str(uuid.uuid4())):
-        error = assert_error(
-            await browser.get(url, params={"source_workspace_id": source}), 400, "BAD_REQUEST"
+        assert_missing_reference(
+            await browser.get(url, params={"source_workspace_id": source}),
+            "source_workspace_id",
+            source,
         )
-        assert error["details"]["field"] == "source_workspace_id"
     assert_error(
         await browser.get(url, params={"source_workspace_id": "nope"}), 422, "VALIDATION_ERROR"
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.blobs.util import upload_tree
-from tests.helpers import SignedIn, assert_error
+from tests.helpers import SignedIn, assert_error, assert_missing_reference
 from tests.workspaces.util import API, new_project, new_snapshot, new_workspace, set_current
 
 
@@ -114,32 +114,40 @@ async def test_bobs_own_references_cannot_reach_into_alices_project(
     project = await new_project(bob.cli, "Bob's")
     mine = await new_workspace(bob.cli, project, "mine")
     manifest = await upload_tree(bob.cli, {"b.py": b"bob"})
-    refused = [
+    references = [
         (
             f"{API}/projects/{project}/workspaces",
             {"name": "x", "base_snapshot_id": ids["snapshot"]},
+            "base_snapshot_id",
         ),
         (
             f"{API}/projects/{project}/snapshots",
             {"manifest_hash": manifest, "parent_snapshot_ids": [ids["snapshot"]]},
+            "parent_snapshot_ids",
         ),
         (
             f"{API}/projects/{project}/snapshots",
             {"manifest_hash": manifest, "workspace_id": ids["main"]},
+            "workspace_id",
         ),
-        # Alice's manifest is not Bob's to use, even though it is in the store.
+    ]
+    for url, body, field in references:
+        named = body[field]
+        row_id = named[0] if isinstance(named, list) else named
+        assert_missing_reference(await bob.cli.post(url, json=body), field, str(row_id))
+    # Alice's manifest is not Bob's to use, even though it is in the store.
+    for url, body in [
         (f"{API}/projects/{project}/snapshots", {"manifest_hash": ids["manifest"]}),
         (f"{API}/workspaces/{mine['id']}/current-manifest", {"manifest_hash": ids["manifest"]}),
-    ]
-    for url, body in refused:
+    ]:
         assert_error(await bob.cli.post(url, json=body), 400, "BAD_REQUEST")
     compare = await bob.cli.get(
         f"{API}/workspaces/{mine['id']}/drift/compare",
         params={"source_workspace_id": ids["feature"]},
     )
-    assert_error(compare, 400, "BAD_REQUEST")
+    assert_missing_reference(compare, "source_workspace_id", ids["feature"])
     own = await new_snapshot(bob.cli, project, manifest)
     diff = await bob.cli.get(
         f"{API}/snapshots/{own['id']}/diff", params={"against": ids["snapshot"]}
     )
-    assert_error(diff, 400, "BAD_REQUEST")
+    assert_missing_reference(diff, "against", ids["snapshot"])

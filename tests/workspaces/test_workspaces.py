@@ -10,7 +10,7 @@ from datetime import datetime
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_tree
-from tests.helpers import SignedIn, assert_error
+from tests.helpers import SignedIn, assert_error, assert_missing_reference
 from tests.workspaces.util import (
     API,
     add_member,
@@ -72,12 +72,12 @@ async def test_bad_workspace_bodies_are_refused_clearly(browser: AsyncClient) ->
         "VALIDATION_ERROR",
     )
     # A base snapshot must be one of this project's snapshots.
-    error = assert_error(
-        await browser.post(url, json={"name": "a", "base_snapshot_id": str(uuid.uuid4())}),
-        400,
-        "BAD_REQUEST",
+    unknown = str(uuid.uuid4())
+    assert_missing_reference(
+        await browser.post(url, json={"name": "a", "base_snapshot_id": unknown}),
+        "base_snapshot_id",
+        unknown,
     )
-    assert error["details"]["field"] == "base_snapshot_id"
     assert (await browser.get(url)).json()["pagination"]["total"] == 0
 
 
@@ -88,13 +88,13 @@ async def test_a_workspace_can_start_from_a_project_snapshot(browser: AsyncClien
     workspace = await new_workspace(browser, project, "fork", base_snapshot_id=snapshot["id"])
     assert workspace["base_snapshot_id"] == snapshot["id"]
     other = await new_project(browser, "Other")
-    assert_error(
+    assert_missing_reference(
         await browser.post(
             f"{API}/projects/{other}/workspaces",
             json={"name": "x", "base_snapshot_id": snapshot["id"]},
         ),
-        400,
-        "BAD_REQUEST",
+        "base_snapshot_id",
+        snapshot["id"],
     )
 
 

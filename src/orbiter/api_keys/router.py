@@ -9,9 +9,9 @@ from fastapi import APIRouter, Response
 from orbiter.api_keys import service
 from orbiter.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.errors import Forbidden
 from orbiter.core.pagination import Page
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 

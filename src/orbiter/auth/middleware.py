@@ -12,8 +12,8 @@ from orbiter.core.errors import AppError, RateLimited, ServiceUnavailable
 from orbiter.core.handlers import error_response
 from orbiter.core.net import client_ip
 from orbiter.core.ratelimit import Decision, per_minute
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings
+from orbiter.runtime.resources import Resources
 
 
 def plan_limit(settings: Settings, plan: str) -> int:

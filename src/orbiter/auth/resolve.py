@@ -13,10 +13,10 @@ from starlette.datastructures import Headers
 
 from orbiter.auth.browser_sessions import COOKIE_NAME, SessionStore
 from orbiter.auth.principal import DEFAULT_API_KEY_SCOPES, AuthFailure, Principal
-from orbiter.core.resources import Resources
 from orbiter.core.security import hash_secret
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, ApiKey, User
+from orbiter.runtime.resources import Resources
 
 LAST_USED_PRECISION = timedelta(seconds=60)
 Outcome = Principal | AuthFailure | None

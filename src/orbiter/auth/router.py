@@ -26,13 +26,13 @@ from orbiter.auth.schemas import (
     TokenResponse,
     UserRead,
 )
-from orbiter.core.deps import ClientIp, DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.errors import BadRequest, Forbidden
 from orbiter.core.pagination import Page, paginate_items
 from orbiter.core.ratelimit import per_minute
-from orbiter.core.resources import Resources
 from orbiter.core.security import new_secret
 from orbiter.models import User
+from orbiter.runtime.deps import ClientIp, DbSession, PageParamsDep, ResourcesDep
+from orbiter.runtime.resources import Resources
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 ANONYMOUS_CSRF_MAX_AGE = 2 * 3600

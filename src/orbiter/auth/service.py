@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.auth import passwords
 from orbiter.auth.browser_sessions import SessionStore
-from orbiter.auth.google import GoogleIdentity
 from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import SessionRead
 from orbiter.core.errors import Conflict, NotFound, Unauthorized
@@ -20,7 +19,8 @@ from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, User
-from orbiter.projects import service as project_service
+from orbiter.runtime.google import GoogleIdentity
+from orbiter.tenancy.projects import create_personal_project
 
 BAD_LOGIN = "Invalid email or password"
 TOKEN_PREFIX = "orbt_"  # noqa: S105 - a public prefix, not a secret
@@ -47,7 +47,7 @@ async def _insert_user(db: AsyncSession, user: User) -> None:
             await db.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
         raise Conflict("An account with this email already exists") from exc
-    await project_service.create_personal_project(db, user=user)
+    await create_personal_project(db, user_id=user.id)
 
 
 async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:

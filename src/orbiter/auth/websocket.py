@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from orbiter.auth.principal import AuthFailure, Principal
 from orbiter.auth.resolve import resolve_principal
 from orbiter.core.errors import Forbidden, Unauthorized
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 
 
 def _allowed_origins(websocket: WebSocket, resources: Resources) -> set[str]:

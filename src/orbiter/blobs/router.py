@@ -25,9 +25,9 @@ from orbiter.blobs.schemas import (
     UploadResult,
     Usage,
 )
-from orbiter.core.deps import DbSession, ResourcesDep
 from orbiter.core.errors import BadRequest, PayloadTooLarge
-from orbiter.core.resources import Resources
+from orbiter.runtime.deps import DbSession, ResourcesDep
+from orbiter.runtime.resources import Resources
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
 

@@ -8,9 +8,9 @@ from fastapi.responses import StreamingResponse
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.chat import service
 from orbiter.chat.schemas import ChatRequest, FragmentRead, MorphChatRequest
-from orbiter.core.deps import DbSession, ResourcesDep
 from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
-from orbiter.llm.limits import enforce_llm_rate_limit
+from orbiter.providers.rate_limit import enforce_llm_rate_limit
+from orbiter.runtime.deps import DbSession, ResourcesDep
 
 router = APIRouter(prefix="/chat", tags=["chat"])
 

@@ -19,10 +19,10 @@ from orbiter.chat.schemas import (
     MorphChatRequest,
 )
 from orbiter.core.errors import AppError, UpstreamError
-from orbiter.core.resources import Resources
 from orbiter.core.sse import format_sse
 from orbiter.llm.base import ChatMessage, ChatOptions, Finish, LlmEvent, TextDelta, ToolCall, Usage
 from orbiter.providers.opening import OpenedProvider, open_provider
+from orbiter.runtime.resources import Resources
 
 logger = logging.getLogger("orbiter.chat")
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from orbiter.auth.dependencies import ApiKeyPrincipal
 from orbiter.ci import service
 from orbiter.ci.schemas import WhoAmI
-from orbiter.core.deps import DbSession, ResourcesDep
+from orbiter.runtime.deps import DbSession, ResourcesDep
 from orbiter.snapshots import service as snapshots
 from orbiter.snapshots.schemas import SnapshotCreate, SnapshotCreated
 

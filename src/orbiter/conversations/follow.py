@@ -28,8 +28,8 @@ from orbiter.conversations.service import load_conversation
 from orbiter.core.db import transaction
 from orbiter.core.errors import AppError, NotFound, ServiceUnavailable, UpstreamError
 from orbiter.core.pubsub import SubscriptionLost
-from orbiter.core.resources import Resources
 from orbiter.models import Message
+from orbiter.runtime.resources import Resources
 
 STALL_CHECK_SECONDS = 10  # a follower that heard nothing this long checks the database
 

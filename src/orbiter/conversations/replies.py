@@ -43,12 +43,12 @@ from orbiter.conversations.service import conversation_read, load_conversation
 from orbiter.core.db import transaction
 from orbiter.core.errors import AppError, ServiceUnavailable, UpstreamError
 from orbiter.core.ratelimit import Decision
-from orbiter.core.resources import Resources
 from orbiter.core.time import utcnow
 from orbiter.llm.base import ChatMessage, ChatOptions, Finish, TextDelta, ToolCall, Usage
-from orbiter.llm.limits import enforce_llm_rate_limit
-from orbiter.models import Conversation, Message, Workspace
+from orbiter.models import Conversation, Message, Role, Workspace
 from orbiter.providers.opening import OpenedProvider, open_provider
+from orbiter.providers.rate_limit import enforce_llm_rate_limit
+from orbiter.runtime.resources import Resources
 
 logger = logging.getLogger("orbiter.conversations")
 
@@ -90,7 +90,7 @@ async def start_reply(
     user_id = principal.user_id
     async with transaction(resources.sessionmaker) as db:
         await load_conversation(
-            db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+            db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
         )
     rate = await enforce_llm_rate_limit(resources, principal)
     async with transaction(resources.sessionmaker) as db:
@@ -133,7 +133,7 @@ async def _store_turn(
 ) -> _StoredTurn:
     """Add the user's message and the `streaming` assistant placeholder; title a new chat."""
     conversation, project, _ = await load_conversation(
-        db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+        db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
     )
     past = await _recent_messages(db, conversation_id)
     now = utcnow()

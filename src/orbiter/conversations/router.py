@@ -26,10 +26,10 @@ from orbiter.conversations.schemas import (
     TimelineEntry,
 )
 from orbiter.conversations.stream import serve_stream
-from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.errors import BadRequest
 from orbiter.core.pagination import Page
 from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, format_comment, format_sse
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 

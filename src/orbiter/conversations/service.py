@@ -25,14 +25,14 @@ from orbiter.conversations.schemas import (
     TimelineEntry,
     WorkspaceSummary,
 )
-from orbiter.core.errors import BadRequest, Forbidden, NotFound, ValidationFailed
+from orbiter.core.errors import BadRequest, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
-from orbiter.models import Conversation, Message, Project, ProjectMember, Workspace
-from orbiter.projects.access import load_project, role_at_least
-from orbiter.projects.events import record_event
-from orbiter.projects.service import personal_project_id
+from orbiter.models import Conversation, Message, Project, ProjectMember, Role, Workspace
 from orbiter.storage import BlobNotFound, BlobStore
+from orbiter.tenancy.access import load_project, load_project_row_scope, load_reference
+from orbiter.tenancy.events import record_event
+from orbiter.tenancy.projects import project_or_personal
 
 
 async def load_conversation(
@@ -40,30 +40,17 @@ async def load_conversation(
     *,
     user_id: uuid.UUID,
     conversation_id: uuid.UUID,
-    min_role: str = "viewer",
-) -> tuple[Conversation, Project, str]:
-    """The conversation, its project and the caller's role there.
-
-    Not a member of its project (or no such conversation): NotFound. Role too low: Forbidden.
-    """
-    row = (
-        await db.execute(
-            select(Conversation, Project, ProjectMember.role)
-            .join(Project, Project.id == Conversation.project_id)
-            .join(
-                ProjectMember,
-                (ProjectMember.project_id == Conversation.project_id)
-                & (ProjectMember.user_id == user_id),
-            )
-            .where(Conversation.id == conversation_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("Conversation not found")
-    conversation, project, role = row
-    if not role_at_least(role, min_role):
-        raise Forbidden(f"This needs the {min_role} role in the project; you are {role}")
-    return conversation, project, role
+    min_role: Role = Role.VIEWER,
+) -> tuple[Conversation, Project, Role]:
+    """The conversation, its project and the caller's role there (through the one scope)."""
+    return await load_project_row_scope(
+        db,
+        Conversation,
+        conversation_id,
+        user_id=user_id,
+        min_role=min_role,
+        label="Conversation",
+    )
 
 
 def conversation_read(
@@ -94,13 +81,14 @@ async def _workspace_name(db: AsyncSession, workspace_id: uuid.UUID | None) -> s
 async def _workspace_in_project(
     db: AsyncSession, *, workspace_id: uuid.UUID, project_id: uuid.UUID
 ) -> Workspace:
-    workspace = await db.get(Workspace, workspace_id)
-    if workspace is None or workspace.project_id != project_id:
-        # The same answer whether it exists elsewhere or not at all: nothing leaks.
-        raise ValidationFailed.for_field(
-            "workspace_id", "No such workspace in the conversation's project"
-        )
-    return workspace
+    return await load_reference(
+        db,
+        Workspace,
+        workspace_id,
+        project_id=project_id,
+        field="workspace_id",
+        label="Workspace",
+    )
 
 
 async def create_conversation(
@@ -110,8 +98,10 @@ async def create_conversation(
         raise ValidationFailed.for_field(
             "agent_id", "Agents are not available yet; leave agent_id out (or null)"
         )
-    project_id = body.project_id or await personal_project_id(db, user_id=user_id)
-    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role="editor")
+    project_id = await project_or_personal(db, user_id=user_id, project_id=body.project_id)
+    project, _ = await load_project(
+        db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR
+    )
     workspace_name = None
     if body.workspace_id is not None:
         workspace = await _workspace_in_project(
@@ -178,7 +168,7 @@ async def update_conversation(
     db: AsyncSession, *, user_id: uuid.UUID, conversation_id: uuid.UUID, body: ConversationUpdate
 ) -> ConversationRead:
     conversation, project, _ = await load_conversation(
-        db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+        db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
     )
     if "workspace_id" in body.model_fields_set and body.workspace_id is not None:
         await _workspace_in_project(db, workspace_id=body.workspace_id, project_id=project.id)
@@ -195,7 +185,7 @@ async def delete_conversation(
     db: AsyncSession, *, user_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> None:
     conversation, project, _ = await load_conversation(
-        db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+        db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
     )
     await db.execute(delete(Message).where(Message.conversation_id == conversation.id))
     await db.execute(delete(Conversation).where(Conversation.id == conversation.id))
@@ -212,7 +202,7 @@ async def clear_messages(
     db: AsyncSession, *, user_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> int:
     conversation, _, _ = await load_conversation(
-        db, user_id=user_id, conversation_id=conversation_id, min_role="editor"
+        db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
     )
     count = await db.scalar(select(func.count()).where(Message.conversation_id == conversation.id))
     await db.execute(delete(Message).where(Message.conversation_id == conversation.id))

@@ -27,7 +27,7 @@ from orbiter.conversations.replies import HEARTBEAT_SECONDS, touch_listener
 from orbiter.conversations.service import load_conversation
 from orbiter.core.db import transaction
 from orbiter.core.errors import AppError
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013

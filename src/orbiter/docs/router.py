@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession, ResourcesDep
 from orbiter.docs import service
 from orbiter.docs.schemas import DocContent, DocsListing
+from orbiter.runtime.deps import DbSession, ResourcesDep
 
 router = APIRouter(prefix="/projects/{project_id}/docs", tags=["docs"])
 

@@ -18,8 +18,8 @@ from orbiter.blobs.manifest import Manifest, ManifestEntry, blob_key
 from orbiter.core.errors import BadRequest, NotFound, PayloadTooLarge
 from orbiter.docs.schemas import DocContent, DocFile, DocsListing, WorkspaceDocs
 from orbiter.models import Workspace
-from orbiter.projects.access import load_project
 from orbiter.storage import BlobNotFound, BlobStore
+from orbiter.tenancy.access import load_project
 
 logger = logging.getLogger("orbiter.docs")
 

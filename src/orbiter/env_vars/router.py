@@ -8,7 +8,6 @@ from functools import partial
 from fastapi import APIRouter, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal, require_scope
-from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
 from orbiter.env_vars import service
 from orbiter.env_vars.schemas import (
@@ -18,6 +17,7 @@ from orbiter.env_vars.schemas import (
     EnvVarSet,
     EnvVarValues,
 )
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/projects/{project_id}/env-vars", tags=["env-vars"])
 

@@ -18,9 +18,9 @@ from orbiter.core.crypto import SecretBox
 from orbiter.core.errors import Conflict, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.env_vars.schemas import EnvVarRead, EnvVarSet, EnvVarValue, is_valid_key
-from orbiter.models import EnvVar
-from orbiter.projects.access import load_project
-from orbiter.projects.events import record_event
+from orbiter.models import EnvVar, Role
+from orbiter.tenancy.access import load_project
+from orbiter.tenancy.events import record_event
 
 MAX_VARIABLES_PER_PROJECT = 1000
 
@@ -94,7 +94,7 @@ async def _upsert(
     items: Sequence[EnvVarSet],
 ) -> tuple[list[EnvVar], list[str]]:
     """Create or update every item (keys already unique); returns the rows and the new keys."""
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="editor", lock=True)
+    await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR, lock=True)
     keys = [item.key for item in items]
     stmt = select(EnvVar).where(EnvVar.project_id == project_id, EnvVar.key.in_(keys))
     existing = {row.key: row for row in (await db.scalars(stmt)).all()}
@@ -165,7 +165,7 @@ async def set_env_vars(
 async def delete_env_var(
     db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, key: str
 ) -> None:
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="editor", lock=True)
+    await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR, lock=True)
     if not is_valid_key(key):  # could never have been stored; also keeps NUL away from SQL
         raise NotFound("Environment variable not found")
     result = await db.execute(
@@ -188,7 +188,7 @@ async def reveal_values(
 ) -> list[EnvVarValue]:
     """Every value in clear, for deployments. Strangers get NotFound before `authorize` (the
     credential check) runs, so the answer never tells them the project exists."""
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="editor")
+    await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR)
     authorize()
     stmt = select(EnvVar).where(EnvVar.project_id == project_id).order_by(EnvVar.key)
     rows = list((await db.scalars(stmt)).all())

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from orbiter.core.deps import ResourcesDep
 from orbiter.core.time import utcnow
+from orbiter.runtime.deps import ResourcesDep
 
 router = APIRouter(tags=["health"])
 

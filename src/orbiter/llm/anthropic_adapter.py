@@ -20,7 +20,7 @@ from orbiter.llm.base import (
     Usage,
 )
 from orbiter.llm.errors import incomplete_stream, upstream_error
-from orbiter.llm.openai_adapter import MAX_MODELS, NO_KEY, llm_timeout, quietly_close
+from orbiter.llm.sdk import MAX_MODELS, NO_KEY, llm_timeout, quietly_close
 
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires one
 FINISH_REASONS = {

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
 from openai import AsyncOpenAI
 
 from orbiter.core.errors import UpstreamError
@@ -24,15 +22,7 @@ from orbiter.llm.base import (
     Usage,
 )
 from orbiter.llm.errors import incomplete_stream, upstream_error
-
-MAX_MODELS = 1000
-NO_KEY = "no-key"  # never let the SDK fall back to the server's own OPENAI_API_KEY
-
-
-def llm_timeout(settings: Settings) -> httpx2.Timeout:
-    return httpx2.Timeout(
-        settings.llm_timeout_seconds, connect=settings.llm_connect_timeout_seconds
-    )
+from orbiter.llm.sdk import MAX_MODELS, NO_KEY, llm_timeout, quietly_close
 
 
 @dataclass
@@ -164,8 +154,3 @@ class OpenAIProvider:
     async def close(self) -> None:
         await self._client.close()
         await self._http.aclose()
-
-
-async def quietly_close(stream: Any) -> None:
-    with contextlib.suppress(Exception):  # the stream already failed; closing is best effort
-        await stream.close()

@@ -3,7 +3,7 @@
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
-from orbiter.models.project import ROLES, Event, Project, ProjectMember
+from orbiter.models.project import Event, Project, ProjectMember, Role
 from orbiter.models.settings import UserSettings
 from orbiter.models.store import (
     OBJECT_KINDS,
@@ -19,7 +19,6 @@ from orbiter.models.user import User
 __all__ = [
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
-    "ROLES",
     "AccessToken",
     "ApiKey",
     "Base",
@@ -33,6 +32,7 @@ __all__ = [
     "ObjectOwner",
     "Project",
     "ProjectMember",
+    "Role",
     "Snapshot",
     "StoredObject",
     "User",

@@ -1,14 +1,27 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin
 
-ROLES = ("viewer", "editor", "owner")  # ascending power
+
+class Role(StrEnum):
+    """A member's role in a project, in ascending power."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+    def at_least(self, needed: Role) -> bool:
+        return ROLE_ORDER.index(self) >= ROLE_ORDER.index(needed)
+
+
+ROLE_ORDER = (Role.VIEWER, Role.EDITOR, Role.OWNER)
 
 
 class Project(IdMixin, TimestampMixin, Base):
@@ -32,7 +45,14 @@ class ProjectMember(CreatedAtMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            native_enum=False,
+            length=16,
+            values_callable=lambda roles: [r.value for r in roles],
+        )
+    )
 
 
 class Event(IdMixin, CreatedAtMixin, Base):

@@ -12,7 +12,6 @@ from orbiter.auth import service as auth_service
 from orbiter.auth.dependencies import PrincipalIfAny
 from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import TokenResponse, UserRead
-from orbiter.core.deps import ClientIp, DbSession, ResourcesDep
 from orbiter.core.errors import Forbidden, OAuthError, Unauthorized, UnsupportedMediaType
 from orbiter.core.handlers import error_response
 from orbiter.core.ratelimit import per_minute
@@ -27,6 +26,7 @@ from orbiter.oauth.schemas import (
     OAuthErrorBody,
     UserCodeRequest,
 )
+from orbiter.runtime.deps import ClientIp, DbSession, ResourcesDep
 
 router = APIRouter(prefix="/oauth", tags=["oauth"])
 pages = APIRouter(include_in_schema=False)

@@ -7,7 +7,6 @@ import uuid
 from fastapi import APIRouter, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
 from orbiter.projects import service
 from orbiter.projects.schemas import (
@@ -21,6 +20,7 @@ from orbiter.projects.schemas import (
     ProjectStatus,
     ProjectUpdate,
 )
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -40,10 +40,9 @@ async def list_projects(
 async def create_project(
     body: ProjectCreate, principal: CurrentPrincipal, db: DbSession
 ) -> ProjectRead:
-    project = await service.create_project(
+    return await service.create_project(
         db, user_id=principal.user_id, name=body.name, description=body.description
     )
-    return service.project_read(project, "owner")
 
 
 @router.get("/{project_id}", response_model=ProjectDetail)

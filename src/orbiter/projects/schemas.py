@@ -2,15 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from orbiter.core.schemas import RequestModel
+from orbiter.models import Role
 from orbiter.snapshots.schemas import SnapshotInsights, SnapshotRead
 from orbiter.workspaces.schemas import WorkspaceListItem
-
-Role = Literal["owner", "editor", "viewer"]
 
 
 class ProjectCreate(RequestModel):

@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.core.errors import Conflict, Forbidden, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
-from orbiter.models import Event, Project, ProjectMember, User
-from orbiter.projects.access import load_project
-from orbiter.projects.events import page_events, recent_events, record_event
+from orbiter.models import Event, Project, ProjectMember, Role, User
 from orbiter.projects.schemas import (
     EventRead,
     MemberRead,
@@ -23,13 +21,16 @@ from orbiter.projects.schemas import (
     ProjectUpdate,
 )
 from orbiter.snapshots import service as snapshots
+from orbiter.tenancy import projects as tenancy_projects
+from orbiter.tenancy.access import load_project
+from orbiter.tenancy.events import page_events, recent_events, record_event
 from orbiter.workspaces import service as workspaces
 
 RECENT_EVENTS = 20
 RECENT_SNAPSHOTS = 10
 
 
-def project_read(project: Project, role: str) -> ProjectRead:
+def project_read(project: Project, role: Role) -> ProjectRead:
     return ProjectRead.model_validate({**_columns(project), "role": role})
 
 
@@ -38,37 +39,12 @@ def _columns(project: Project) -> dict[str, object]:
 
 
 async def create_project(
-    db: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    name: str,
-    description: str | None = None,
-    is_personal: bool = False,
-) -> Project:
-    project = Project(
-        name=name, description=description, is_personal=is_personal, created_by=user_id
+    db: AsyncSession, *, user_id: uuid.UUID, name: str, description: str | None
+) -> ProjectRead:
+    project = await tenancy_projects.create_project(
+        db, user_id=user_id, name=name, description=description
     )
-    db.add(project)
-    await db.flush()
-    db.add(ProjectMember(project_id=project.id, user_id=user_id, role="owner"))
-    await record_event(
-        db, project_id=project.id, actor_id=user_id, type="project.created", data={"name": name}
-    )
-    return project
-
-
-async def create_personal_project(db: AsyncSession, *, user: User) -> Project:
-    return await create_project(db, user_id=user.id, name="Personal", is_personal=True)
-
-
-async def personal_project_id(db: AsyncSession, *, user_id: uuid.UUID) -> uuid.UUID:
-    """The project used when a create call omits `project_id`."""
-    project_id = await db.scalar(
-        select(Project.id).where(Project.created_by == user_id, Project.is_personal.is_(True))
-    )
-    if project_id is None:
-        raise NotFound("Personal project not found")
-    return project_id
+    return project_read(project, Role.OWNER)
 
 
 async def list_projects(
@@ -109,7 +85,7 @@ async def update_project(
     db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, changes: ProjectUpdate
 ) -> ProjectRead:
     project, role = await load_project(
-        db, user_id=user_id, project_id=project_id, min_role="editor"
+        db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR
     )
     fields = changes.model_dump(exclude_unset=True)
     for field, value in fields.items():
@@ -127,7 +103,7 @@ async def update_project(
 
 
 async def delete_project(db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
-    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role="owner")
+    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.OWNER)
     if project.is_personal:
         raise Conflict("The personal project cannot be deleted")
     await db.execute(delete(Project).where(Project.id == project.id))
@@ -197,9 +173,9 @@ def _member_read(member: ProjectMember, user: User) -> MemberRead:
 
 
 async def add_member(
-    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, email: str, role: str
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, email: str, role: Role
 ) -> MemberRead:
-    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role="owner")
+    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.OWNER)
     if project.is_personal:
         # It is where creates without a project_id land, so it stays its owner's alone.
         raise Conflict("A personal project cannot be shared; create a project to collaborate")
@@ -243,7 +219,7 @@ async def _target_member(
 async def _ensure_another_owner(db: AsyncSession, project_id: uuid.UUID) -> None:
     owners = await db.scalar(
         select(func.count()).where(
-            ProjectMember.project_id == project_id, ProjectMember.role == "owner"
+            ProjectMember.project_id == project_id, ProjectMember.role == Role.OWNER
         )
     )
     if (owners or 0) <= 1:
@@ -251,11 +227,11 @@ async def _ensure_another_owner(db: AsyncSession, project_id: uuid.UUID) -> None
 
 
 async def change_role(
-    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, member_id: uuid.UUID, role: str
+    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, member_id: uuid.UUID, role: Role
 ) -> MemberRead:
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="owner", lock=True)
+    await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.OWNER, lock=True)
     member, user = await _target_member(db, project_id, member_id)
-    if member.role == "owner" and role != "owner":
+    if member.role == Role.OWNER and role != Role.OWNER:
         await _ensure_another_owner(db, project_id)
     if member.role != role:
         await record_event(
@@ -274,10 +250,10 @@ async def remove_member(
     db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, member_id: uuid.UUID
 ) -> None:
     _, role = await load_project(db, user_id=user_id, project_id=project_id, lock=True)
-    if member_id != user_id and role != "owner":
+    if member_id != user_id and role != Role.OWNER:
         raise Forbidden("Only an owner can remove other members")
     member, _ = await _target_member(db, project_id, member_id)
-    if member.role == "owner":
+    if member.role == Role.OWNER:
         await _ensure_another_owner(db, project_id)
     await db.delete(member)
     await record_event(

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import AppError, ServiceUnavailable
-from orbiter.core.resources import Resources
 from orbiter.llm.base import Provider
 from orbiter.llm.factory import DEFAULT_MODELS, ENV_NAMES, create_provider, effective_base_url
 from orbiter.models import LlmProvider
 from orbiter.providers.schemas import ProviderTestResult
 from orbiter.providers.service import decrypt_key, load_provider
+from orbiter.runtime.resources import Resources
 
 EXAMPLE_PROVIDER = {
     "name": "openai",

@@ -7,7 +7,6 @@ import uuid
 from fastapi import APIRouter, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal, require_scope
-from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
 from orbiter.providers import opening, service
 from orbiter.providers.schemas import (
@@ -16,6 +15,7 @@ from orbiter.providers.schemas import (
     ProviderTestResult,
     ProviderUpdate,
 )
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/providers", tags=["providers"])
 

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from orbiter.core.outbound import check_url
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
-from orbiter.core.resources import Resources
 from orbiter.llm.factory import effective_base_url
 from orbiter.models import LlmProvider
 from orbiter.providers.schemas import (
@@ -23,6 +22,7 @@ from orbiter.providers.schemas import (
     ProviderRead,
     ProviderUpdate,
 )
+from orbiter.runtime.resources import Resources
 
 MASK = "••••"
 MIN_KEY_LENGTH_FOR_LAST4 = 12  # a shorter key would be mostly revealed by its last 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession
+from orbiter.runtime.deps import DbSession
 from orbiter.settings import service
 from orbiter.settings.schemas import UserPreferences, UserPreferencesUpdate
 

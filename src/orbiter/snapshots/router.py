@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession, ResourcesDep
-from orbiter.core.pagination import Page, PageParams
+from orbiter.core.pagination import Page
+from orbiter.runtime.deps import DbSession, ResourcesDep
 from orbiter.snapshots import service
+from orbiter.snapshots.dependencies import SnapshotPage
 from orbiter.snapshots.schemas import (
     SnapshotCreate,
     SnapshotCreated,
@@ -22,19 +23,6 @@ from orbiter.snapshots.schemas import (
 router = APIRouter(prefix="/snapshots", tags=["snapshots"])
 project_router = APIRouter(prefix="/projects/{project_id}/snapshots", tags=["snapshots"])
 
-SNAPSHOT_PAGE_DEFAULT = 50
-
-
-async def snapshot_page_params(
-    cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")] = None,
-    limit: Annotated[
-        int, Query(ge=1, description="Page size (default 50); values above 100 are capped")
-    ] = SNAPSHOT_PAGE_DEFAULT,
-) -> PageParams:
-    return PageParams(cursor=cursor, limit=limit)
-
-
-SnapshotPage = Annotated[PageParams, Depends(snapshot_page_params)]
 
 CREATE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"model": SnapshotCreated, "description": "`snapshot_id` named an existing snapshot"},

@@ -20,9 +20,7 @@ from orbiter.blobs.access import owned_hashes, read_manifest
 from orbiter.blobs.manifest import ManifestEntry
 from orbiter.core.errors import BadRequest, Conflict
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
-from orbiter.models import Event, Snapshot, Workspace
-from orbiter.projects.access import load_project, load_project_row
-from orbiter.projects.events import record_event
+from orbiter.models import Event, Role, Snapshot, Workspace
 from orbiter.snapshots.schemas import (
     MAX_LISTED_MISSING,
     DiffCounts,
@@ -32,6 +30,8 @@ from orbiter.snapshots.schemas import (
     SnapshotRead,
 )
 from orbiter.storage import BlobStore
+from orbiter.tenancy.access import check_references, load_project, load_project_row, load_reference
+from orbiter.tenancy.events import record_event
 
 DEFAULT_SOURCE = "cli"
 # Event types that mark a merge into a workspace or a deployment (written by those domains).
@@ -44,7 +44,7 @@ def snapshot_read(snapshot: Snapshot) -> SnapshotRead:
 
 
 async def load_snapshot(
-    db: AsyncSession, *, user_id: uuid.UUID, snapshot_id: uuid.UUID, min_role: str = "viewer"
+    db: AsyncSession, *, user_id: uuid.UUID, snapshot_id: uuid.UUID, min_role: Role = Role.VIEWER
 ) -> Snapshot:
     """The snapshot when the caller is a member of its project; 404 otherwise."""
     return await load_project_row(
@@ -120,31 +120,23 @@ async def _check_references(
         raise BadRequest(
             "A snapshot cannot be its own parent", details={"field": "parent_snapshot_ids"}
         )
-    if parents:
-        found = set(
-            (
-                await db.scalars(
-                    select(Snapshot.id).where(
-                        Snapshot.project_id == project_id, Snapshot.id.in_(parents)
-                    )
-                )
-            ).all()
-        )
-        unknown = [str(p) for p in parents if p not in found]
-        if unknown:
-            raise BadRequest(
-                "parent_snapshot_ids must name snapshots of this project",
-                details={"field": "parent_snapshot_ids", "unknown": unknown},
-            )
+    await check_references(
+        db,
+        Snapshot,
+        parents,
+        project_id=project_id,
+        field="parent_snapshot_ids",
+        label="Snapshot",
+    )
     if body.workspace_id is not None:
-        workspace_project = await db.scalar(
-            select(Workspace.project_id).where(Workspace.id == body.workspace_id)
+        await load_reference(
+            db,
+            Workspace,
+            body.workspace_id,
+            project_id=project_id,
+            field="workspace_id",
+            label="Workspace",
         )
-        if workspace_project != project_id:
-            raise BadRequest(
-                "workspace_id must name a workspace of this project",
-                details={"field": "workspace_id"},
-            )
     return parents
 
 
@@ -173,7 +165,7 @@ async def create_snapshot(
     default_source: str = DEFAULT_SOURCE,
 ) -> tuple[SnapshotRead, bool]:
     """Register a snapshot; `(snapshot, False)` when `snapshot_id` already names it."""
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="editor")
+    await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR)
     if body.snapshot_id is not None:
         existing = await db.get(Snapshot, body.snapshot_id)
         if existing is not None:
@@ -244,15 +236,11 @@ async def get_snapshot(
 async def _diff_base(
     db: AsyncSession, snapshot: Snapshot, against: uuid.UUID | None
 ) -> Snapshot | None:
-    """`against` when it names a snapshot of the same project (400 otherwise), by default the
-    first parent."""
+    """`against` when it names a snapshot of the same project, by default the first parent."""
     if against is not None:
-        base = await db.get(Snapshot, against)
-        if base is None or base.project_id != snapshot.project_id:
-            raise BadRequest(
-                "against must name a snapshot of the same project", details={"field": "against"}
-            )
-        return base
+        return await load_reference(
+            db, Snapshot, against, project_id=snapshot.project_id, field="against", label="Snapshot"
+        )
     if snapshot.parent_snapshot_ids:
         return await db.get(Snapshot, uuid.UUID(snapshot.parent_snapshot_ids[0]))
     return None

@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.models import Workspace
-from orbiter.projects.access import load_project_row
+from orbiter.models import Role, Workspace
+from orbiter.tenancy.access import load_project_row
 from orbiter.workspaces.schemas import WorkspaceRead
 
 
@@ -16,7 +16,7 @@ def workspace_read(workspace: Workspace) -> WorkspaceRead:
 
 
 async def load_workspace(
-    db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID, min_role: str = "viewer"
+    db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID, min_role: Role = Role.VIEWER
 ) -> Workspace:
     """The workspace when the caller is a member of its project: 404 otherwise, 403 when the
     role is too low."""

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import Conflict
 from orbiter.core.time import utcnow
-from orbiter.models import Workspace
+from orbiter.models import Role, Workspace
 from orbiter.snapshots.service import require_manifest
 from orbiter.storage import BlobStore
 from orbiter.workspaces.access import load_workspace
@@ -73,7 +73,7 @@ async def set_current_manifest(
     """Compare-and-set in one conditional UPDATE: of two writers expecting the same previous
     hash exactly one succeeds; the other gets 409 with what is current."""
     workspace = await load_workspace(
-        db, user_id=user_id, workspace_id=workspace_id, min_role="editor"
+        db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     await require_manifest(
         db,

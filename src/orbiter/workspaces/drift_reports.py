@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import read_manifest
-from orbiter.core.errors import BadRequest
 from orbiter.core.time import utcnow
-from orbiter.models import DriftReport, Snapshot, Workspace
-from orbiter.projects.events import record_event
+from orbiter.models import DriftReport, Role, Snapshot, Workspace
 from orbiter.storage import BlobStore
+from orbiter.tenancy.access import load_reference
+from orbiter.tenancy.events import record_event
 from orbiter.workspaces.access import load_workspace, workspace_read
 from orbiter.workspaces.drift import compare_manifests, report_details, staleness_hours
 from orbiter.workspaces.schemas import (
@@ -262,16 +262,17 @@ async def workspace_detail(
 async def _compare_source(
     db: AsyncSession, workspace: Workspace, source_workspace_id: uuid.UUID | None
 ) -> Workspace | None:
-    """The named workspace of the same project (400 otherwise), by default the main one."""
+    """The named workspace of the same project, by default the main one."""
     if source_workspace_id is None:
         return await main_workspace(db, workspace.project_id)
-    source = await db.get(Workspace, source_workspace_id)
-    if source is None or source.project_id != workspace.project_id:
-        raise BadRequest(
-            "source_workspace_id must name a workspace of the same project",
-            details={"field": "source_workspace_id"},
-        )
-    return source
+    return await load_reference(
+        db,
+        Workspace,
+        source_workspace_id,
+        project_id=workspace.project_id,
+        field="source_workspace_id",
+        label="Workspace",
+    )
 
 
 async def compare_workspaces(
@@ -307,7 +308,7 @@ async def report_drift(
     db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID, body: DriftReportCreate
 ) -> DriftReportRead:
     workspace = await load_workspace(
-        db, user_id=user_id, workspace_id=workspace_id, min_role="editor"
+        db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     report = DriftReport(
         workspace_id=workspace.id,

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.core.pagination import Page
-from orbiter.snapshots.router import SnapshotPage
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
+from orbiter.snapshots.dependencies import SnapshotPage
 from orbiter.snapshots.schemas import SnapshotRead
 from orbiter.workspaces import current_manifest, drift_reports, service
 from orbiter.workspaces.schemas import (

@@ -12,14 +12,14 @@ from sqlalchemy import case, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.core.errors import BadRequest, Conflict
+from orbiter.core.errors import Conflict
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
-from orbiter.models import Snapshot, Workspace
-from orbiter.projects.access import load_project
-from orbiter.projects.events import record_event
+from orbiter.models import Role, Snapshot, Workspace
 from orbiter.snapshots.schemas import SnapshotRead
 from orbiter.snapshots.service import page_snapshots
+from orbiter.tenancy.access import load_project, load_reference
+from orbiter.tenancy.events import record_event
 from orbiter.workspaces.access import load_workspace, workspace_read
 from orbiter.workspaces.drift_reports import latest_reports, report_read
 from orbiter.workspaces.schemas import (
@@ -35,7 +35,7 @@ from orbiter.workspaces.schemas import (
 async def _lock_project(db: AsyncSession, workspace: Workspace, user_id: uuid.UUID) -> Workspace:
     """Serialise main-workspace changes per project, then re-read the workspace."""
     await load_project(
-        db, user_id=user_id, project_id=workspace.project_id, min_role="editor", lock=True
+        db, user_id=user_id, project_id=workspace.project_id, min_role=Role.EDITOR, lock=True
     )
     await db.refresh(workspace)
     return workspace
@@ -60,21 +60,21 @@ async def _name_taken(
 async def _check_base_snapshot(
     db: AsyncSession, project_id: uuid.UUID, base_snapshot_id: uuid.UUID
 ) -> None:
-    base_project = await db.scalar(
-        select(Snapshot.project_id).where(Snapshot.id == base_snapshot_id)
+    await load_reference(
+        db,
+        Snapshot,
+        base_snapshot_id,
+        project_id=project_id,
+        field="base_snapshot_id",
+        label="Snapshot",
     )
-    if base_project != project_id:
-        raise BadRequest(
-            "base_snapshot_id must name a snapshot of this project",
-            details={"field": "base_snapshot_id"},
-        )
 
 
 async def create_workspace(
     db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, body: WorkspaceCreate
 ) -> WorkspaceRead:
     """Editor or owner. The project's first workspace becomes its main workspace."""
-    await load_project(db, user_id=user_id, project_id=project_id, min_role="editor", lock=True)
+    await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR, lock=True)
     if body.base_snapshot_id is not None:
         await _check_base_snapshot(db, project_id, body.base_snapshot_id)
     if await _name_taken(db, project_id, body.name):
@@ -159,7 +159,7 @@ async def update_workspace(
     db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID, body: WorkspaceUpdate
 ) -> WorkspaceRead:
     workspace = await load_workspace(
-        db, user_id=user_id, workspace_id=workspace_id, min_role="editor"
+        db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes and await _name_taken(
@@ -187,7 +187,7 @@ async def delete_workspace(
     db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> None:
     workspace = await load_workspace(
-        db, user_id=user_id, workspace_id=workspace_id, min_role="editor"
+        db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     workspace = await _lock_project(db, workspace, user_id)
     if workspace.is_main:
@@ -210,7 +210,7 @@ async def heartbeat(
     db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> HeartbeatResult:
     workspace = await load_workspace(
-        db, user_id=user_id, workspace_id=workspace_id, min_role="editor"
+        db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     workspace.last_seen_at = utcnow()
     await db.flush()
@@ -222,7 +222,7 @@ async def set_as_main(
 ) -> SetMainResult:
     """Exactly one main workspace per project: one UPDATE flips every flag under a lock."""
     workspace = await load_workspace(
-        db, user_id=user_id, workspace_id=workspace_id, min_role="editor"
+        db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     workspace = await _lock_project(db, workspace, user_id)
     mains = list(

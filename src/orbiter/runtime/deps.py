@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.db import transaction
 from orbiter.core.pagination import DEFAULT_LIMIT, PageParams
-from orbiter.core.resources import Resources
+from orbiter.runtime.resources import Resources
 
 
 async def get_resources(request: Request) -> Resources:

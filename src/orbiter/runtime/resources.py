@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from orbiter.auth.google import GoogleVerifier
 from orbiter.core.crypto import SecretBox, development_keys
 from orbiter.core.db import create_engine, create_sessionmaker
 from orbiter.core.kv import KeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
@@ -14,6 +13,7 @@ from orbiter.core.pagination import CursorCodec
 from orbiter.core.pubsub import PubSub, create_pubsub
 from orbiter.core.ratelimit import RateLimiter
 from orbiter.core.settings import Settings
+from orbiter.runtime.google import GoogleVerifier
 from orbiter.storage import BlobStore, create_blob_store
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from orbiter.auth.principal import Principal
 from orbiter.core.ratelimit import Decision, per_minute
-from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings
+from orbiter.runtime.resources import Resources
 
 
 def llm_plan_limit(settings: Settings, plan: str) -> int:
