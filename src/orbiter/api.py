@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from orbiter.api_keys.router import router as api_keys_router
+from orbiter.auth.dependencies import require_principal
 from orbiter.auth.router import router as auth_router
 from orbiter.blobs.router import router as blobs_router
 from orbiter.chat.router import router as chat_router
@@ -22,7 +23,10 @@ from orbiter.snapshots.router import router as snapshots_router
 from orbiter.workspaces.router import project_router as project_workspaces_router
 from orbiter.workspaces.router import router as workspaces_router
 
-api_router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+# Authenticated by default: public routes opt out by name in auth.dependencies.PUBLIC_ROUTES.
+api_router = APIRouter(
+    prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(require_principal)]
+)
 api_router.include_router(auth_router)  # /api/v1/auth
 api_router.include_router(oauth_router)  # /api/v1/oauth
 api_router.include_router(api_keys_router)  # /api/v1/api-keys

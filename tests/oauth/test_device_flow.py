@@ -208,32 +208,22 @@ async def test_approved_device_gets_a_30_day_bearer_token_once(
     await browser.aclose()
 
 
-async def test_a_bearer_token_can_approve_without_csrf(
-    app: FastAPI, client: AsyncClient, resources: Resources
-) -> None:
-    user = await sign_in_everywhere(app)
-    codes = await _start(client)
-    approved = await user.cli.post(AUTHORIZE, json={"user_code": codes["user_code"]})
-    assert approved.status_code == 200, approved.text
-    assert approved.json()["success"] is True
-    token = await _poll_after_waiting(client, resources, codes["device_code"])
-    assert token.status_code == 200, token.text
-    assert token.json()["user"]["id"] == user.user["id"]
-    await user.aclose()
-
-
 @pytest.mark.parametrize("path", [AUTHORIZE, "/api/v1/oauth/device/deny"])
-async def test_an_api_key_cannot_approve_or_deny_a_device(
-    app: FastAPI, client: AsyncClient, resources: Resources, path: str
+@pytest.mark.parametrize("credential", ["api_key", "bearer"])
+async def test_only_a_browser_session_approves_or_denies_a_device(
+    app: FastAPI, client: AsyncClient, resources: Resources, path: str, credential: str
 ) -> None:
-    """A CI key must not mint itself a 30-day bearer token that outlives the key."""
+    """A CI key or a CLI token must not mint itself another 30-day bearer token."""
     user = await sign_in_everywhere(app)
     codes = await _start(client)
-    assert_error(
-        await user.api.post(path, json={"user_code": codes["user_code"]}), 403, "FORBIDDEN"
+    caller = user.clients()[credential]
+    error = assert_error(
+        await caller.post(path, json={"user_code": codes["user_code"]}), 403, "FORBIDDEN"
     )
+    assert "browser" in error["message"]
     pending = await _poll_after_waiting(client, resources, codes["device_code"])
     assert pending.json()["error"] == "authorization_pending"
+    await user.aclose()
     await user.aclose()
 
 

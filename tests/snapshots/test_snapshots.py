@@ -76,7 +76,7 @@ async def test_the_same_snapshot_id_again_returns_the_existing_snapshot(
     assert len(created) == 1
 
 
-async def test_a_reused_snapshot_id_with_other_content_or_project_is_409(
+async def test_a_reused_snapshot_id_is_refused_without_naming_its_project(
     browser: AsyncClient,
 ) -> None:
     project = await new_project(browser)
@@ -94,13 +94,15 @@ async def test_a_reused_snapshot_id_with_other_content_or_project_is_409(
         "CONFLICT",
     )
     assert different["details"]["field"] == "snapshot_id"
-    assert_error(
+    elsewhere = assert_error(
         await browser.post(
             f"{API}/projects/{other}/snapshots", json={"manifest_hash": one, "snapshot_id": chosen}
         ),
-        409,
-        "CONFLICT",
+        422,
+        "VALIDATION_ERROR",
     )
+    assert elsewhere["details"]["fields"][0]["field"] == "snapshot_id"
+    assert "project" not in elsewhere["message"]
     kept = (await browser.get(f"{API}/snapshots/{chosen}")).json()["snapshot"]
     assert kept["manifest_hash"] == one and kept["project_id"] == project
     assert (await browser.get(f"{API}/projects/{other}/snapshots")).json()["data"] == []

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, Signer
 from orbiter.core.kv import KeyValueStore
 from orbiter.core.security import new_secret
 from orbiter.core.time import utcnow
+from orbiter.runtime.resources import Resources
 
 COOKIE_NAME = "orbiter_session"
 TOUCH_EVERY = timedelta(seconds=60)
@@ -126,6 +127,16 @@ class SessionStore:
         remaining = datetime.fromisoformat(session.expires_at) - utcnow()
         ttl = min(self._idle, int(remaining.total_seconds()))
         await self._kv.put(_session_key(session.id), json.dumps(asdict(session)), max(1, ttl))
+
+
+def session_store(resources: Resources) -> SessionStore:
+    settings = resources.settings
+    return SessionStore(
+        resources.kv,
+        resources.secret_key,
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+    )
 
 
 def _session_key(public_id: str) -> str:

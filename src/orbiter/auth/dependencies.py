@@ -23,9 +23,10 @@ bearer_scheme = HTTPBearer(auto_error=False, scheme_name="BearerToken")
 cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False, scheme_name="SessionCookie")
 
 
-def allowed_origins(request: Request, settings: Settings) -> set[str]:
+def allowed_origins(own_origin: str, settings: Settings) -> set[str]:
+    """This server's own origin, its public URL, and the configured CORS origins."""
     origins = {o.rstrip("/") for o in settings.cors_origins}
-    origins.add(f"{request.url.scheme}://{request.url.netloc}")
+    origins.add(own_origin)
     if settings.public_url:
         origins.add(settings.public_url.rstrip("/"))
     return origins
@@ -34,10 +35,19 @@ def allowed_origins(request: Request, settings: Settings) -> set[str]:
 def check_origin(request: Request) -> None:
     """Refuse cross-site browser requests that would act with the user's cookie."""
     origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
     if origin and origin.rstrip("/") not in allowed_origins(
-        request, request.app.state.resources.settings
+        own, request.app.state.resources.settings
     ):
         raise Forbidden("Cross-origin request refused", details={"origin": origin})
+
+
+async def same_origin(request: Request) -> None:
+    check_origin(request)
+
+
+# On the sign-in forms: a foreign page must not sign a browser in to an account it chose.
+SameOrigin = Depends(same_origin)
 
 
 # Dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a worker thread.
@@ -74,6 +84,29 @@ def checked_principal(request: Request) -> Principal:
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
+# The only /api/v1 routes (paths below the prefix) that answer without a principal (API.md §1.2). Every other route
+# needs one, because `require_principal` sits on the parent router: a new route cannot be
+# public by accident. tests/test_route_auth.py checks every route against this list.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/auth/register"),
+        ("POST", "/auth/login"),
+        ("GET", "/auth/csrf"),
+        ("POST", "/auth/google"),
+        ("POST", "/oauth/device"),
+        ("POST", "/oauth/token"),
+        ("POST", "/oauth/device/authorize"),
+        ("POST", "/oauth/device/deny"),
+    }
+)
+
+
+async def require_principal(request: Request) -> None:
+    """On the parent /api/v1 router: a principal unless the route is in `PUBLIC_ROUTES`."""
+    method = "GET" if request.method == "HEAD" else request.method
+    if (method, getattr(request.scope.get("route"), "path", "")) not in PUBLIC_ROUTES:
+        checked_principal(request)
+
 
 async def get_optional_principal(request: Request) -> Principal | None:
     outcome = getattr(request.state, "principal", None)
@@ -94,12 +127,6 @@ async def require_api_key(
 
 
 ApiKeyPrincipal = Annotated[Principal, Depends(require_api_key)]
-
-
-def require_scope(principal: Principal, scope: str) -> None:
-    """Scopes such as `secrets:read` exist only on API keys; other credentials never carry them."""
-    if principal.method != "api_key" or not principal.has_scope(scope):
-        raise Forbidden(f"This needs an API key with the '{scope}' scope")
 
 
 async def get_principal_if_any(

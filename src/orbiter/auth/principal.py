@@ -6,9 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from orbiter.core.errors import Forbidden
+
 AuthMethod = Literal["session", "api_key", "bearer"]
 
-API_KEY_SCOPES = ("read", "write", "secrets:read")
+SECRETS_READ = "secrets:read"
+API_KEY_SCOPES = ("read", "write", SECRETS_READ)
 DEFAULT_API_KEY_SCOPES = ("read", "write")
 
 
@@ -24,6 +27,15 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def require_secret_scope(self, scope: str = SECRETS_READ) -> None:
+        """Secret scopes exist only on API keys; cookies and bearer tokens never carry them.
+
+        The one scope check of the services: call it after the caller's membership is known,
+        so a stranger gets NotFound rather than learning the resource exists.
+        """
+        if self.method != "api_key" or not self.has_scope(scope):
+            raise Forbidden(f"This needs an API key with the '{scope}' scope")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import Headers
 
-from orbiter.auth.browser_sessions import COOKIE_NAME, SessionStore
+from orbiter.auth.browser_sessions import COOKIE_NAME, session_store
 from orbiter.auth.principal import DEFAULT_API_KEY_SCOPES, AuthFailure, Principal
 from orbiter.core.security import hash_secret
 from orbiter.core.time import utcnow
@@ -22,16 +22,6 @@ LAST_USED_PRECISION = timedelta(seconds=60)
 Outcome = Principal | AuthFailure | None
 Credential = TypeVar("Credential", ApiKey, AccessToken)
 _NAMES: dict[type[ApiKey] | type[AccessToken], str] = {ApiKey: "API key", AccessToken: "token"}
-
-
-def session_store(resources: Resources) -> SessionStore:
-    settings = resources.settings
-    return SessionStore(
-        resources.kv,
-        resources.secret_key,
-        idle_seconds=settings.session_idle_seconds,
-        absolute_seconds=settings.session_absolute_seconds,
-    )
 
 
 async def resolve_principal(

@@ -5,17 +5,10 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from orbiter.auth import service
-from orbiter.auth.browser_sessions import COOKIE_NAME
-from orbiter.auth.dependencies import (
-    CSRF_HEADER,
-    CurrentPrincipal,
-    OptionalPrincipal,
-    check_origin,
-)
-from orbiter.auth.resolve import session_store
+from orbiter.auth import service, sign_in
+from orbiter.auth.browser_sessions import COOKIE_NAME, session_store
+from orbiter.auth.dependencies import CurrentPrincipal, OptionalPrincipal, SameOrigin
 from orbiter.auth.schemas import (
     CsrfResponse,
     GoogleLoginRequest,
@@ -26,61 +19,36 @@ from orbiter.auth.schemas import (
     TokenResponse,
     UserRead,
 )
-from orbiter.core.errors import BadRequest, Forbidden
 from orbiter.core.pagination import Page, paginate_items
-from orbiter.core.ratelimit import per_minute
-from orbiter.core.security import new_secret
+from orbiter.core.settings import Settings
 from orbiter.models import User
 from orbiter.runtime.deps import ClientIp, DbSession, PageParamsDep, ResourcesDep
-from orbiter.runtime.resources import Resources
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-ANONYMOUS_CSRF_MAX_AGE = 2 * 3600
 
 
-def _anonymous_csrf(resources: Resources) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(resources.secret_key, salt="orbiter.csrf.anonymous")
-
-
-async def _guard_sign_in(request: Request, resources: Resources, ip: str) -> None:
-    """Sign-in forms: same-origin only, the anonymous CSRF token when sent, per-IP limit."""
-    check_origin(request)
-    if token := request.headers.get(CSRF_HEADER):
-        try:
-            _anonymous_csrf(resources).loads(token, max_age=ANONYMOUS_CSRF_MAX_AGE)
-        except BadSignature as exc:
-            raise Forbidden(f"Invalid {CSRF_HEADER} header") from exc
-    limit = per_minute(resources.settings.rate_limit_auth_per_ip)
-    await resources.limiter.enforce(limit, "sign-in-ip", ip, message="Too many sign-in requests")
-
-
-async def _start_browser_session(
-    request: Request, response: Response, resources: Resources, user: User, ip: str
-) -> str:
-    store = session_store(resources)
-    old_cookie = request.cookies.get(COOKIE_NAME)
-    if old_cookie and (old := await store.load(old_cookie)):  # a new id at every login
-        await store.destroy(old)
-    cookie, session = await store.create(
-        user.id,
-        email=user.email,
-        plan=user.plan,
-        user_agent=request.headers.get("user-agent"),
+def _client(request: Request, ip: str) -> sign_in.Client:
+    return sign_in.Client(
         ip=ip,
+        user_agent=request.headers.get("user-agent"),
+        csrf_token=request.headers.get(sign_in.CSRF_HEADER),
+        session_cookie=request.cookies.get(COOKIE_NAME),
     )
+
+
+def _set_session_cookie(response: Response, cookie: str, settings: Settings) -> None:
     response.set_cookie(
         COOKIE_NAME,
         cookie,
-        max_age=resources.settings.session_absolute_seconds,
+        max_age=settings.session_absolute_seconds,
         httponly=True,
         samesite="lax",
-        secure=resources.settings.cookie_secure,
+        secure=settings.cookie_secure,
         path="/",
     )
-    return session.csrf_token
 
 
-@router.post("/register", status_code=201, response_model=UserRead)
+@router.post("/register", status_code=201, response_model=UserRead, dependencies=[SameOrigin])
 async def register(
     body: RegisterRequest,
     request: Request,
@@ -90,13 +58,19 @@ async def register(
     ip: ClientIp,
 ) -> User:
     """Create an account (and its personal project) and sign the browser in."""
-    await _guard_sign_in(request, resources, ip)
-    user = await service.register(db, email=body.email, password=body.password, name=body.name)
-    await _start_browser_session(request, response, resources, user, ip)
-    return user
+    signed_in = await sign_in.register(
+        db,
+        resources,
+        _client(request, ip),
+        email=body.email,
+        password=body.password,
+        name=body.name,
+    )
+    _set_session_cookie(response, signed_in.cookie, resources.settings)
+    return signed_in.user
 
 
-@router.post("/login", response_model=LoginResponse)
+@router.post("/login", response_model=LoginResponse, dependencies=[SameOrigin])
 async def login(
     body: LoginRequest,
     request: Request,
@@ -106,29 +80,22 @@ async def login(
     ip: ClientIp,
 ) -> LoginResponse:
     """Sign in with email and password; sets the `orbiter_session` cookie."""
-    await _guard_sign_in(request, resources, ip)
-    user = await service.authenticate(
-        db, resources.limiter, resources.settings, email=body.email, password=body.password
+    signed_in = await sign_in.login(
+        db, resources, _client(request, ip), email=body.email, password=body.password
     )
-    csrf_token = await _start_browser_session(request, response, resources, user, ip)
-    return LoginResponse(user=UserRead.model_validate(user), csrf_token=csrf_token)
+    _set_session_cookie(response, signed_in.cookie, resources.settings)
+    return LoginResponse(
+        user=UserRead.model_validate(signed_in.user), csrf_token=signed_in.csrf_token
+    )
 
 
 @router.post("/logout", status_code=204)
 async def logout(principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep) -> Response:
     """End this browser session, or revoke this bearer token."""
+    await sign_in.logout(db, resources, principal)
     response = Response(status_code=204)
-    if principal.method == "api_key":
-        raise BadRequest("API keys are revoked with DELETE /api/v1/api-keys/{id}")
-    if principal.method == "bearer":
-        await service.revoke_access_token(
-            db, user_id=principal.user_id, token_id=principal.credential_id
-        )
-        return response
-    store = session_store(resources)
-    if session := await store.get(str(principal.credential_id)):
-        await store.destroy(session)
-    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    if principal.method == "session":
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
 
 
@@ -142,27 +109,16 @@ async def csrf(principal: OptionalPrincipal, resources: ResourcesDep) -> CsrfRes
     """The session's CSRF token; without a session, a short-lived token for sign-in forms."""
     if principal is not None and principal.csrf_token:
         return CsrfResponse(csrf_token=principal.csrf_token)
-    return CsrfResponse(csrf_token=_anonymous_csrf(resources).dumps(new_secret(16)))
+    return CsrfResponse(csrf_token=sign_in.anonymous_csrf_token(resources))
 
 
-@router.post("/google", response_model=TokenResponse)
+@router.post("/google", response_model=TokenResponse, dependencies=[SameOrigin])
 async def google(
     body: GoogleLoginRequest, request: Request, db: DbSession, resources: ResourcesDep, ip: ClientIp
 ) -> TokenResponse:
     """Exchange a Google ID token for an Orbiter bearer token (creates the user at first)."""
-    await _guard_sign_in(request, resources, ip)
-    identity = await resources.google.verify(body.credential)
-    user = await service.google_user(db, identity)
-    days = resources.settings.bearer_token_days
-    raw, _ = await service.issue_access_token(
-        db,
-        user_id=user.id,
-        client_name="google",
-        user_agent=request.headers.get("user-agent"),
-        days=days,
-    )
-    return TokenResponse(
-        access_token=raw, expires_in=days * 86400, user=UserRead.model_validate(user)
+    return await sign_in.google_sign_in(
+        db, resources, _client(request, ip), credential=body.credential
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocket
 
+from orbiter.auth.dependencies import allowed_origins
 from orbiter.auth.principal import AuthFailure, Principal
 from orbiter.auth.resolve import resolve_principal
 from orbiter.core.errors import Forbidden, Unauthorized
@@ -17,13 +18,8 @@ from orbiter.runtime.resources import Resources
 
 
 def _allowed_origins(websocket: WebSocket, resources: Resources) -> set[str]:
-    settings = resources.settings
-    origins = {o.rstrip("/") for o in settings.cors_origins}
     scheme = "https" if websocket.url.scheme in ("wss", "https") else "http"
-    origins.add(f"{scheme}://{websocket.url.netloc}")
-    if settings.public_url:
-        origins.add(settings.public_url.rstrip("/"))
-    return origins
+    return allowed_origins(f"{scheme}://{websocket.url.netloc}", resources.settings)
 
 
 async def websocket_principal(websocket: WebSocket, resources: Resources) -> Principal:

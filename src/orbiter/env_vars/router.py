@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
 
 from fastapi import APIRouter, Response
 
-from orbiter.auth.dependencies import CurrentPrincipal, require_scope
+from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.env_vars import service
 from orbiter.env_vars.schemas import (
@@ -20,8 +19,6 @@ from orbiter.env_vars.schemas import (
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/projects/{project_id}/env-vars", tags=["env-vars"])
-
-SECRETS_READ = "secrets:read"
 
 
 @router.get("", response_model=Page[EnvVarRead])
@@ -93,10 +90,9 @@ async def reveal_values(
     `read`) of an editor or owner only. Each call is recorded in the project's events."""
     variables = await service.reveal_values(
         db,
-        user_id=principal.user_id,
+        principal=principal,
         project_id=project_id,
         box=resources.secrets,
-        authorize=partial(require_scope, principal, SECRETS_READ),
     )
     return EnvVarValues(variables=variables)
 

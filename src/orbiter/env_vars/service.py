@@ -8,12 +8,13 @@ the project row, so concurrent upserts of one project run one after another.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.auth.principal import Principal
 from orbiter.core.crypto import SecretBox
 from orbiter.core.errors import Conflict, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
@@ -181,15 +182,16 @@ async def delete_env_var(
 async def reveal_values(
     db: AsyncSession,
     *,
-    user_id: uuid.UUID,
+    principal: Principal,
     project_id: uuid.UUID,
     box: SecretBox,
-    authorize: Callable[[], None],
 ) -> list[EnvVarValue]:
-    """Every value in clear, for deployments. Strangers get NotFound before `authorize` (the
-    credential check) runs, so the answer never tells them the project exists."""
+    """Every value in clear, for deployments: an editor's or owner's API key with
+    `secrets:read`. Strangers get NotFound before the scope check, so the answer never tells
+    them the project exists."""
+    user_id = principal.user_id
     await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR)
-    authorize()
+    principal.require_secret_scope()
     stmt = select(EnvVar).where(EnvVar.project_id == project_id).order_by(EnvVar.key)
     rows = list((await db.scalars(stmt)).all())
     values = [EnvVarValue(key=r.key, value=_open(box, r), is_secret=r.is_secret) for r in rows]

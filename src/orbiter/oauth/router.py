@@ -8,15 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from orbiter.auth import service as auth_service
 from orbiter.auth.dependencies import PrincipalIfAny
-from orbiter.auth.principal import Principal
-from orbiter.auth.schemas import TokenResponse, UserRead
-from orbiter.core.errors import Forbidden, OAuthError, Unauthorized, UnsupportedMediaType
+from orbiter.auth.schemas import TokenResponse
+from orbiter.core.errors import OAuthError, UnsupportedMediaType
 from orbiter.core.handlers import error_response
-from orbiter.core.ratelimit import per_minute
 from orbiter.core.schemas import contains_nul
-from orbiter.models import User
 from orbiter.oauth import service
 from orbiter.oauth.page import device_page
 from orbiter.oauth.schemas import (
@@ -88,25 +84,13 @@ async def device_authorization(
     request: Request, db: DbSession, resources: ResourcesDep, ip: ClientIp
 ) -> DeviceCodeResponse:
     """Start a device sign-in: show `user_code` to the user, poll /oauth/token with `device_code`."""
-    limit = per_minute(resources.settings.rate_limit_auth_per_ip)
-    await resources.limiter.enforce(
-        limit, "sign-in-ip", ip, message="Too many device code requests"
-    )
     params = await _read_params(request)
-    new = await service.start(
+    return await service.start(
         db,
-        resources.settings,
+        resources,
+        ip=ip,
         client_id=params.get("client_id") or "cli",
-        scope=params.get("scope"),
-    )
-    verification_uri = f"{_base_url(request)}/device"
-    return DeviceCodeResponse(
-        device_code=new.device_code,
-        user_code=new.user_code,
-        verification_uri=verification_uri,
-        verification_uri_complete=f"{verification_uri}?user_code={new.user_code}",
-        expires_in=new.expires_in,
-        interval=new.interval,
+        verification_uri=f"{_base_url(request)}/device",
     )
 
 
@@ -129,81 +113,57 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
         params = await _read_params(request)
     except UnsupportedMediaType as exc:  # OAuth clients parse only the RFC error shape
         raise OAuthError("invalid_request", exc.message) from exc
-    if params.get("grant_type") != service.DEVICE_GRANT:
-        raise OAuthError("unsupported_grant_type", f"grant_type must be {service.DEVICE_GRANT}")
-    if not params.get("device_code"):
-        raise OAuthError("invalid_request", "device_code is required")
-    outcome = await service.poll(db, device_code=params["device_code"])
+    outcome = await service.exchange(
+        db,
+        resources,
+        grant_type=params.get("grant_type"),
+        device_code=params.get("device_code"),
+        client_id=params.get("client_id") or "cli",
+        user_agent=request.headers.get("user-agent"),
+    )
     if isinstance(outcome, OAuthError):
         return error_response(outcome)  # returned, not raised: the poll's bookkeeping commits
-    user = outcome
-    days = resources.settings.bearer_token_days
-    raw, _ = await auth_service.issue_access_token(
-        db,
-        user_id=user.id,
-        client_name=params.get("client_id") or "cli",
-        user_agent=request.headers.get("user-agent"),
-        days=days,
-    )
-    body = TokenResponse(
-        access_token=raw, expires_in=days * 86400, user=UserRead.model_validate(user)
-    )
-    return JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
-
-
-async def _decide(
-    db: DbSession,
-    resources: ResourcesDep,
-    ip: str,
-    principal: Principal | None,
-    user: User | None,
-    user_code: str,
-    approve: bool,
-) -> None:
-    if principal is not None and principal.method == "api_key":
-        # A CI key must not mint itself a 30-day bearer token that outlives the key.
-        raise Forbidden("API keys cannot approve devices; sign in to approve one")
-    if user is None:
-        raise Unauthorized("Sign in (or send a Google credential) to approve a device")
-    await service.decide(
-        db,
-        resources.limiter,
-        resources.settings,
-        user_id=user.id,
-        ip=ip,
-        user_code=user_code,
-        approve=approve,
-    )
+    return JSONResponse(outcome.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
 @router.post("/device/authorize", response_model=DeviceDecision)
 async def authorize_device(
     body: DeviceAuthorizeRequest,
-    request: Request,
     principal: PrincipalIfAny,
     db: DbSession,
     resources: ResourcesDep,
     ip: ClientIp,
 ) -> DeviceDecision:
     """Approve the device showing `user_code`, as the signed-in user or a Google account."""
-    user = await auth_service.get_user(db, principal.user_id) if principal else None
-    if user is None and body.credential:
-        user = await auth_service.google_user(db, await resources.google.verify(body.credential))
-    await _decide(db, resources, ip, principal, user, body.user_code, approve=True)
+    await service.decide(
+        db,
+        resources,
+        principal,
+        ip=ip,
+        user_code=body.user_code,
+        google_credential=body.credential,
+        approve=True,
+    )
     return DeviceDecision(success=True, message="Device approved; you can return to your terminal")
 
 
 @router.post("/device/deny", response_model=DeviceDecision)
 async def deny_device(
     body: UserCodeRequest,
-    request: Request,
     principal: PrincipalIfAny,
     db: DbSession,
     resources: ResourcesDep,
     ip: ClientIp,
 ) -> DeviceDecision:
-    user = await auth_service.get_user(db, principal.user_id) if principal else None
-    await _decide(db, resources, ip, principal, user, body.user_code, approve=False)
+    await service.decide(
+        db,
+        resources,
+        principal,
+        ip=ip,
+        user_code=body.user_code,
+        google_credential=None,
+        approve=False,
+    )
     return DeviceDecision(success=True, message="Device request denied")
 
 

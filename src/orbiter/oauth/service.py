@@ -12,12 +12,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.core.errors import NotFound, OAuthError
-from orbiter.core.ratelimit import RateLimiter, per_seconds
+from orbiter.auth.principal import Principal
+from orbiter.auth.schemas import TokenResponse
+from orbiter.auth.sign_in import google_user, issue_token
+from orbiter.core.errors import Forbidden, NotFound, OAuthError, Unauthorized
+from orbiter.core.ratelimit import per_minute, per_seconds
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import DeviceAuthorization, User
+from orbiter.oauth.schemas import DeviceCodeResponse
+from orbiter.runtime.resources import Resources
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # 20 consonants: no vowels, no look-alikes
@@ -44,7 +49,26 @@ def normalise_user_code(value: str) -> str:
 
 
 async def start(
-    db: AsyncSession, settings: Settings, *, client_id: str, scope: str | None
+    db: AsyncSession, resources: Resources, *, ip: str, client_id: str, verification_uri: str
+) -> DeviceCodeResponse:
+    """A new device request, within the per-IP sign-in limit."""
+    limit = per_minute(resources.settings.rate_limit_auth_per_ip)
+    await resources.limiter.enforce(
+        limit, "sign-in-ip", ip, message="Too many device code requests"
+    )
+    new = await _new_device_code(db, resources.settings, client_id=client_id)
+    return DeviceCodeResponse(
+        device_code=new.device_code,
+        user_code=new.user_code,
+        verification_uri=verification_uri,
+        verification_uri_complete=f"{verification_uri}?user_code={new.user_code}",
+        expires_in=new.expires_in,
+        interval=new.interval,
+    )
+
+
+async def _new_device_code(
+    db: AsyncSession, settings: Settings, *, client_id: str
 ) -> NewDeviceCode:
     now = utcnow()
     await db.execute(
@@ -60,7 +84,6 @@ async def start(
                         device_code_hash=hash_secret(device_code),
                         user_code=user_code,
                         client_id=client_id[:200],
-                        scope=scope,
                         interval=settings.device_poll_interval,
                         expires_at=now + timedelta(seconds=settings.device_code_seconds),
                     )
@@ -76,6 +99,26 @@ async def start(
         settings.device_code_seconds,
         settings.device_poll_interval,
     )
+
+
+async def exchange(
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    grant_type: str | None,
+    device_code: str | None,
+    client_id: str,
+    user_agent: str | None,
+) -> OAuthError | TokenResponse:
+    """The token for an approved device code, or the RFC error to answer (state kept)."""
+    if grant_type != DEVICE_GRANT:
+        raise OAuthError("unsupported_grant_type", f"grant_type must be {DEVICE_GRANT}")
+    if not device_code:
+        raise OAuthError("invalid_request", "device_code is required")
+    outcome = await poll(db, device_code=device_code)
+    if isinstance(outcome, OAuthError):
+        return outcome
+    return await issue_token(db, resources, outcome, client_name=client_id, user_agent=user_agent)
 
 
 async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | User:
@@ -113,15 +156,41 @@ async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | User:
 
 async def decide(
     db: AsyncSession,
-    limiter: RateLimiter,
-    settings: Settings,
+    resources: Resources,
+    principal: Principal | None,
+    *,
+    ip: str,
+    user_code: str,
+    google_credential: str | None,
+    approve: bool,
+) -> None:
+    """Approve or deny a device request, as a browser session or with a Google credential.
+
+    API keys and bearer tokens may not: a CI key or a CLI token must not mint itself another
+    30-day token.
+    """
+    if principal is not None and principal.method != "session":
+        raise Forbidden("Only a signed-in browser approves or denies a device; sign in first")
+    if principal is not None:
+        user_id = principal.user_id
+    elif google_credential:
+        user_id = (await google_user(db, resources, google_credential)).id
+    else:
+        raise Unauthorized("Sign in (or send a Google credential) to approve a device")
+    await _settle(db, resources, user_id=user_id, ip=ip, user_code=user_code, approve=approve)
+
+
+async def _settle(
+    db: AsyncSession,
+    resources: Resources,
     *,
     user_id: uuid.UUID,
     ip: str,
     user_code: str,
     approve: bool,
 ) -> None:
-    """Approve or deny a pending request; wrong codes count against the caller and the IP."""
+    """Wrong codes count against the caller and the IP (the attempt is reserved first)."""
+    limiter, settings = resources.limiter, resources.settings
     guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
     identities = (("user", str(user_id)), ("ip", ip))
     if limiter.enabled:

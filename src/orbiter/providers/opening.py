@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.auth.principal import Principal
 from orbiter.core.errors import AppError, ServiceUnavailable
 from orbiter.llm.base import Provider
 from orbiter.llm.factory import DEFAULT_MODELS, ENV_NAMES, create_provider, effective_base_url
@@ -133,17 +134,19 @@ async def test_provider(
 
 
 async def provider_env(
-    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID
+    db: AsyncSession, resources: Resources, *, principal: Principal
 ) -> dict[str, str]:
-    """OPENAI_API_KEY, ANTHROPIC_API_KEY, ... from the default provider of each kind.
+    """OPENAI_API_KEY, ANTHROPIC_API_KEY, ... from the default provider of each kind, for an
+    API key with `secrets:read` only.
 
     Per variable the default provider wins, then the oldest. Base URLs are included only
     when they differ from the SDK's own default.
     """
+    principal.require_secret_scope()
     rows = (
         await db.scalars(
             select(LlmProvider)
-            .where(LlmProvider.user_id == user_id)
+            .where(LlmProvider.user_id == principal.user_id)
             .order_by(LlmProvider.is_default.desc(), LlmProvider.created_at, LlmProvider.id)
         )
     ).all()

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from orbiter.auth.dependencies import CurrentPrincipal, require_scope
+from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.providers import opening, service
 from orbiter.providers.schemas import (
@@ -44,9 +44,8 @@ async def provider_env(
     principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, response: Response
 ) -> dict[str, str]:
     """Provider keys as environment variables for sandboxes (API key with `secrets:read` only)."""
-    require_scope(principal, "secrets:read")
     response.headers["Cache-Control"] = "no-store"
-    return await opening.provider_env(db, resources, user_id=principal.user_id)
+    return await opening.provider_env(db, resources, principal=principal)
 
 
 @router.put("/{provider_id}", response_model=ProviderRead)

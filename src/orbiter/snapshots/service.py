@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import owned_hashes, read_manifest
 from orbiter.blobs.manifest import ManifestEntry
-from orbiter.core.errors import BadRequest, Conflict
+from orbiter.core.errors import BadRequest, Conflict, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.models import Event, Role, Snapshot, Workspace
 from orbiter.snapshots.schemas import (
@@ -100,9 +100,9 @@ async def require_manifest(
 
 def _idempotent(existing: Snapshot, project_id: uuid.UUID, manifest_hash: str) -> Snapshot:
     if existing.project_id != project_id:
-        raise Conflict(
-            "snapshot_id is already the id of another project's snapshot",
-            details={"field": "snapshot_id"},
+        # Said without naming where it is taken, so another project's id is not confirmed.
+        raise ValidationFailed.for_field(
+            "snapshot_id", f"snapshot_id {existing.id} cannot be used; leave it out or pick another"
         )
     if existing.manifest_hash != manifest_hash:
         raise Conflict(
