@@ -28,9 +28,14 @@ from orbiter.conversations.schemas import (
 from orbiter.core.errors import BadRequest, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
-from orbiter.models import Conversation, Message, Project, ProjectMember, Role, Workspace
+from orbiter.models import Conversation, Message, Project, Role, Workspace
 from orbiter.storage import BlobNotFound, BlobStore
-from orbiter.tenancy.access import load_project, load_project_row_scope, load_reference
+from orbiter.tenancy.access import (
+    load_project,
+    load_project_row_scope,
+    load_reference,
+    member_project_ids,
+)
 from orbiter.tenancy.events import record_event
 from orbiter.tenancy.projects import project_or_personal
 
@@ -136,11 +141,7 @@ async def list_conversations(
     stmt = (
         select(Conversation, Project.name, Workspace.name)
         .join(Project, Project.id == Conversation.project_id)
-        .join(
-            ProjectMember,
-            (ProjectMember.project_id == Conversation.project_id)
-            & (ProjectMember.user_id == user_id),
-        )
+        .where(Conversation.project_id.in_(member_project_ids(user_id)))
         .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
     )
     if project_id is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import Forbidden, NotFound, ValidationFailed
@@ -56,6 +56,11 @@ async def load_project(
     project, role = row
     require_role(role, min_role)
     return project, role
+
+
+def member_project_ids(user_id: uuid.UUID) -> Select[uuid.UUID]:
+    """The projects the user is a member of, for lists across projects (`.in_(...)`)."""
+    return select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
 
 
 def require_role(role: Role, needed: Role) -> None:
