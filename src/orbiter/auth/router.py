@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from orbiter.auth import service
 from orbiter.auth.browser_sessions import COOKIE_NAME
 from orbiter.auth.dependencies import (
+    CSRF_COOKIE,
     CSRF_HEADER,
     CurrentPrincipal,
     OptionalPrincipal,
@@ -54,6 +55,23 @@ async def _guard_sign_in(request: Request, resources: Resources, ip: str) -> Non
     await resources.limiter.enforce(limit, "sign-in-ip", ip, message="Too many sign-in requests")
 
 
+def _set_csrf_cookie(response: Response, resources: Resources, csrf_token: str) -> None:
+    """A readable copy of the session's CSRF token for same-origin pages (Swagger UI at /docs).
+
+    Only a copy: writes are checked against the token stored with the session, so a cookie
+    planted by someone else is worth nothing.
+    """
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf_token,
+        max_age=resources.settings.session_absolute_seconds,
+        httponly=False,
+        samesite="lax",
+        secure=resources.settings.cookie_secure,
+        path="/",
+    )
+
+
 async def _start_browser_session(
     request: Request, response: Response, resources: Resources, user: User, ip: str
 ) -> str:
@@ -77,6 +95,7 @@ async def _start_browser_session(
         secure=resources.settings.cookie_secure,
         path="/",
     )
+    _set_csrf_cookie(response, resources, session.csrf_token)
     return session.csrf_token
 
 
@@ -129,6 +148,7 @@ async def logout(principal: CurrentPrincipal, db: DbSession, resources: Resource
     if session := await store.get(str(principal.credential_id)):
         await store.destroy(session)
     response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax")
     return response
 
 
@@ -138,9 +158,13 @@ async def me(principal: CurrentPrincipal, db: DbSession) -> User:
 
 
 @router.get("/csrf", response_model=CsrfResponse)
-async def csrf(principal: OptionalPrincipal, resources: ResourcesDep) -> CsrfResponse:
-    """The session's CSRF token; without a session, a short-lived token for sign-in forms."""
+async def csrf(
+    principal: OptionalPrincipal, response: Response, resources: ResourcesDep
+) -> CsrfResponse:
+    """The session's CSRF token (also set as the readable `orbiter_csrf` cookie); without a
+    session, a short-lived token for sign-in forms."""
     if principal is not None and principal.csrf_token:
+        _set_csrf_cookie(response, resources, principal.csrf_token)
         return CsrfResponse(csrf_token=principal.csrf_token)
     return CsrfResponse(csrf_token=_anonymous_csrf(resources).dumps(new_secret(16)))
 

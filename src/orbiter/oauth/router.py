@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from orbiter.auth import service as auth_service
-from orbiter.auth.dependencies import PrincipalIfAny
+from orbiter.auth.dependencies import CurrentPrincipal, PrincipalIfAny
 from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import TokenResponse, UserRead
 from orbiter.core.deps import ClientIp, DbSession, ResourcesDep
@@ -24,6 +24,7 @@ from orbiter.oauth.schemas import (
     DeviceAuthorizeRequest,
     DeviceCodeResponse,
     DeviceDecision,
+    DeviceRequestRead,
     OAuthErrorBody,
     UserCodeRequest,
 )
@@ -151,6 +152,12 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
     return JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
+def _refuse_api_keys(principal: Principal | None) -> None:
+    if principal is not None and principal.method == "api_key":
+        # A CI key must not mint itself a 30-day bearer token that outlives the key.
+        raise Forbidden("API keys cannot approve devices; sign in to approve one")
+
+
 async def _decide(
     db: DbSession,
     resources: ResourcesDep,
@@ -160,9 +167,7 @@ async def _decide(
     user_code: str,
     approve: bool,
 ) -> None:
-    if principal is not None and principal.method == "api_key":
-        # A CI key must not mint itself a 30-day bearer token that outlives the key.
-        raise Forbidden("API keys cannot approve devices; sign in to approve one")
+    _refuse_api_keys(principal)
     if user is None:
         raise Unauthorized("Sign in (or send a Google credential) to approve a device")
     await service.decide(
@@ -173,6 +178,35 @@ async def _decide(
         ip=ip,
         user_code=user_code,
         approve=approve,
+    )
+
+
+@router.post("/device/lookup", response_model=DeviceRequestRead)
+async def lookup_device(
+    body: UserCodeRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: ClientIp,
+) -> DeviceRequestRead:
+    """The pending request showing `user_code`: which client asked, before the user approves.
+
+    Wrong codes count against the same limit as wrong approvals.
+    """
+    _refuse_api_keys(principal)
+    grant = await service.lookup(
+        db,
+        resources.limiter,
+        resources.settings,
+        user_id=principal.user_id,
+        ip=ip,
+        user_code=body.user_code,
+    )
+    return DeviceRequestRead(
+        user_code=service.format_user_code(grant.user_code),
+        client_id=grant.client_id,
+        scope=grant.scope,
+        expires_at=grant.expires_at,
     )
 
 

@@ -111,6 +111,51 @@ async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | User:
     return user
 
 
+async def _pending(
+    db: AsyncSession,
+    limiter: RateLimiter,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    ip: str,
+    user_code: str,
+    lock: bool,
+) -> DeviceAuthorization:
+    """The pending request showing `user_code`; wrong codes count against the caller and the IP."""
+    guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
+    identities = (("user", str(user_id)), ("ip", ip))
+    if limiter.enabled:
+        for kind, value in identities:
+            (await limiter.peek(guesses, "user-code", kind, value)).raise_if_denied(
+                "Too many wrong codes; wait before trying again"
+            )
+    stmt = select(DeviceAuthorization).where(
+        DeviceAuthorization.user_code == normalise_user_code(user_code)
+    )
+    grant = await db.scalar(stmt.with_for_update() if lock else stmt)
+    if grant is None or grant.status != "pending" or grant.expires_at <= utcnow():
+        if limiter.enabled:
+            for kind, value in identities:
+                await limiter.hit(guesses, "user-code", kind, value)
+        raise NotFound("Unknown or expired code", details={"field": "user_code"})
+    return grant
+
+
+async def lookup(
+    db: AsyncSession,
+    limiter: RateLimiter,
+    settings: Settings,
+    *,
+    user_id: uuid.UUID,
+    ip: str,
+    user_code: str,
+) -> DeviceAuthorization:
+    """The pending request a user is about to approve: which client asked, for what scope."""
+    return await _pending(
+        db, limiter, settings, user_id=user_id, ip=ip, user_code=user_code, lock=False
+    )
+
+
 async def decide(
     db: AsyncSession,
     limiter: RateLimiter,
@@ -122,23 +167,9 @@ async def decide(
     approve: bool,
 ) -> None:
     """Approve or deny a pending request; wrong codes count against the caller and the IP."""
-    guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
-    identities = (("user", str(user_id)), ("ip", ip))
-    if limiter.enabled:
-        for kind, value in identities:
-            (await limiter.peek(guesses, "user-code", kind, value)).raise_if_denied(
-                "Too many wrong codes; wait before trying again"
-            )
-    grant = await db.scalar(
-        select(DeviceAuthorization)
-        .where(DeviceAuthorization.user_code == normalise_user_code(user_code))
-        .with_for_update()
+    grant = await _pending(
+        db, limiter, settings, user_id=user_id, ip=ip, user_code=user_code, lock=True
     )
-    if grant is None or grant.status != "pending" or grant.expires_at <= utcnow():
-        if limiter.enabled:
-            for kind, value in identities:
-                await limiter.hit(guesses, "user-code", kind, value)
-        raise NotFound("Unknown or expired code", details={"field": "user_code"})
     grant.status = "approved" if approve else "denied"
     grant.user_id = user_id
     await db.flush()
