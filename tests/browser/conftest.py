@@ -88,8 +88,9 @@ def live_server(migrated: Settings) -> Iterator[str]:
         pytest.skip(reason)
     url = f"http://127.0.0.1:{(port := _free_port())}"
     with tempfile.TemporaryFile() as log:
+        serve = [sys.executable, "-m", "orbiter.cli", "serve"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "orbiter.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*serve, "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
             env=os.environ.copy(),  # the settings fixture's ORBITER_* variables included
             stdin=subprocess.DEVNULL,
