@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
+from httpx import AsyncClient
 
 from orbiter.core.settings import Settings
+from tests.helpers import PASSWORD, unique_email
 
 if TYPE_CHECKING:
     from playwright.async_api import ConsoleMessage, Page, Playwright, Request, Response
@@ -112,6 +114,18 @@ def live_server(migrated: Settings) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+async def email(live_server: str) -> str:
+    """A fresh account on the live server (password `tests.helpers.PASSWORD`), not signed in."""
+    address = unique_email("browser")
+    async with AsyncClient(base_url=live_server) as http:
+        registered = await http.post(
+            "/api/v1/auth/register", json={"email": address, "password": PASSWORD}
+        )
+    assert registered.status_code == 201, registered.text
+    return address
 
 
 @pytest.fixture(scope="session")

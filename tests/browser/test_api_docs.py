@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import Watched
-from tests.helpers import PASSWORD, unique_email
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -47,14 +47,8 @@ async def _try_it_out(page: Page, operation_id: str, body: dict[str, Any]) -> Lo
 
 
 async def test_swagger_signs_in_then_creates_a_project_and_an_api_key(
-    live_server: str, chromium: Watched
+    live_server: str, chromium: Watched, email: str
 ) -> None:
-    email = unique_email("swagger")
-    async with AsyncClient(base_url=live_server) as http:
-        registered = await http.post(
-            "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
-        )
-        assert registered.status_code == 201, registered.text
     page = chromium.page
     await page.goto(f"{live_server}/docs")
 

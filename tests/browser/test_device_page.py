@@ -7,7 +7,7 @@ from httpx import AsyncClient
 from playwright.async_api import expect
 
 from tests.browser.conftest import Watched
-from tests.helpers import PASSWORD, unique_email
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -15,15 +15,9 @@ GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 async def test_a_signed_in_user_approves_the_cli_that_asked(
-    live_server: str, chromium: Watched
+    live_server: str, chromium: Watched, email: str
 ) -> None:
-    email = unique_email("device")
     async with AsyncClient(base_url=live_server) as cli:
-        registered = await cli.post(
-            "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
-        )
-        assert registered.status_code == 201, registered.text
-        cli.cookies.clear()  # from here on this client is the CLI: no session
         started = await cli.post("/api/v1/oauth/device", data={"client_id": "orbiter-cli 1.2"})
         assert started.status_code == 200, started.text
         flow = started.json()
@@ -57,13 +51,7 @@ async def test_a_signed_in_user_approves_the_cli_that_asked(
     assert chromium.offsite_requests() == []
 
 
-async def test_the_device_page_signs_out(live_server: str, chromium: Watched) -> None:
-    email = unique_email("device")
-    async with AsyncClient(base_url=live_server) as http:
-        registered = await http.post(
-            "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
-        )
-        assert registered.status_code == 201, registered.text
+async def test_the_device_page_signs_out(live_server: str, chromium: Watched, email: str) -> None:
     page = chromium.page
     await page.goto(f"{live_server}/device?user_code=BCDF-GHJK")
     await page.get_by_placeholder("Email").fill(email)

@@ -55,21 +55,28 @@ async def _guard_sign_in(request: Request, resources: Resources, ip: str) -> Non
     await resources.limiter.enforce(limit, "sign-in-ip", ip, message="Too many sign-in requests")
 
 
+def _set_cookie(
+    response: Response, resources: Resources, name: str, value: str, *, httponly: bool
+) -> None:
+    """Session-long, site-wide, SameSite=Lax; Secure when configured."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=resources.settings.session_absolute_seconds,
+        httponly=httponly,
+        samesite="lax",
+        secure=resources.settings.cookie_secure,
+        path="/",
+    )
+
+
 def _set_csrf_cookie(response: Response, resources: Resources, csrf_token: str) -> None:
     """A readable copy of the session's CSRF token for same-origin pages (Swagger UI at /docs).
 
     Only a copy: writes are checked against the token stored with the session, so a cookie
     planted by someone else is worth nothing.
     """
-    response.set_cookie(
-        CSRF_COOKIE,
-        csrf_token,
-        max_age=resources.settings.session_absolute_seconds,
-        httponly=False,
-        samesite="lax",
-        secure=resources.settings.cookie_secure,
-        path="/",
-    )
+    _set_cookie(response, resources, CSRF_COOKIE, csrf_token, httponly=False)
 
 
 async def _start_browser_session(
@@ -86,15 +93,7 @@ async def _start_browser_session(
         user_agent=request.headers.get("user-agent"),
         ip=ip,
     )
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        max_age=resources.settings.session_absolute_seconds,
-        httponly=True,
-        samesite="lax",
-        secure=resources.settings.cookie_secure,
-        path="/",
-    )
+    _set_cookie(response, resources, COOKIE_NAME, cookie, httponly=True)
     _set_csrf_cookie(response, resources, session.csrf_token)
     return session.csrf_token
 

@@ -194,7 +194,7 @@ async def lookup_device(
     Wrong codes count against the same limit as wrong approvals.
     """
     _refuse_api_keys(principal)
-    grant = await service.lookup(
+    grant = await service.find_pending(
         db,
         resources.limiter,
         resources.settings,

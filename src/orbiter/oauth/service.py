@@ -111,7 +111,7 @@ async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | User:
     return user
 
 
-async def _pending(
+async def find_pending(
     db: AsyncSession,
     limiter: RateLimiter,
     settings: Settings,
@@ -119,9 +119,10 @@ async def _pending(
     user_id: uuid.UUID,
     ip: str,
     user_code: str,
-    lock: bool,
+    lock: bool = False,
 ) -> DeviceAuthorization:
-    """The pending request showing `user_code`; wrong codes count against the caller and the IP."""
+    """The pending request showing `user_code` (which client asked, for what scope), looked up
+    for `user_id`; wrong codes count against the caller and the IP."""
     guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
     identities = (("user", str(user_id)), ("ip", ip))
     if limiter.enabled:
@@ -141,21 +142,6 @@ async def _pending(
     return grant
 
 
-async def lookup(
-    db: AsyncSession,
-    limiter: RateLimiter,
-    settings: Settings,
-    *,
-    user_id: uuid.UUID,
-    ip: str,
-    user_code: str,
-) -> DeviceAuthorization:
-    """The pending request a user is about to approve: which client asked, for what scope."""
-    return await _pending(
-        db, limiter, settings, user_id=user_id, ip=ip, user_code=user_code, lock=False
-    )
-
-
 async def decide(
     db: AsyncSession,
     limiter: RateLimiter,
@@ -167,7 +153,7 @@ async def decide(
     approve: bool,
 ) -> None:
     """Approve or deny a pending request; wrong codes count against the caller and the IP."""
-    grant = await _pending(
+    grant = await find_pending(
         db, limiter, settings, user_id=user_id, ip=ip, user_code=user_code, lock=True
     )
     grant.status = "approved" if approve else "denied"
