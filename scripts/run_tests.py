@@ -7,6 +7,10 @@
 * services: a throwaway PostgreSQL, Redis and moto S3 server, each on a free loopback port in
   its own temp dir, stopped again afterwards (also on Ctrl-C or failure).
 
+Both runs include the browser tests (tests/browser), which drive Debian's Chromium at
+/usr/bin/chromium; it is installed with apt-get when missing and we are root, and otherwise
+those tests are skipped with the reason.
+
 Every argument this script does not know is passed to pytest unchanged. Exit status: 0 when
 every selected run passed, 1 when one failed (pytest's "no tests collected" counts as a
 failure), 2 when a server binary is missing and cannot be installed, 130 when interrupted.
@@ -34,6 +38,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")  # tests/browser/conftest.py drives this one
 VENV_BIN = Path(sys.executable).parent
 
 PG_ROLE = "orbiter"
@@ -236,6 +241,22 @@ def find_tools() -> Tools:
         redis_server=redis_server,
         moto_server=moto_server,
     )
+
+
+def ensure_chromium() -> None:
+    """Install Chromium for tests/browser when we can; without it those tests are skipped."""
+    if CHROMIUM.is_file():
+        return
+    try:
+        installed = apt_install("chromium")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        info(f"could not install chromium ({exc}); the browser tests will be skipped")
+        return
+    if not installed or not CHROMIUM.is_file():
+        info(
+            f"{CHROMIUM} not found and not installable here (needs root and apt-get); the "
+            "browser tests will be skipped. Install it with:  sudo apt-get install -y chromium"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -571,6 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warn_about_dotenv(REPO_ROOT / ".env")
 
     try:
+        ensure_chromium()
         tools = find_tools() if "services" in backends else None
         outcomes: list[Outcome] = []
         for backend in backends:

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from orbiter.api import api_router
+from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # /docs and /redoc: install_api_docs, assets served offline
+        redoc_url=None,
     )
     install_exception_handlers(app)
     # Added innermost first: requests pass RequestContext -> CORS -> Authentication -> routes.
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         )
     app.add_middleware(RequestContextMiddleware)
+    install_api_docs(app)
     app.include_router(health_router)
     app.include_router(oauth_pages)
     app.include_router(api_router)

@@ -19,6 +19,10 @@ from orbiter.core.time import utcnow
 from orbiter.runtime.resources import Resources
 
 COOKIE_NAME = "orbiter_session"
+CSRF_HEADER = "X-CSRF-Token"
+# A readable copy of the session's CSRF token, for same-origin pages such as /docs to send back
+# in CSRF_HEADER. The server compares the header with the session's token, never with this cookie.
+CSRF_COOKIE = "orbiter_csrf"
 TOUCH_EVERY = timedelta(seconds=60)
 
 

@@ -7,20 +7,50 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from orbiter.auth.browser_sessions import COOKIE_NAME
+from orbiter.auth.browser_sessions import COOKIE_NAME, CSRF_COOKIE, CSRF_HEADER
 from orbiter.auth.principal import AuthFailure, Principal
 from orbiter.core.errors import Forbidden, Unauthorized
 from orbiter.core.security import same
 from orbiter.core.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CSRF_HEADER = "X-CSRF-Token"
 
 # Declared for the OpenAPI document (Swagger's Authorize button, generated clients); the
 # credentials themselves are resolved once by AuthenticationMiddleware.
-api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="ApiKey")
-bearer_scheme = HTTPBearer(auto_error=False, scheme_name="BearerToken")
-cookie_scheme = APIKeyCookie(name=COOKIE_NAME, auto_error=False, scheme_name="SessionCookie")
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="ApiKey",
+    description=(
+        "For scripts and CI. Signed in (session or bearer), create one with "
+        "`POST /api/v1/api-keys`; the `key` in its response is shown once. Send it as the "
+        "`X-API-Key` header. Scopes: `read`, `write` (the default pair) and `secrets:read`."
+    ),
+)
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerToken",
+    description=(
+        "For the CLI. Start the device flow with `POST /api/v1/oauth/device`, approve the "
+        "`user_code` at `/device` while signed in, then poll `POST /api/v1/oauth/token` for "
+        "`access_token` (or exchange a Google ID token at `POST /api/v1/auth/google`). Send "
+        "`Authorization: Bearer <token>`; it lasts `ORBITER_BEARER_TOKEN_DAYS` (30) days and "
+        "`POST /api/v1/auth/logout` revokes it."
+    ),
+)
+cookie_scheme = APIKeyCookie(
+    name=COOKIE_NAME,
+    auto_error=False,
+    scheme_name="SessionCookie",
+    description=(
+        "For browsers. `POST /api/v1/auth/login` (or `/auth/register`) sets this HttpOnly "
+        "cookie; the browser sends it, so nothing goes in the Authorize dialog. Writes also "
+        f"need the `{CSRF_HEADER}` header: the `csrf_token` of the login response or of "
+        f"`GET /api/v1/auth/csrf`. In Swagger UI, sign in with *Try it out* on "
+        f"`POST /api/v1/auth/login`; the page then copies the readable `{CSRF_COOKIE}` cookie "
+        "into that header on every write."
+    ),
+)
 
 
 def allowed_origins(own_origin: str, settings: Settings) -> set[str]:

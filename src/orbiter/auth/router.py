@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response
 
 from orbiter.auth import service, sign_in
-from orbiter.auth.browser_sessions import COOKIE_NAME, session_store
+from orbiter.auth.browser_sessions import COOKIE_NAME, CSRF_COOKIE, CSRF_HEADER, session_store
 from orbiter.auth.dependencies import CurrentPrincipal, OptionalPrincipal, SameOrigin
 from orbiter.auth.schemas import (
     CsrfResponse,
@@ -31,21 +31,40 @@ def _client(request: Request, ip: str) -> sign_in.Client:
     return sign_in.Client(
         ip=ip,
         user_agent=request.headers.get("user-agent"),
-        csrf_token=request.headers.get(sign_in.CSRF_HEADER),
+        csrf_token=request.headers.get(CSRF_HEADER),
         session_cookie=request.cookies.get(COOKIE_NAME),
     )
 
 
-def _set_session_cookie(response: Response, cookie: str, settings: Settings) -> None:
+def _set_cookie(
+    response: Response, settings: Settings, name: str, value: str, *, httponly: bool
+) -> None:
+    """Session-long, site-wide, SameSite=Lax; Secure when configured."""
     response.set_cookie(
-        COOKIE_NAME,
-        cookie,
+        name,
+        value,
         max_age=settings.session_absolute_seconds,
-        httponly=True,
+        httponly=httponly,
         samesite="lax",
         secure=settings.cookie_secure,
         path="/",
     )
+
+
+def _set_csrf_cookie(response: Response, settings: Settings, csrf_token: str) -> None:
+    """A readable copy of the session's CSRF token for same-origin pages (Swagger UI at /docs).
+
+    Only a copy: writes are checked against the token stored with the session, so a cookie
+    planted by someone else is worth nothing.
+    """
+    _set_cookie(response, settings, CSRF_COOKIE, csrf_token, httponly=False)
+
+
+def _set_session_cookies(
+    response: Response, signed_in: sign_in.BrowserSignIn, settings: Settings
+) -> None:
+    _set_cookie(response, settings, COOKIE_NAME, signed_in.cookie, httponly=True)
+    _set_csrf_cookie(response, settings, signed_in.csrf_token)
 
 
 @router.post("/register", status_code=201, response_model=UserRead, dependencies=[SameOrigin])
@@ -66,7 +85,7 @@ async def register(
         password=body.password,
         name=body.name,
     )
-    _set_session_cookie(response, signed_in.cookie, resources.settings)
+    _set_session_cookies(response, signed_in, resources.settings)
     return signed_in.user
 
 
@@ -83,7 +102,7 @@ async def login(
     signed_in = await sign_in.login(
         db, resources, _client(request, ip), email=body.email, password=body.password
     )
-    _set_session_cookie(response, signed_in.cookie, resources.settings)
+    _set_session_cookies(response, signed_in, resources.settings)
     return LoginResponse(
         user=UserRead.model_validate(signed_in.user), csrf_token=signed_in.csrf_token
     )
@@ -96,6 +115,7 @@ async def logout(principal: CurrentPrincipal, db: DbSession, resources: Resource
     response = Response(status_code=204)
     if principal.method == "session":
         response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
+        response.delete_cookie(CSRF_COOKIE, path="/", samesite="lax")
     return response
 
 
@@ -105,9 +125,13 @@ async def me(principal: CurrentPrincipal, db: DbSession) -> User:
 
 
 @router.get("/csrf", response_model=CsrfResponse)
-async def csrf(principal: OptionalPrincipal, resources: ResourcesDep) -> CsrfResponse:
-    """The session's CSRF token; without a session, a short-lived token for sign-in forms."""
+async def csrf(
+    principal: OptionalPrincipal, response: Response, resources: ResourcesDep
+) -> CsrfResponse:
+    """The session's CSRF token (also set as the readable `orbiter_csrf` cookie); without a
+    session, a short-lived token for sign-in forms."""
     if principal is not None and principal.csrf_token:
+        _set_csrf_cookie(response, resources.settings, principal.csrf_token)
         return CsrfResponse(csrf_token=principal.csrf_token)
     return CsrfResponse(csrf_token=sign_in.anonymous_csrf_token(resources))
 

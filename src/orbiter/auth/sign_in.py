@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.auth import service
-from orbiter.auth.browser_sessions import session_store
+from orbiter.auth.browser_sessions import CSRF_HEADER, session_store
 from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import TokenResponse, UserRead
 from orbiter.core.errors import BadRequest, Forbidden
@@ -21,7 +21,6 @@ from orbiter.models import User
 from orbiter.runtime.resources import Resources
 
 ANONYMOUS_CSRF_MAX_AGE = 2 * 3600
-CSRF_HEADER = "X-CSRF-Token"
 
 
 @dataclass(frozen=True)

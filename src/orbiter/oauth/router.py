@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from orbiter.auth.dependencies import PrincipalIfAny
+from orbiter.auth.dependencies import CurrentPrincipal, PrincipalIfAny
 from orbiter.auth.schemas import TokenResponse
 from orbiter.core.errors import OAuthError, UnsupportedMediaType
 from orbiter.core.handlers import error_response
@@ -19,6 +19,7 @@ from orbiter.oauth.schemas import (
     DeviceAuthorizeRequest,
     DeviceCodeResponse,
     DeviceDecision,
+    DeviceRequestRead,
     OAuthErrorBody,
     UserCodeRequest,
 )
@@ -124,6 +125,21 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
     if isinstance(outcome, OAuthError):
         return error_response(outcome)  # returned, not raised: the poll's bookkeeping commits
     return JSONResponse(outcome.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+@router.post("/device/lookup", response_model=DeviceRequestRead)
+async def lookup_device(
+    body: UserCodeRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    ip: ClientIp,
+) -> DeviceRequestRead:
+    """The pending request showing `user_code`: which client asked, before the user approves.
+
+    Wrong codes count against the same limit as wrong approvals.
+    """
+    return await service.lookup(db, resources, principal, ip=ip, user_code=body.user_code)
 
 
 @router.post("/device/authorize", response_model=DeviceDecision)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from orbiter.core.schemas import RequestModel
@@ -22,6 +24,14 @@ class DeviceAuthorizeRequest(UserCodeRequest):
     credential: str | None = Field(
         default=None, max_length=8192, description="A Google ID token, when not signed in"
     )
+
+
+class DeviceRequestRead(BaseModel):
+    """A pending device sign-in, as shown to the user before they approve it."""
+
+    user_code: str
+    client_id: str = Field(description="The client that started the flow (its `client_id`)")
+    expires_at: datetime
 
 
 class DeviceDecision(BaseModel):

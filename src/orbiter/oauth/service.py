@@ -21,7 +21,7 @@ from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import DeviceAuthorization, User
-from orbiter.oauth.schemas import DeviceCodeResponse
+from orbiter.oauth.schemas import DeviceCodeResponse, DeviceRequestRead
 from orbiter.runtime.resources import Resources
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -154,6 +154,27 @@ async def poll(db: AsyncSession, *, device_code: str) -> OAuthError | User:
     return user
 
 
+def _refuse_machine_credentials(principal: Principal | None) -> None:
+    """A CI key or a CLI token must not mint itself another 30-day token."""
+    if principal is not None and principal.method != "session":
+        raise Forbidden("Only a signed-in browser approves or denies a device; sign in first")
+
+
+async def lookup(
+    db: AsyncSession, resources: Resources, principal: Principal, *, ip: str, user_code: str
+) -> DeviceRequestRead:
+    """The pending request showing `user_code`, shown to the user before they decide."""
+    _refuse_machine_credentials(principal)
+    grant = await _find_pending(
+        db, resources, user_id=principal.user_id, ip=ip, user_code=user_code
+    )
+    return DeviceRequestRead(
+        user_code=format_user_code(grant.user_code),
+        client_id=grant.client_id,
+        expires_at=grant.expires_at,
+    )
+
+
 async def decide(
     db: AsyncSession,
     resources: Resources,
@@ -164,32 +185,32 @@ async def decide(
     google_credential: str | None,
     approve: bool,
 ) -> None:
-    """Approve or deny a device request, as a browser session or with a Google credential.
-
-    API keys and bearer tokens may not: a CI key or a CLI token must not mint itself another
-    30-day token.
-    """
-    if principal is not None and principal.method != "session":
-        raise Forbidden("Only a signed-in browser approves or denies a device; sign in first")
+    """Approve or deny a device request, as a browser session or with a Google credential."""
+    _refuse_machine_credentials(principal)
     if principal is not None:
         user_id = principal.user_id
     elif google_credential:
         user_id = (await google_user(db, resources, google_credential)).id
     else:
         raise Unauthorized("Sign in (or send a Google credential) to approve a device")
-    await _settle(db, resources, user_id=user_id, ip=ip, user_code=user_code, approve=approve)
+    grant = await _find_pending(
+        db, resources, user_id=user_id, ip=ip, user_code=user_code, lock=True
+    )
+    grant.status = "approved" if approve else "denied"
+    grant.user_id = user_id
+    await db.flush()
 
 
-async def _settle(
+async def _find_pending(
     db: AsyncSession,
     resources: Resources,
     *,
     user_id: uuid.UUID,
     ip: str,
     user_code: str,
-    approve: bool,
-) -> None:
-    """Wrong codes count against the caller and the IP (the attempt is reserved first)."""
+    lock: bool = False,
+) -> DeviceAuthorization:
+    """The pending request showing `user_code`; wrong codes count against the caller and IP."""
     limiter, settings = resources.limiter, resources.settings
     guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
     identities = (("user", str(user_id)), ("ip", ip))
@@ -198,16 +219,13 @@ async def _settle(
             (await limiter.peek(guesses, "user-code", kind, value)).raise_if_denied(
                 "Too many wrong codes; wait before trying again"
             )
-    grant = await db.scalar(
-        select(DeviceAuthorization)
-        .where(DeviceAuthorization.user_code == normalise_user_code(user_code))
-        .with_for_update()
+    stmt = select(DeviceAuthorization).where(
+        DeviceAuthorization.user_code == normalise_user_code(user_code)
     )
+    grant = await db.scalar(stmt.with_for_update() if lock else stmt)
     if grant is None or grant.status != "pending" or grant.expires_at <= utcnow():
         if limiter.enabled:
             for kind, value in identities:
                 await limiter.hit(guesses, "user-code", kind, value)
         raise NotFound("Unknown or expired code", details={"field": "user_code"})
-    grant.status = "approved" if approve else "denied"
-    grant.user_id = user_id
-    await db.flush()
+    return grant
