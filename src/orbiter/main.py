@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,10 +14,13 @@ from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
+from orbiter.core.logging import configure_logging
+from orbiter.core.metrics import install_metrics
 from orbiter.core.middleware import RequestContextMiddleware
 from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
+from orbiter.health.startup import start_up
 from orbiter.oauth.router import pages as oauth_pages
 
 DESCRIPTION = """Self-hostable backend for AI-assisted software work.
@@ -36,13 +38,14 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.create(settings)
         app.state.resources = resources
         try:
+            await start_up(resources)  # refuses an unmigrated database; logs the summary
             yield
         finally:
             # Replies still streaming are stored `incomplete` while the database is still open.
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Retry-After",
             ],
         )
+    install_metrics(app, settings)  # /metrics, inside the request context, before auth
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(oauth_pages)
