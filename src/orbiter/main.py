@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from orbiter.api import api_router
@@ -16,7 +15,7 @@ from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.logging import configure_logging
 from orbiter.core.metrics import install_metrics
-from orbiter.core.middleware import RequestContextMiddleware
+from orbiter.core.middleware import RequestContextMiddleware, install_cors
 from orbiter.core.resources import Resources
 from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
@@ -60,23 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_exception_handlers(app)
-    # Added innermost first: requests pass RequestContext -> CORS -> Authentication -> routes.
+    # Added innermost first: RequestContext -> metrics -> CORS -> Authentication -> routes.
     app.add_middleware(AuthenticationMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=[
-                "X-Request-ID",
-                "RateLimit-Limit",
-                "RateLimit-Remaining",
-                "RateLimit-Reset",
-                "Retry-After",
-            ],
-        )
+    install_cors(app, settings)
     install_metrics(app, settings)  # /metrics, inside the request context, before auth
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)

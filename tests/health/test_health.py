@@ -45,7 +45,9 @@ async def test_health_checks_each_dependency_with_its_latency(
 
 async def test_an_unreachable_database_is_degraded(migrated: Settings) -> None:
     url = f"postgresql+asyncpg://nobody@{DOWN}/none"
-    body = _degraded(await _health_of(migrated.model_copy(update={"database_url": url})), "database")
+    body = _degraded(
+        await _health_of(migrated.model_copy(update={"database_url": url})), "database"
+    )
     assert body["checks"]["blob_store"]["status"] == "ok"
 
 
@@ -72,7 +74,5 @@ async def test_redis_down_is_degraded_and_names_redis(migrated: Settings) -> Non
 async def test_a_failing_blob_store_is_degraded(
     migrated: Settings, broken_blob_store: dict[str, Any]
 ) -> None:
-    body = _degraded(
-        await _health_of(migrated.model_copy(update=broken_blob_store)), "blob_store"
-    )
+    body = _degraded(await _health_of(migrated.model_copy(update=broken_blob_store)), "blob_store")
     assert body["checks"]["database"]["status"] == "ok"

@@ -160,7 +160,7 @@ def install_metrics(app: FastAPI, settings: Settings) -> None:
         resources = getattr(app.state, "resources", None)
         return resources.engine if resources is not None else None
 
-    disable_created_metrics()  # no `_created` twin of every series (process-wide)
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` twin of every series (process-wide)
     metrics = Metrics(engine)
     app.state.metrics = metrics
     app.add_middleware(MetricsMiddleware, metrics=metrics, token=settings.metrics_token)

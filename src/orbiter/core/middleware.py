@@ -12,12 +12,16 @@ import uuid
 from contextvars import ContextVar
 
 import structlog
+from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orbiter.core.errors import envelope
 from orbiter.core.logging import redact
+from orbiter.core.settings import Settings
 
 logger = logging.getLogger("orbiter.request")
 access_log = structlog.stdlib.get_logger("orbiter.access")
@@ -193,3 +197,46 @@ async def _send_error(send: Send, status: int, code: str, message: str, request_
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class _OriginsOnlyCORS(CORSMiddleware):
+    """Starlette's CORS, except that a refused origin gets no CORS headers at all (Starlette
+    sends all but Allow-Origin), and a refused preflight's body is the error envelope."""
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if origin is not None and not self.is_allowed_origin(origin=origin):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            await send(message)
+            return
+        await super().send(message, send, request_headers)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        return JSONResponse(
+            envelope("BAD_REQUEST", bytes(response.body).decode()), status_code=response.status_code
+        )
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """CORS with credentials for `ORBITER_CORS_ORIGINS` only; nothing when none are set."""
+    if not settings.cors_origins:
+        return
+    app.add_middleware(
+        _OriginsOnlyCORS,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[
+            "X-Request-ID",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Retry-After",
+        ],
+    )
