@@ -172,7 +172,7 @@ async def _check() -> bool:
     for name, label in subjects.items():
         result = results.get(name)
         if result is None:
-            print(f"{label}: not configured ({where[name]})")
+            print(f"{label}: not configured, {where[name]}")
         elif result.ok:
             print(f"{label}: ok ({where[name]}, {result.latency_ms:.1f} ms)")
         else:
