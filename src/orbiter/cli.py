@@ -77,7 +77,7 @@ async def _preflight(settings: Settings) -> None:
     engine = create_engine(settings)
     try:
         await check_schema(engine)
-    except SchemaNotAtHead:
+    except (SchemaNotAtHead, MigrationsNotFound):
         raise
     except Exception:  # noqa: S110 - start-up logs the warning and /health reports it
         pass
@@ -161,8 +161,11 @@ async def _check() -> bool:
     print(f"settings: ok ({settings.environment}, data dir {settings.data_dir.resolve()})")
     where = summary(settings, ())
     engine = create_engine(settings)
+    try:
+        blobs = create_blob_store(settings)
+    except ValueError as exc:  # S3 chosen without a bucket
+        raise CliError(str(exc)) from exc
     kv = RedisKeyValueStore(settings.redis_url) if settings.redis_url else None
-    blobs = create_blob_store(settings)
     try:
         results = await run_checks(engine, kv, blobs)
     finally:

@@ -10,7 +10,7 @@ import structlog
 from orbiter.core.resources import Resources
 from orbiter.core.settings import DEFAULT_SECRET, Settings, mask_password
 from orbiter.health.checks import describe, run_checks
-from orbiter.health.schema import SchemaNotAtHead, check_schema
+from orbiter.health.schema import MigrationsNotFound, SchemaNotAtHead, check_schema
 
 log = structlog.stdlib.get_logger("orbiter.startup")
 
@@ -22,6 +22,8 @@ async def start_up(resources: Resources) -> None:
         await check_schema(resources.engine)
     except SchemaNotAtHead:
         raise
+    except MigrationsNotFound as exc:
+        log.warning("cannot check the database schema", error=str(exc))
     except Exception as exc:  # unreachable now is not fatal: it may come up; /health says so
         log.warning("database unreachable at start-up", error=describe(exc))
     kv = resources.kv if settings.redis_url else None
