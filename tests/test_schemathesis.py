@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +35,7 @@ from jwt.algorithms import RSAAlgorithm
 from orbiter.core.settings import Settings
 from tests.fakes.llm_servers import FakeLLM, provider_body
 from tests.helpers import PASSWORD
+from tests.live import free_port
 
 VENV_BIN = Path(sys.executable).parent
 SCHEMATHESIS = VENV_BIN / "schemathesis"
@@ -71,12 +71,6 @@ EXCLUDE_ARGS: tuple[str, ...] = ("--exclude-path-regex", LLM_CALL_PATHS)
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 60.0
 ACCESS_LINE = re.compile(r"INFO: +[\d.]+:\d+ - ")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

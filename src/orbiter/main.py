@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from orbiter.api import api_router
@@ -16,9 +14,12 @@ from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
-from orbiter.core.middleware import RequestContextMiddleware
+from orbiter.core.logging import configure_logging
+from orbiter.core.metrics import install_metrics
+from orbiter.core.middleware import RequestContextMiddleware, install_cors
 from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
+from orbiter.health.startup import start_up
 from orbiter.oauth.router import pages as oauth_pages
 from orbiter.runtime.resources import Resources
 
@@ -37,13 +38,14 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.create(settings)
         app.state.resources = resources
         try:
+            await start_up(resources)  # refuses an unmigrated database; logs the summary
             yield
         finally:
             # Replies still streaming are stored `incomplete` while the database is still open.
@@ -60,23 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_exception_handlers(app)
-    # Added innermost first: requests pass RequestContext -> CORS -> Authentication -> routes.
+    # Added innermost first: RequestContext -> metrics -> CORS -> Authentication -> routes.
     app.add_middleware(AuthenticationMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_credentials=True,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=[
-                "X-Request-ID",
-                "RateLimit-Limit",
-                "RateLimit-Remaining",
-                "RateLimit-Reset",
-                "Retry-After",
-            ],
-        )
+    install_cors(app, settings)
+    install_metrics(app, settings)  # /metrics, inside the request context, before auth
     app.add_middleware(RequestContextMiddleware)
     install_api_docs(app)
     app.include_router(health_router)

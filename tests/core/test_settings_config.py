@@ -23,8 +23,9 @@ def test_production_refuses_missing_encryption_keys(tmp_path: Path) -> None:
 
 def test_development_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> None:
     settings = Settings(environment="development", data_dir=tmp_path)
-    first = settings.resolved_secret_key()
-    assert len(first) >= 48 and first == Settings(data_dir=tmp_path).resolved_secret_key()
+    first, generated = settings.resolved_secret_key()
+    assert generated and len(first) >= 48
+    assert Settings(data_dir=tmp_path).resolved_secret_key() == (first, False)
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from orbiter.core.errors import ServiceUnavailable
+from orbiter.core.settings import read_or_create
 
 VERSION = "v1"
 
@@ -67,11 +68,15 @@ def new_key_entry(kid: str | None = None) -> str:
     return f"{kid or secrets.token_hex(4)}:{key}"
 
 
-def development_keys(data_dir: Path) -> list[str]:
-    """Outside production, generate a key once and keep it beside the SQLite file."""
-    path = data_dir / "encryption_keys"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(new_key_entry("dev1"))
-        path.chmod(0o600)
-    return [e.strip() for e in path.read_text().split(",") if e.strip()]
+def development_keys(data_dir: Path) -> tuple[list[str], bool]:
+    """Outside production, a key generated once and kept beside the SQLite file; and whether
+    it was generated just now."""
+    text, generated = read_or_create(data_dir / "encryption_keys", lambda: new_key_entry("dev1"))
+    return [e.strip() for e in text.split(",") if e.strip()], generated
+
+
+def reseal(box: SecretBox, token: str, *, context: str) -> str | None:
+    """`token` encrypted again under the newest key, or None when it already is (rotation)."""
+    if not box.needs_rotation(token):
+        return None
+    return box.encrypt(box.decrypt(token, context=context), context=context)

@@ -1,20 +1,30 @@
-"""Outermost ASGI middleware: request id, security headers, and the last-resort 500 envelope."""
+"""Outermost ASGI middleware: request id, security headers, the last-resort 500 envelope, and
+the access log (one structured line per request or WebSocket, with the route template and the
+caller's user id, never headers, secret query values redacted)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+import time
 import uuid
 from contextvars import ContextVar
 
+import structlog
+from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orbiter.core.errors import envelope
+from orbiter.core.logging import redact
+from orbiter.core.settings import Settings
 
 logger = logging.getLogger("orbiter.request")
+access_log = structlog.stdlib.get_logger("orbiter.access")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -43,18 +53,30 @@ class RequestContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope)
         token = request_id_var.set(request_id)
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         scope.setdefault("state", {})["request_id"] = request_id
-        started = False
+        outcome = _Outcome()
+        try:
+            if scope["type"] == "websocket":
+                await self.app(scope, receive, outcome.watch_websocket(send))
+            else:
+                await self._http(scope, receive, send, request_id, outcome)
+        finally:
+            outcome.log(scope)
+            structlog.contextvars.reset_contextvars(**bound)
+            request_id_var.reset(token)
 
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, outcome: _Outcome
+    ) -> None:
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
+                outcome.status = message["status"]
                 _add_headers(MutableHeaders(scope=message), scope, request_id)
             await send(message)
 
@@ -67,7 +89,7 @@ class RequestContextMiddleware:
                 scope.get("path"),
                 request_id,
             )
-            if started:
+            if outcome.status is not None:
                 raise
             if outage := _outage_message(exc):
                 await _send_error(send_with_headers, 503, "SERVICE_UNAVAILABLE", outage, request_id)
@@ -75,8 +97,64 @@ class RequestContextMiddleware:
                 await _send_error(
                     send_with_headers, 500, "INTERNAL_ERROR", "Internal server error", request_id
                 )
-        finally:
-            request_id_var.reset(token)
+
+
+class _Outcome:
+    """What became of one request, for its access-log line."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.status: int | None = None
+
+    def watch_websocket(self, send: Send) -> Send:
+        """Status 101 once accepted; 403 when closed before (what the server answers then)."""
+
+        async def watching(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept":
+                self.status = 101
+            elif kind == "websocket.close" and self.status is None:
+                self.status = 403
+            elif kind == "websocket.http.response.start":
+                self.status = message["status"]
+            await send(message)
+
+        return watching
+
+    def log(self, scope: Scope) -> None:
+        duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
+        principal = scope.get("state", {}).get("principal")
+        user_id = getattr(principal, "user_id", None)
+        query = scope.get("query_string", b"").decode("latin-1")
+        access_log.info(
+            "request",
+            method=scope.get("method", "WEBSOCKET"),
+            route=route_template(scope),
+            path=redact(scope.get("path", "") + (f"?{query}" if query else "")),
+            status=self.status if self.status is not None else 500,
+            duration_ms=duration_ms,
+            user_id=str(user_id) if user_id is not None else None,
+            client_ip=scope.get("state", {}).get("client_ip"),
+        )
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's full path template (`/api/v1/projects/{project_id}`), or None.
+
+    Included routers keep their routes' paths relative, so the template is rebuilt from the
+    request path: each segment holding a path parameter's value becomes `{name}`.
+    """
+    if scope.get("route") is None:
+        return None
+    segments = scope.get("path", "").split("/")
+    start = 0
+    for name, value in (scope.get("path_params") or {}).items():
+        for index in range(start, len(segments)):
+            if segments[index] == str(value):
+                segments[index] = "{" + name + "}"
+                start = index + 1
+                break
+    return "/".join(segments)
 
 
 def _add_headers(headers: MutableHeaders, scope: Scope, request_id: str) -> None:
@@ -119,3 +197,46 @@ async def _send_error(send: Send, status: int, code: str, message: str, request_
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class _OriginsOnlyCORS(CORSMiddleware):
+    """Starlette's CORS, except that a refused origin gets no CORS headers at all (Starlette
+    sends all but Allow-Origin), and a refused preflight's body is the error envelope."""
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if origin is not None and not self.is_allowed_origin(origin=origin):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            await send(message)
+            return
+        await super().send(message, send, request_headers)
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        return JSONResponse(
+            envelope("BAD_REQUEST", bytes(response.body).decode()), status_code=response.status_code
+        )
+
+
+def install_cors(app: FastAPI, settings: Settings) -> None:
+    """CORS with credentials for `ORBITER_CORS_ORIGINS` only; nothing when none are set."""
+    if not settings.cors_origins:
+        return
+    app.add_middleware(
+        _OriginsOnlyCORS,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=[
+            "X-Request-ID",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Retry-After",
+        ],
+    )

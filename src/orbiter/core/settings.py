@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the placeholder we refuse in production
 
@@ -22,6 +24,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     public_url: str = ""  # e.g. https://orbiter.example.com; default: the request's base URL
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = None  # default: text in development, else json
+    metrics_enabled: bool = False  # serve GET /metrics (Prometheus text format)
+    metrics_token: str = ""  # when set, /metrics needs `Authorization: Bearer <token>`
 
     database_url: str = ""  # default: SQLite file in data_dir
     database_pool_size: int = 10
@@ -106,21 +111,32 @@ class Settings(BaseSettings):
     def effective_blob_store(self) -> Literal["local", "s3"]:
         return self.blob_store or ("s3" if self.s3_bucket else "local")
 
-    def resolved_secret_key(self) -> str:
-        """The configured secret, or in development one generated once and kept in data_dir."""
+    @property
+    def effective_log_format(self) -> Literal["json", "text"]:
+        return self.log_format or ("text" if self.environment == "development" else "json")
+
+    def resolved_secret_key(self) -> tuple[str, bool]:
+        """The configured secret, or one generated once and kept in data_dir; and whether it
+        was generated just now."""
         if self.secret_key != DEFAULT_SECRET:
-            return self.secret_key
-        return _read_or_create(self.data_dir / "secret_key", lambda: secrets.token_urlsafe(48))
+            return self.secret_key, False
+        return read_or_create(self.data_dir / "secret_key", lambda: secrets.token_urlsafe(48))
 
 
-def _read_or_create(path: Path, make: object) -> str:
+def mask_password(url: str) -> str:
+    """`url` with its password replaced by ***, fit for logs and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def read_or_create(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The text kept in `path`, or `make()` written there (mode 0600); and whether it was made."""
     if path.exists():
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()  # type: ignore[operator]
-    path.write_text(str(value))
+    value = make()
+    path.write_text(value)
     path.chmod(0o600)
-    return str(value)
+    return value, True
 
 
 @lru_cache

@@ -33,17 +33,18 @@ class UndecryptableValue(RuntimeError):
     log (written by the outermost middleware) names the project and key for the operator."""
 
 
-def _context(project_id: uuid.UUID, key: str) -> str:
+def value_context(project_id: uuid.UUID, key: str) -> str:
+    """What an env var value is sealed with: its project and key (moving it breaks the seal)."""
     return f"env_var:{project_id}:{key}"
 
 
 def _seal(box: SecretBox, project_id: uuid.UUID, key: str, value: str) -> str:
-    return box.encrypt(value, context=_context(project_id, key))
+    return box.encrypt(value, context=value_context(project_id, key))
 
 
 def _open(box: SecretBox, row: EnvVar) -> str:
     try:
-        return box.decrypt(row.value_encrypted, context=_context(row.project_id, row.key))
+        return box.decrypt(row.value_encrypted, context=value_context(row.project_id, row.key))
     except (InvalidTag, ValueError) as exc:
         raise UndecryptableValue(
             f"env var {row.key!r} of project {row.project_id} does not decrypt under its own "

@@ -30,12 +30,17 @@ class Resources:
     blobs: BlobStore
     google: GoogleVerifier
     pubsub: PubSub
+    generated_keys: tuple[str, ...] = ()  # development keys made by this start-up
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
         engine = create_engine(settings)
-        secret_key = settings.resolved_secret_key()
-        key_entries = settings.encryption_keys or development_keys(settings.data_dir)
+        secret_key, new_secret = settings.resolved_secret_key()
+        key_entries, new_keys = (
+            (settings.encryption_keys, False)
+            if settings.encryption_keys
+            else development_keys(settings.data_dir)
+        )
         return cls(
             settings=settings,
             secret_key=secret_key,
@@ -50,6 +55,11 @@ class Resources:
             blobs=create_blob_store(settings),
             google=GoogleVerifier(settings.google_client_id, settings.google_jwks_url),
             pubsub=create_pubsub(settings.redis_url),
+            generated_keys=tuple(
+                name
+                for name, new in (("secret key", new_secret), ("encryption key", new_keys))
+                if new
+            ),
         )
 
     async def close(self) -> None:
