@@ -104,9 +104,13 @@ class _Refused(ValueError):
 
 
 def _load_json(raw: bytes) -> Any:
-    guards: dict[str, Any] = {"object_pairs_hook": _unique_keys, "parse_constant": _no_constant}
-    if _LONG_DIGITS.search(raw):  # only then pay for a Python call per number
-        guards.update(parse_int=_bounded(int), parse_float=_bounded(_finite_float))
+    guards: dict[str, Any] = {
+        "object_pairs_hook": _unique_keys,
+        "parse_constant": _no_constant,
+        "parse_float": _bounded(_finite_float),  # rare in manifests: cheap to check each
+    }
+    if _LONG_DIGITS.search(raw):  # only then pay for a Python call per integer
+        guards["parse_int"] = _bounded(int)
     try:
         document = json.loads(raw, **guards)
     except RecursionError as exc:  # far past MAX_DEPTH: the parser's own recursion limit
