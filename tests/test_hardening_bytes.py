@@ -17,8 +17,13 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
+from sqlalchemy import update
 
+from orbiter.blobs.access import grant_ownership
+from orbiter.blobs.manifest import manifest_key
+from orbiter.core.db import transaction
 from orbiter.core.resources import Resources
+from orbiter.models import Workspace
 from tests.blobs.util import sha256, upload_blob, upload_manifest, upload_tree
 from tests.helpers import SignedIn
 from tests.workspaces.util import API, new_project, new_snapshot, new_workspace
@@ -256,3 +261,65 @@ async def test_a_snapshot_id_of_another_project_is_not_revealed_by_diff(
     known = await browser.get(url, params={"against": foreign["id"]})
     unknown = await browser.get(url, params={"against": str(uuid.uuid4())})
     assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+
+
+async def test_a_manifest_stored_before_todays_rules_breaks_no_reader(
+    browser: AsyncClient, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes the old, laxer upload accepted (a lone surrogate in a path, sizes past int64)
+    answer as an unreadable manifest (no 5xx anywhere), and gc keeps the blobs they name."""
+    blob = await upload_blob(browser, b"kept")
+    entries = [
+        f'{{"path": "a\\ud800.md", "hash": "{blob}", "size": {2**64}}}',
+        f'{{"path": "b.md", "hash": "{blob}", "size": {2**64}}}',
+    ]
+    raw = ('{"version": true, "files": [' + ", ".join(entries) + "]}").encode()
+    project = await new_project(browser)
+    main = await new_workspace(browser, project, "main")
+    feature = await new_workspace(browser, project, "feature")
+    await _store_as_before(resources, browser, raw, workspace_ids=[main["id"], feature["id"]])
+    conversation = await browser.post(
+        "/api/v1/conversations", json={"project_id": project, "workspace_id": main["id"]}
+    )
+    assert conversation.status_code == 201, conversation.text
+    plain = await new_snapshot(browser, project, await upload_tree(browser, {"b.md": b"kept"}))
+    # The project already uses it, so a snapshot of it is no new use of anyone's bytes.
+    legacy = await new_snapshot(browser, project, sha256(raw), parent_snapshot_ids=[plain["id"]])
+    reads = [
+        f"{API}/workspaces/{feature['id']}/drift/compare",
+        f"{API}/workspaces/{feature['id']}",
+        f"{API}/projects/{project}/workspaces",
+        f"{API}/projects/{project}/docs",
+        f"{API}/projects/{project}/docs/content?workspace=main&path=b.md",
+        f"{API}/snapshots/{legacy['id']}/diff",
+        f"{API}/projects/{project}",
+        f"{API}/conversations/{conversation.json()['id']}/project-info",
+    ]
+    for url in reads:
+        response = await browser.get(url)
+        assert response.status_code < 500, (url, response.text)
+    docs = (await browser.get(f"{API}/projects/{project}/docs")).json()
+    assert docs["total_files"] == 0  # unreadable: listed as empty
+
+    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
+    collected = await browser.post("/api/v1/blobs/gc", json={"dryRun": False})
+    assert collected.json()["orphanedBlobs"] == 0
+    assert (await browser.get(f"/api/v1/blobs/download/{blob}")).content == b"kept"
+
+
+async def _store_as_before(
+    resources: Resources, client: AsyncClient, raw: bytes, *, workspace_ids: list[str]
+) -> None:
+    """Put the manifest where an old upload would have: the store, the rows, workspaces."""
+    me = uuid.UUID((await client.get("/api/v1/auth/me")).json()["id"])
+    digest = sha256(raw)
+    await resources.blobs.put_bytes(manifest_key(digest), raw)
+    async with transaction(resources.sessionmaker) as db:
+        await grant_ownership(
+            db, resources.blobs, user_id=me, kind="manifest", hash_=digest, size=len(raw)
+        )
+        await db.execute(
+            update(Workspace)
+            .where(Workspace.id.in_([uuid.UUID(w) for w in workspace_ids]))
+            .values(current_manifest_hash=digest)
+        )
