@@ -91,47 +91,37 @@ async def test_a_failed_commit_keeps_both_rows_and_bytes(
     assert (await user.api.get(f"/api/v1/blobs/download/{digest}")).content == data
 
 
-async def test_a_failed_delete_leaves_an_orphan_the_next_pass_removes(
+async def _store_down(key: str) -> None:
+    raise OSError("the store is unreachable")
+
+
+async def _killed(*args: Any, **kwargs: Any) -> None:
+    """The process died right after the commit: nothing after it ran."""
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "replacement"),
+    [("store", "delete", _store_down), ("reclaim", "after_collection", _killed)],
+    ids=["the-delete-fails", "killed-after-the-commit"],
+)
+async def test_an_interrupted_deletion_leaves_an_orphan_the_next_pass_removes(
     signed_in: SignedInFactory,
     resources: Resources,
     monkeypatch: pytest.MonkeyPatch,
     no_grace: None,
+    where: str,
+    name: str,
+    replacement: Callable[..., Awaitable[None]],
 ) -> None:
     user = await signed_in()
     digest = await upload_blob(user.api, os.urandom(300))
-
-    async def store_down(key: str) -> None:
-        raise OSError("the store is unreachable")
-
     with monkeypatch.context() as patched:
-        patched.setattr(resources.blobs, "delete", store_down)
+        patched.setattr(resources.blobs if where == "store" else reclaim, name, replacement)
         assert (await gc(user.api))["orphanedBlobs"] == 1
     assert not await owned(user.api, digest)  # the rows went with the commit
     assert await resources.blobs.exists(blob_key(digest))  # the bytes are an orphan
 
     assert (await gc(user.api))["orphanedBlobs"] == 0
-    assert not await resources.blobs.exists(blob_key(digest))
-
-
-async def test_a_crash_after_the_commit_leaves_an_orphan_the_next_pass_removes(
-    signed_in: SignedInFactory,
-    resources: Resources,
-    monkeypatch: pytest.MonkeyPatch,
-    no_grace: None,
-) -> None:
-    user = await signed_in()
-    digest = await upload_blob(user.api, os.urandom(300))
-
-    async def killed(*args: Any, **kwargs: Any) -> None:
-        """The process died right after the commit: nothing after it ran."""
-
-    with monkeypatch.context() as patched:
-        patched.setattr(reclaim, "after_collection", killed)
-        assert (await gc(user.api))["orphanedBlobs"] == 1
-    assert await resources.blobs.exists(blob_key(digest))
-    assert not await owned(user.api, digest)
-
-    await gc(user.api)
     assert not await resources.blobs.exists(blob_key(digest))
 
 
