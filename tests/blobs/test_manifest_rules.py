@@ -142,6 +142,7 @@ async def test_a_file_or_symlink_cannot_be_a_directory_too(
             b'{"version": 1, "files": [], "x": ' + b"[" * 20 + b"]" * 20 + b"}", id="nest"
         ),
         pytest.param(b"\xff\xfe{}", id="not-utf8"),
+        pytest.param('{"version": 1, "files": []}'.encode("utf-16"), id="utf16"),
     ],
 )
 async def test_documents_that_are_not_plain_json_are_refused(

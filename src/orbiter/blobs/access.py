@@ -103,7 +103,7 @@ async def grant_ownership(
     db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, kind: str, hash_: str, size: int
 ) -> bool:
     """Record the object (once) and the caller's proof of possession (idempotent); True when
-    the object's bytes are (still) in the store at `key`.
+    the object's bytes are (still) in the store under `object_key(kind, hash_)`.
 
     Rows come first, then the check: bytes are deleted only by `reclaim`, which first claims
     the object's row (see there), so once these rows are in and the bytes are there, they stay

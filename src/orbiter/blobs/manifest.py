@@ -112,7 +112,7 @@ def _load_json(raw: bytes) -> Any:
     if _LONG_DIGITS.search(raw):  # only then pay for a Python call per integer
         guards["parse_int"] = _bounded(int)
     try:
-        document = json.loads(raw, **guards)
+        document = json.loads(raw.decode("utf-8"), **guards)  # UTF-8 only (RFC 8259 §8.1)
     except RecursionError as exc:  # far past MAX_DEPTH: the parser's own recursion limit
         raise ValidationFailed(f"The manifest nests deeper than {MAX_DEPTH} levels") from exc
     except _Refused as exc:
