@@ -9,7 +9,6 @@ symlink leaving the tree, sizes that fit a signed 64-bit column, and plain file 
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 import stat
 import unicodedata
@@ -49,7 +48,7 @@ def check_path(path: object) -> str:
     segments = path.split("/")
     if ".." in segments:
         raise ValueError("path must not contain '..'")
-    if "." in segments or posixpath.normpath(path) != path:
+    if "." in segments or "" in segments:  # what posixpath.normpath would remove
         raise ValueError("path must be normalised (no '.', '//' or trailing '/')")
     if not path.isascii() and not unicodedata.is_normalized("NFC", path):
         raise ValueError("path must be in Unicode normalisation form NFC")
