@@ -37,7 +37,7 @@ def assert_missing_reference(response: Response, field: str, row_id: str) -> dic
     [problem] = error["details"]["fields"]
     assert problem["field"] == field, error
     assert problem["type"] == "reference_not_found", error
-    assert problem["message"].endswith(f"{row_id} not found"), error
+    assert problem["message"].endswith(" not found") and row_id not in response.text, error
     return error
 
 

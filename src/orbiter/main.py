@@ -11,6 +11,8 @@ from fastapi.routing import APIRoute
 from orbiter.api import api_router
 from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
+from orbiter.blobs.access import set_manifest_cache_bytes
+from orbiter.blobs.reclaim import discard_stale_uploads
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.create(settings)
         app.state.resources = resources
+        set_manifest_cache_bytes(settings.manifest_cache_bytes)
+        await discard_stale_uploads(resources.blobs)  # left by a process killed mid-upload
         try:
             await start_up(resources)  # refuses an unmigrated database; logs the summary
             yield

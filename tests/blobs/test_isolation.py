@@ -46,7 +46,8 @@ async def test_other_users_manifest_needs_its_exact_bytes(signed_in: SignedInFac
     digest = await upload_manifest(owner.api, files)
     assert (await other.api.get(f"/api/v1/blobs/manifests/{digest}")).status_code == 404
     proved = await other.api.put(f"/api/v1/blobs/manifests/{digest}", content=manifest_bytes(files))
-    assert proved.status_code == 200 and proved.json()["created"] is False
+    # New for this user: the answer never tells that someone else stored the same bytes.
+    assert proved.status_code == 201 and proved.json()["created"] is True
     assert (await other.api.get(f"/api/v1/blobs/manifests/{digest}")).status_code == 200
 
 

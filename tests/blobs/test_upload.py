@@ -224,8 +224,9 @@ async def test_dedup_needs_proof_of_possession(signed_in: SignedInFactory) -> No
     assert (await exists(bob.api, digest))["missing"] == [digest]
 
     proved = await bob.api.put(f"/api/v1/blobs/upload/{digest}", content=data)
-    assert proved.status_code == 200, proved.text
-    assert proved.json() == {"hash": digest, "size": 2048, "created": False}
+    # 201 as for bytes nobody has: the answer never tells that Alice stored them.
+    assert proved.status_code == 201, proved.text
+    assert proved.json() == {"hash": digest, "size": 2048, "created": True}
     assert (await exists(bob.api, digest))["existing"] == [digest]
     download = await bob.cli.get(f"/api/v1/blobs/download/{digest}")
     assert download.status_code == 200 and download.content == data

@@ -205,13 +205,15 @@ async def test_a_manifest_understating_a_size_cannot_get_past_the_limit(
     assert error["details"]["limit"] == 1000
 
 
-async def test_content_missing_from_the_store_is_404(
+async def test_content_missing_from_the_store_is_404_like_an_unknown_path(
     docs: DocsProject, resources: Resources
 ) -> None:
     await docs.workspace("main", {"README.md": README})
     await resources.blobs.delete(blob_key(sha(README)))
     error = assert_error(await docs.content("main", "README.md"), 404, "RESOURCE_NOT_FOUND")
-    assert "blob store" in error["message"]
+    unknown = assert_error(await docs.content("main", "OTHER.md"), 404, "RESOURCE_NOT_FOUND")
+    assert error["message"] == unknown["message"]
+    assert error["details"] == {**unknown["details"], "path": "README.md"}
 
 
 async def test_any_member_may_read_docs(

@@ -6,7 +6,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.blobs.util import sha256, upload_manifest
+from tests.blobs.util import sha256, upload_blob, upload_manifest
 
 API = "/api/v1"
 
@@ -40,11 +40,10 @@ async def new_snapshot(
 
 
 async def manifest_of(client: AsyncClient, tree: dict[str, bytes]) -> str:
-    """Upload only the manifest describing `tree` (one request; its blobs stay unsent).
-
-    Enough where only the manifest matters (current manifests, drift): tests stay well under
-    the per-minute rate limit.
-    """
+    """Upload `tree`'s blobs (each distinct content once, so tests stay under the per-minute
+    rate limit) and the manifest describing it; returns the manifest's hash."""
+    for data in set(tree.values()):
+        await upload_blob(client, data)
     files = [
         {"path": path, "hash": sha256(data), "size": len(data), "mode": 0o644}
         for path, data in tree.items()

@@ -1,25 +1,47 @@
-"""Who may see which object, and reading a stored manifest. Other domains use these."""
+"""Who holds which object, and reading a stored manifest. Other domains use these."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.blobs.manifest import EMPTY_MANIFEST, Manifest, manifest_key, parse_manifest
+from orbiter.blobs.manifest import (
+    EMPTY_MANIFEST,
+    Manifest,
+    blob_key,
+    manifest_key,
+    parse_manifest,
+)
 from orbiter.blobs.manifest_cache import ManifestCache
+from orbiter.blobs.manifest_checks import MAX_SIZE
 from orbiter.core.db import upsert_insert
+from orbiter.core.errors import Conflict, ValidationFailed
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner, StoredObject
 from orbiter.storage import BlobNotFound, BlobStore
 
+logger = logging.getLogger(__name__)
+
 QUERY_BATCH = 500  # bound on IN (...) lists
-PARSE_IN_THREAD_BYTES = 256 * 1024  # larger manifests are parsed off the event loop
+PARSE_IN_THREAD_BYTES = 64 * 1024  # larger manifests are parsed off the event loop
 
 _manifests = ManifestCache()
+
+
+class UnreadableManifest(BlobNotFound):
+    """A stored manifest that today's rules refuse (stored before they existed)."""
+
+    default_message = "Manifest not found"
+
+
+def set_manifest_cache_bytes(max_bytes: int) -> None:
+    """Bound the parsed-manifest cache (`ORBITER_MANIFEST_CACHE_BYTES`), set at start-up."""
+    _manifests.resize(max_bytes)
 
 
 async def owned_hashes(
@@ -37,33 +59,57 @@ async def owned_hashes(
     return owned
 
 
+async def parse_off_loop(raw: bytes, *, max_size: int = MAX_SIZE) -> Manifest:
+    """`parse_manifest`, in a worker thread for all but small manifests."""
+    if len(raw) > PARSE_IN_THREAD_BYTES:
+        return await asyncio.to_thread(parse_manifest, raw, max_size=max_size)
+    return parse_manifest(raw, max_size=max_size)
+
+
+def remember_manifest(hash_: str, manifest: Manifest) -> None:
+    _manifests.put(hash_, manifest)
+
+
 async def read_manifest(store: BlobStore, hash_: str | None) -> Manifest:
     """The parsed manifest stored under `hash_` (the empty manifest for None), cached.
 
-    The caller has already checked that the manifest is visible to the user.
+    The caller has already checked that the manifest is visible to the user. BlobNotFound
+    when it is not in the store, or (UnreadableManifest) no longer passes validation.
     """
     if hash_ is None:
         return EMPTY_MANIFEST
     cached = _manifests.get(hash_)
     if cached is not None:
         return cached
+    raw = await read_manifest_bytes(store, hash_)
     try:
-        stream = await store.open_stream(manifest_key(hash_))
-    except BlobNotFound as exc:
-        raise BlobNotFound("Manifest not found in the blob store") from exc
-    raw = b"".join([chunk async for chunk in stream])
-    if len(raw) > PARSE_IN_THREAD_BYTES:
-        manifest = await asyncio.to_thread(parse_manifest, raw)
-    else:
-        manifest = parse_manifest(raw)
+        manifest = await parse_off_loop(raw)
+    except ValidationFailed as exc:
+        logger.error("stored manifest %s does not validate: %s", hash_, exc.message)
+        raise UnreadableManifest() from exc
     _manifests.put(hash_, manifest)
     return manifest
 
 
+async def read_manifest_bytes(store: BlobStore, hash_: str) -> bytes:
+    try:
+        stream = await store.open_stream(manifest_key(hash_))
+    except BlobNotFound as exc:
+        raise BlobNotFound("Manifest not found in the blob store") from exc
+    return b"".join([chunk async for chunk in stream])
+
+
 async def grant_ownership(
-    db: AsyncSession, *, user_id: uuid.UUID, kind: str, hash_: str, size: int
-) -> None:
-    """Record the object (once) and the caller's proof of possession (idempotent)."""
+    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, kind: str, hash_: str, size: int
+) -> bool:
+    """Record the object (once) and the caller's proof of possession (idempotent); True when
+    the object's bytes are (still) in the store under `object_key(kind, hash_)`.
+
+    Rows come first, then the check: bytes are deleted only by `reclaim`, which first claims
+    the object's row (see there), so once these rows are in and the bytes are there, they stay
+    until the rows go. False means a collection removed them meanwhile: write them again, or
+    let the request fail, but never commit these rows without them.
+    """
     await db.execute(
         upsert_insert(db, StoredObject)
         .values(kind=kind, hash=hash_, size=size)
@@ -77,3 +123,12 @@ async def grant_ownership(
             index_elements=["user_id", "kind", "hash"], set_={"created_at": utcnow()}
         )
     )
+    return await store.exists(object_key(kind, hash_))
+
+
+def removed_meanwhile() -> Conflict:
+    return Conflict("The stored object was removed while this upload was verified; upload it again")
+
+
+def object_key(kind: str, hash_: str) -> str:
+    return blob_key(hash_) if kind == "blob" else manifest_key(hash_)

@@ -13,9 +13,13 @@ user uploads the bytes again or `exists` reports them as existing, so an upload 
 progress is never collected). A manifest the user owns is an orphan when it is not a root and
 is older than the grace period.
 
-Collecting removes the user's ownership only; the stored object and its `StoredObject` row go
-when no owner is left. `freedBytes` counts the caller's collected objects (what leaves their
-`stats`), never whether someone else still holds the same bytes.
+Collecting removes the user's ownership only; the `StoredObject` row goes in the same
+transaction when no owner is left, and `GcReport.released` names those objects. Their bytes
+are deleted only after that transaction has committed, by `reclaim.delete_unowned` (the router
+runs it after the response's commit): a failed commit keeps rows and bytes, a crash after it
+leaves bytes without rows, which the next pass's store sweep (`reclaim.sweep_store`) finds.
+`freedBytes` counts the caller's collected objects (what leaves their `stats`), never whether
+someone else still holds the same bytes.
 
 Memory stays bounded: owner rows are read in keyset batches and at most `max_blobs` blobs are
 examined per pass; the reachable set holds hashes only, built one manifest at a time.
@@ -24,6 +28,7 @@ examined per pass; the reachable set holds hashes only, built one manifest at a 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,13 +37,19 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.blobs.access import QUERY_BATCH, read_manifest
-from orbiter.blobs.manifest import blob_key, manifest_key
+from orbiter.blobs.access import (
+    QUERY_BATCH,
+    UnreadableManifest,
+    read_manifest,
+    read_manifest_bytes,
+)
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner, ProjectMember, Snapshot, StoredObject, Workspace
 from orbiter.storage import BlobNotFound, BlobStore
 
 logger = logging.getLogger(__name__)
+
+_HASH_IN_TEXT = re.compile(rb"[0-9a-f]{64}")
 
 ManifestRoots = Callable[[AsyncSession, uuid.UUID], Awaitable[set[str]]]
 EXTRA_MANIFEST_ROOTS: list[ManifestRoots] = []
@@ -64,6 +75,7 @@ class GcReport:
     orphaned_blobs: int
     orphaned_manifests: int
     freed_bytes: int
+    released: list[tuple[str, str]]  # (kind, hash) nobody owns any more: delete after commit
 
 
 async def collect(
@@ -87,14 +99,14 @@ async def collect(
     async for batch in _owned_batches(db, user_id=user_id, kind="manifest", limit=None):
         manifest_orphans += [o for o, created in batch if o.hash not in roots and created < cutoff]
     everything = orphans + manifest_orphans
-    if not dry_run:
-        await _release(db, store, user_id=user_id, orphans=everything)
+    released = [] if dry_run else await _release(db, user_id=user_id, orphans=everything)
     return GcReport(
         dry_run=dry_run,
         scanned_blobs=scanned,
         orphaned_blobs=len(orphans),
         orphaned_manifests=len(manifest_orphans),
         freed_bytes=sum(o.size for o in everything),
+        released=released,
     )
 
 
@@ -123,13 +135,18 @@ async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: dateti
 async def reachable_blobs(store: BlobStore, manifests: set[str]) -> set[str]:
     """Every blob the manifests list, reading one manifest at a time.
 
-    A root manifest missing from the store is skipped (it cannot name anything); any other
-    failure (store down) propagates, so nothing is collected on an incomplete picture.
+    A root manifest missing from the store is skipped (it cannot name anything); one that no
+    longer validates keeps every hash its text holds; any other failure (store down)
+    propagates, so nothing is collected on an incomplete picture.
     """
     reachable: set[str] = set()
     for hash_ in sorted(manifests):
         try:
             manifest = await read_manifest(store, hash_)
+        except UnreadableManifest:
+            raw = await read_manifest_bytes(store, hash_)
+            reachable |= {found.decode() for found in _HASH_IN_TEXT.findall(raw)}
+            continue
         except BlobNotFound:
             logger.warning("gc: root manifest %s is not in the store", hash_)
             continue
@@ -167,10 +184,11 @@ async def _owned_batches(
 
 
 async def _release(
-    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, orphans: list[Orphan]
-) -> None:
-    """Drop the user's ownership; delete objects nobody owns any more (rows first, bytes last)."""
-    unowned_keys: list[str] = []
+    db: AsyncSession, *, user_id: uuid.UUID, orphans: list[Orphan]
+) -> list[tuple[str, str]]:
+    """Drop the user's ownership and the rows of objects nobody owns any more; returns those
+    objects, whose bytes must go once this transaction has committed."""
+    released: list[tuple[str, str]] = []
     for kind in ("blob", "manifest"):
         hashes = [o.hash for o in orphans if o.kind == kind]
         for start in range(0, len(hashes), QUERY_BATCH):
@@ -190,8 +208,6 @@ async def _release(
                 .where(StoredObject.kind == kind, StoredObject.hash.in_(batch), ~still_owned)
                 .returning(StoredObject.hash)
             )
-            key = blob_key if kind == "blob" else manifest_key
-            unowned_keys += [key(h) for h in gone.all()]
+            released += [(kind, h) for h in gone.all()]
     await db.flush()
-    for key_ in unowned_keys:
-        await store.delete(key_)
+    return released

@@ -1,6 +1,10 @@
-"""Parsed manifests, read once: a manifest's content never changes under its hash, so a small
-in-process LRU (bounded by the number of file entries held) saves re-reading and re-parsing
-the same large manifests for every drift compare, snapshot diff or docs listing."""
+"""Parsed manifests, read once: a manifest's content never changes under its hash, so an
+in-process LRU saves re-reading and re-parsing the same large manifests for every drift
+compare, snapshot diff or docs listing.
+
+The cache is bounded by the estimated memory of what it holds (`Manifest.memory_bytes`), set
+by `ORBITER_MANIFEST_CACHE_BYTES`; a manifest larger than the whole budget is not cached.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,21 @@ from collections import OrderedDict
 
 from orbiter.blobs.manifest import Manifest
 
-MAX_CACHED_ENTRIES = 400_000  # file entries over all cached manifests
+DEFAULT_MAX_BYTES = 128 * 1024**2
 
 
 class ManifestCache:
-    def __init__(self, max_entries: int = MAX_CACHED_ENTRIES) -> None:
-        self._max_entries = max_entries
-        self._entries = 0
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.held_bytes = 0
         self._items: OrderedDict[str, Manifest] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def resize(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._evict()
 
     def get(self, hash_: str) -> Manifest | None:
         manifest = self._items.get(hash_)
@@ -24,11 +35,13 @@ class ManifestCache:
         return manifest
 
     def put(self, hash_: str, manifest: Manifest) -> None:
-        size = len(manifest.files)
-        if size > self._max_entries or hash_ in self._items:
+        if manifest.memory_bytes > self.max_bytes or hash_ in self._items:
             return
         self._items[hash_] = manifest
-        self._entries += size
-        while self._entries > self._max_entries:
+        self.held_bytes += manifest.memory_bytes
+        self._evict()
+
+    def _evict(self) -> None:
+        while self.held_bytes > self.max_bytes and self._items:
             _, evicted = self._items.popitem(last=False)
-            self._entries -= len(evicted.files)
+            self.held_bytes -= evicted.memory_bytes

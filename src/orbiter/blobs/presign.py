@@ -104,9 +104,11 @@ async def adopt_staged(
         try:
             verified = size <= max_bytes and await _sha256_of(store, staged) == hash_
             if verified:
-                if not await store.exists(blob_key(hash_)):
+                stored = await grant_ownership(
+                    db, store, user_id=user_id, kind="blob", hash_=hash_, size=size
+                )
+                if not stored:
                     await store.copy(staged, blob_key(hash_))
-                await grant_ownership(db, user_id=user_id, kind="blob", hash_=hash_, size=size)
                 adopted.add(hash_)
             else:
                 logger.warning("presigned upload %s did not verify; discarded", staged)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.auth.principal import Principal
-from orbiter.blobs import gc, presign, service
+from orbiter.blobs import gc, presign, reclaim, service
+from orbiter.blobs.access import object_key
 from orbiter.blobs.responses import object_response
 from orbiter.blobs.schemas import (
     HASH_PATTERN,
@@ -92,7 +93,7 @@ async def _serve_owned(
     return await object_response(
         request,
         resources.blobs,
-        key=service.object_key(kind, hash_),
+        key=object_key(kind, hash_),
         hash_=hash_,
         size=found.size,
         media_type=media_type,
@@ -135,7 +136,7 @@ async def blobs_exist(
     status_code=201,
     response_model=UploadResult,
     responses={
-        200: {"model": UploadResult, "description": "Already stored: created is false"},
+        200: {"model": UploadResult, "description": "The caller held it already: created is false"},
         413: {"description": "Body over ORBITER_MAX_BLOB_BYTES"},
     },
     openapi_extra=_raw_body(BLOB_MEDIA_TYPE, "The blob's bytes"),
@@ -150,8 +151,8 @@ async def upload_blob(
 ) -> UploadResult:
     """Streamed and hashed as it arrives; stored only when the SHA-256 matches (else 400).
 
-    201 when the bytes were newly stored, 200 (`created: false`) when they were already there:
-    the bytes are still read and verified, proving the caller has them.
+    201 when the caller did not hold this blob before, 200 (`created: false`) when they did.
+    Whether anybody else stored the same bytes changes nothing in the answer.
     """
     limit = resources.settings.max_blob_bytes
     _refuse_declared_size(request, limit)
@@ -194,7 +195,9 @@ async def download_blob(
     "/manifests/{hash}",
     status_code=201,
     response_model=UploadResult,
-    responses={200: {"model": UploadResult, "description": "Already stored: created is false"}},
+    responses={
+        200: {"model": UploadResult, "description": "The caller held it already: created is false"}
+    },
     openapi_extra=_raw_body(MANIFEST_MEDIA_TYPE, "The manifest JSON, exactly the hashed bytes"),
 )
 async def upload_manifest(
@@ -205,7 +208,10 @@ async def upload_manifest(
     db: DbSession,
     resources: ResourcesDep,
 ) -> UploadResult:
-    """Verified against the hash (400) and the manifest schema (422, `details.entries`)."""
+    """Verified against the hash (400) and the manifest schema (422, `details.entries`).
+
+    201 when the caller did not hold this manifest before, 200 (`created: false`) when they did.
+    """
     limit = resources.settings.max_manifest_bytes
     _refuse_declared_size(request, limit)
     stored = await service.upload_manifest(
@@ -215,6 +221,7 @@ async def upload_manifest(
         hash_=hash,
         chunks=_body(request),
         max_bytes=limit,
+        max_entry_bytes=resources.settings.max_blob_bytes,
     )
     return _upload_result(response, stored)
 
@@ -310,19 +317,35 @@ async def collect_garbage(
     principal: CurrentPrincipal,
     db: DbSession,
     resources: ResourcesDep,
+    background: BackgroundTasks,
     body: GcRequest | None = None,
 ) -> GcResult:
     """Find (dryRun, the default) or collect the caller's blobs and manifests that nothing
-    of theirs references any more and that are older than the grace period."""
+    of theirs references any more and that are older than the grace period.
+
+    Bytes nobody owns any more are deleted once the ownership changes have committed, with
+    a sweep of up to `maxBlobs` stored objects for leftovers of interrupted work."""
     body = body or GcRequest()
+    grace = resources.settings.gc_grace_seconds
     report = await gc.collect(
         db,
         resources.blobs,
         user_id=principal.user_id,
         dry_run=body.dry_run,
         max_blobs=body.max_blobs,
-        grace_seconds=resources.settings.gc_grace_seconds,
+        grace_seconds=grace,
     )
+    if not body.dry_run:
+        # Background tasks run after the request's transaction has committed.
+        background.add_task(
+            reclaim.after_collection,
+            resources.sessionmaker,
+            resources.blobs,
+            resources.kv,
+            released=report.released,
+            grace_seconds=grace,
+            max_keys=body.max_blobs,
+        )
     return GcResult(
         success=True,
         dryRun=report.dry_run,

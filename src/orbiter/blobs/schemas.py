@@ -38,7 +38,7 @@ class ExistsResult(BaseModel):
 class UploadResult(BaseModel):
     hash: str
     size: int
-    created: bool = Field(description="True when the object was newly stored (201)")
+    created: bool = Field(description="True when the caller did not hold the object before (201)")
 
 
 class PresignResult(BaseModel):

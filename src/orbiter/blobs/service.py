@@ -5,6 +5,11 @@ Ownership is proof of possession: a user sees an object only after uploading its
 Rows are written only after the bytes are verified and stored, so a failed upload leaves
 neither an object nor a row.
 
+Nothing an upload answers depends on other users: the bytes are always written (the same
+bytes under the same key), and `created` says whether the object is new *for the caller*. So
+uploading a guess of someone's file (a config with a guessable secret) tells nothing about
+whether anybody else stored it.
+
 The database is touched only after the body has been read: a slow 1 GB upload never holds
 a connection or (on SQLite) a write lock.
 """
@@ -20,10 +25,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs import presign
-from orbiter.blobs.access import grant_ownership, owned_hashes
-from orbiter.blobs.manifest import blob_key, manifest_key, parse_manifest
+from orbiter.blobs.access import (
+    grant_ownership,
+    owned_hashes,
+    parse_off_loop,
+    remember_manifest,
+    removed_meanwhile,
+)
+from orbiter.blobs.manifest import blob_key, manifest_key
+from orbiter.blobs.manifest_checks import MAX_SIZE
 from orbiter.blobs.verify import VerifiedBody
-from orbiter.core.errors import Conflict, NotFound
+from orbiter.core.errors import NotFound
 from orbiter.core.kv import KeyValueStore
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner, StoredObject
@@ -31,10 +43,6 @@ from orbiter.storage import BlobStore
 
 Kind = Literal["blob", "manifest"]
 MB = 1024 * 1024
-
-
-def object_key(kind: Kind, hash_: str) -> str:
-    return blob_key(hash_) if kind == "blob" else manifest_key(hash_)
 
 
 def megabytes(size: int) -> float:
@@ -45,7 +53,7 @@ def megabytes(size: int) -> float:
 class Stored:
     hash: str
     size: int
-    created: bool  # the object was newly written to the store
+    created: bool  # the caller did not hold the object before
 
 
 async def upload_blob(
@@ -57,16 +65,10 @@ async def upload_blob(
     chunks: AsyncIterator[bytes],
     max_bytes: int,
 ) -> Stored:
-    """Stream the body into the store under its hash, or only hash it when already stored."""
-    key = blob_key(hash_)
+    """Stream the body into the store under its hash (verified: else nothing is stored)."""
     body = VerifiedBody(chunks, expected=hash_, max_bytes=max_bytes)
-    already = await store.exists(key)
-    if already:
-        await body.drain()
-    else:
-        await store.put_stream(key, aiter(body))
-    await _record(db, store, user_id=user_id, kind="blob", hash_=hash_, size=body.size, key=key)
-    return Stored(hash=hash_, size=body.size, created=not already)
+    await store.put_stream(blob_key(hash_), aiter(body))
+    return await _record(db, store, user_id=user_id, kind="blob", hash_=hash_, size=body.size)
 
 
 async def upload_manifest(
@@ -77,36 +79,30 @@ async def upload_manifest(
     hash_: str,
     chunks: AsyncIterator[bytes],
     max_bytes: int,
+    max_entry_bytes: int,
 ) -> Stored:
-    """Verify the hash and the manifest schema (422 naming bad entries), then store as sent."""
-    key = manifest_key(hash_)
+    """Verify the hash and the manifest (422 naming bad entries), then store it as sent.
+
+    Entry sizes are bounded by `max_entry_bytes` (the blob size limit) as well.
+    """
     body = VerifiedBody(chunks, expected=hash_, max_bytes=max_bytes)
     raw = await body.read_all()
-    parse_manifest(raw)
-    already = await store.exists(key)
-    if not already:
-        await store.put_bytes(key, raw)
-    await _record(db, store, user_id=user_id, kind="manifest", hash_=hash_, size=len(raw), key=key)
-    return Stored(hash=hash_, size=len(raw), created=not already)
+    manifest = await parse_off_loop(raw, max_size=min(max_entry_bytes, MAX_SIZE))
+    await store.put_bytes(manifest_key(hash_), raw)
+    stored = await _record(db, store, user_id=user_id, kind="manifest", hash_=hash_, size=len(raw))
+    remember_manifest(hash_, manifest)
+    return stored
 
 
 async def _record(
-    db: AsyncSession,
-    store: BlobStore,
-    *,
-    user_id: uuid.UUID,
-    kind: Kind,
-    hash_: str,
-    size: int,
-    key: str,
-) -> None:
-    await grant_ownership(db, user_id=user_id, kind=kind, hash_=hash_, size=size)
-    # A garbage collection by the last other owner may have removed the object while this
-    # upload only hashed the bytes; then the caller must send them again.
-    if not await store.exists(key):
-        raise Conflict(
-            "The stored object was removed while this upload was verified; upload it again"
-        )
+    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, kind: Kind, hash_: str, size: int
+) -> Stored:
+    held = await owned_hashes(db, user_id=user_id, kind=kind, hashes=[hash_])
+    # A collection of the same bytes (once nobody owned them) may have deleted what this
+    # upload just wrote; then the caller must send them again.
+    if not await grant_ownership(db, store, user_id=user_id, kind=kind, hash_=hash_, size=size):
+        raise removed_meanwhile()
+    return Stored(hash=hash_, size=size, created=not held)
 
 
 async def owned_object(

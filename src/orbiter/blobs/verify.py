@@ -86,11 +86,6 @@ class VerifiedBody:
         except Exception as exc:  # handed to the consumer, which raises it
             await queue.put(exc)
 
-    async def drain(self) -> None:
-        """Read and verify everything without keeping it (proof of possession)."""
-        async for _ in self:
-            pass
-
     async def read_all(self) -> bytes:
         """Everything, verified; only for bodies whose limit is small (manifests)."""
         return b"".join([chunk async for chunk in self])

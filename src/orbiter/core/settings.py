@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     max_blob_bytes: int = 5 * 1024**3  # one upload; larger bodies are 413 before being read
     max_manifest_bytes: int = 64 * 1024**2
     max_doc_bytes: int = 1024**2  # GET /projects/{id}/docs/content
+    manifest_cache_bytes: int = 128 * 1024**2  # parsed manifests kept in memory (estimated)
     gc_grace_seconds: int = 3600  # blobs younger than this are never collected
 
     secret_key: str = DEFAULT_SECRET

@@ -3,6 +3,12 @@
 A documentation file is a regular file (not a symlink) whose extension is one of
 DOC_EXTENSIONS (any case), or whose whole name is one of DOC_NAMES without an extension
 (README, CHANGELOG, ...). Content comes from the blob store, capped at `max_doc_bytes`.
+
+Bytes are read only through a workspace's current manifest, and a manifest becomes a
+workspace's current one only when its setter holds every blob it names or the project already
+uses it (`blobs.usable.require_usable_manifest`), so no one reads a file here that they or a
+fellow member did not upload. A file whose bytes are missing answers exactly like a path that
+is not in the manifest.
 """
 
 from __future__ import annotations
@@ -110,7 +116,11 @@ async def read_doc(
     entry = await _entry(store, found, path)
     if entry.size > max_bytes:
         raise _too_large(path, entry.size, max_bytes)
-    data = await _read_capped(store, entry, max_bytes)
+    try:
+        data = await _read_capped(store, entry, max_bytes)
+    except BlobNotFound as exc:
+        logger.warning("doc %s of manifest %s has no bytes", path, found.current_manifest_hash)
+        raise _no_such_file(found, path) from exc
     return DocContent(
         content=data.decode("utf-8", errors="replace"),
         path=entry.path,
@@ -141,11 +151,15 @@ async def _find_workspace(db: AsyncSession, *, project_id: uuid.UUID, workspace:
     return next((w for w in candidates if w.id == as_id), candidates[0])
 
 
-async def _entry(store: BlobStore, workspace: Workspace, path: str) -> ManifestEntry:
-    missing = NotFound(
+def _no_such_file(workspace: Workspace, path: str) -> NotFound:
+    return NotFound(
         "No such documentation file in the workspace's current manifest",
         details={"path": path, "workspace_id": str(workspace.id)},
     )
+
+
+async def _entry(store: BlobStore, workspace: Workspace, path: str) -> ManifestEntry:
+    missing = _no_such_file(workspace, path)
     if not workspace.current_manifest_hash:
         raise missing
     manifest = await _manifest_or_empty(store, workspace)
@@ -166,12 +180,7 @@ def _too_large(path: str, size: int, limit: int) -> PayloadTooLarge:
 async def _read_capped(store: BlobStore, entry: ManifestEntry, limit: int) -> bytes:
     """The blob's bytes, never reading more than `limit + 1` of them (the manifest may lie)."""
     assert entry.hash is not None
-    try:
-        stream = await store.open_stream(blob_key(entry.hash), end=limit + 1)
-    except BlobNotFound as exc:
-        raise NotFound(
-            "The document's content is not in the blob store", details={"path": entry.path}
-        ) from exc
+    stream = await store.open_stream(blob_key(entry.hash), end=limit + 1)
     chunks: list[bytes] = []
     total = 0
     try:

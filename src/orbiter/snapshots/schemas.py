@@ -10,7 +10,6 @@ from orbiter.core.schemas import RequestModel
 HASH_PATTERN = r"^[0-9a-f]{64}$"
 SOURCE_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 MAX_PARENTS = 16
-MAX_LISTED_MISSING = 100
 
 
 class SnapshotCreate(RequestModel):

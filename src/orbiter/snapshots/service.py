@@ -1,9 +1,9 @@
 """Snapshots: immutable records of a project's tree (a manifest), linked by their parents.
 
-A snapshot is registered only when its manifest and every blob the manifest names are in the
-store for the caller (proof of possession, `ObjectOwner`), or when the manifest already
-belongs to the project (another member registered it, its blobs were checked then). Project
-members read the project's snapshots and manifests whoever uploaded them.
+A snapshot is registered only when the caller may use its manifest in the project
+(`blobs.usable.require_usable_manifest`: they hold it and every blob it names, or the project
+already uses it). Project members read the project's snapshots and manifests whoever uploaded
+them.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.blobs.access import owned_hashes, read_manifest
+from orbiter.blobs.access import read_manifest
 from orbiter.blobs.manifest import ManifestEntry
+from orbiter.blobs.usable import require_usable_manifest
 from orbiter.core.errors import BadRequest, Conflict, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.models import Event, Role, Snapshot, Workspace
 from orbiter.snapshots.schemas import (
-    MAX_LISTED_MISSING,
     DiffCounts,
     SnapshotCreate,
     SnapshotDiff,
@@ -50,52 +50,6 @@ async def load_snapshot(
     return await load_project_row(
         db, Snapshot, snapshot_id, user_id=user_id, min_role=min_role, label="Snapshot"
     )
-
-
-async def manifest_in_project(db: AsyncSession, *, project_id: uuid.UUID, hash_: str) -> bool:
-    """Whether the project already uses this manifest (a snapshot or a workspace's state)."""
-    in_snapshot = exists().where(Snapshot.project_id == project_id, Snapshot.manifest_hash == hash_)
-    in_workspace = exists().where(
-        Workspace.project_id == project_id, Workspace.current_manifest_hash == hash_
-    )
-    return bool(await db.scalar(select(or_(in_snapshot, in_workspace))))
-
-
-def _missing(hash_: str, missing: Sequence[str], *, manifest_missing: bool) -> BadRequest:
-    what = "The manifest is" if manifest_missing else f"{len(missing)} blob(s) it names are"
-    return BadRequest(
-        f"{what} not in the blob store for you; upload {'it' if manifest_missing else 'them'} "
-        "first (PUT /api/v1/blobs/manifests/{hash}, PUT /api/v1/blobs/upload/{hash})",
-        details={
-            "manifest_hash": hash_,
-            "manifest_missing": manifest_missing,
-            "missing": list(missing[:MAX_LISTED_MISSING]),
-            "missing_count": len(missing),
-        },
-    )
-
-
-async def require_manifest(
-    db: AsyncSession,
-    store: BlobStore,
-    *,
-    user_id: uuid.UUID,
-    project_id: uuid.UUID,
-    hash_: str,
-    with_blobs: bool,
-) -> None:
-    """400 unless the caller may use this manifest (and, `with_blobs`, every blob it names)."""
-    if await manifest_in_project(db, project_id=project_id, hash_=hash_):
-        return
-    if not await owned_hashes(db, user_id=user_id, kind="manifest", hashes=[hash_]):
-        raise _missing(hash_, [hash_], manifest_missing=True)
-    if not with_blobs:
-        return
-    wanted = (await read_manifest(store, hash_)).blob_hashes()
-    owned = await owned_hashes(db, user_id=user_id, kind="blob", hashes=wanted)
-    missing = sorted(wanted - owned)
-    if missing:
-        raise _missing(hash_, missing, manifest_missing=False)
 
 
 def _idempotent(existing: Snapshot, project_id: uuid.UUID, manifest_hash: str) -> Snapshot:
@@ -171,8 +125,8 @@ async def create_snapshot(
         if existing is not None:
             return snapshot_read(_idempotent(existing, project_id, body.manifest_hash)), False
     parents = await _check_references(db, project_id=project_id, body=body)
-    await require_manifest(
-        db, store, user_id=user_id, project_id=project_id, hash_=body.manifest_hash, with_blobs=True
+    await require_usable_manifest(
+        db, store, user_id=user_id, project_id=project_id, hash_=body.manifest_hash
     )
     snapshot = Snapshot(
         id=body.snapshot_id or uuid.uuid4(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orbiter.core.settings import Settings
-from orbiter.storage.base import BlobNotFound, BlobStore, BlobStream, validate_key
+from orbiter.storage.base import BlobNotFound, BlobStore, BlobStream, StoredKey, validate_key
 from orbiter.storage.local import LocalBlobStore
 from orbiter.storage.s3 import S3BlobStore
 
@@ -13,6 +13,7 @@ __all__ = [
     "BlobStream",
     "LocalBlobStore",
     "S3BlobStore",
+    "StoredKey",
     "create_blob_store",
     "validate_key",
 ]

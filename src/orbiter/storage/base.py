@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from orbiter.core.errors import NotFound
@@ -13,6 +15,14 @@ MAX_KEY_BYTES = 1024  # the S3 limit, applied everywhere so backends stay interc
 
 class BlobNotFound(NotFound):
     default_message = "Blob not found"
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """One object found by `list_keys`: its key and when it was last written (UTC)."""
+
+    key: str
+    modified: datetime
 
 
 class BlobStream(Protocol):
@@ -68,6 +78,20 @@ class BlobStore(Protocol):
     async def stored_sha256(self, key: str) -> str | None:
         """The object's SHA-256 (hex) as the backend itself verified it at write time, or None
         when the backend keeps no such checksum. Raises BlobNotFound for a missing object."""
+        ...
+
+    async def list_keys(
+        self, prefix: str, *, after: str = "", limit: int = 1000
+    ) -> list[StoredKey]:
+        """Up to `limit` objects whose key starts with `prefix`, in the store's own key order,
+        starting after the key `after` ("" for the beginning). Listing from the last key
+        returned continues the walk; an empty list means it has reached the end."""
+        ...
+
+    async def discard_incomplete_uploads(self, older_than: datetime) -> int:
+        """Throw away writes that never completed and were started (local: last written)
+        before `older_than`: temp files of a killed process, abandoned multipart uploads.
+        Returns how many were discarded."""
         ...
 
     async def presign_get(self, key: str, expires: int = 3600) -> str | None:

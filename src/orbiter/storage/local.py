@@ -8,6 +8,7 @@ import os
 import stat
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +17,7 @@ from orbiter.storage.base import (
     DEFAULT_CHUNK_SIZE,
     BlobNotFound,
     BlobStream,
+    StoredKey,
     validate_key,
     validate_range,
 )
@@ -23,6 +25,7 @@ from orbiter.storage.streams import ThreadedReader, single_chunk
 
 # Temp files live inside the root so the final os.replace never crosses filesystems.
 TEMP_DIR_NAME = ".tmp"
+TEMP_SUFFIXES = (".part", ".probe")
 
 
 class LocalBlobStore:
@@ -77,6 +80,17 @@ class LocalBlobStore:
             raise BlobNotFound()
         return None
 
+    async def list_keys(
+        self, prefix: str, *, after: str = "", limit: int = 1000
+    ) -> list[StoredKey]:
+        """In the order of the keys' segments (each directory's names sorted)."""
+        return await asyncio.to_thread(_list_keys, self.root, prefix, after, limit)
+
+    async def discard_incomplete_uploads(self, older_than: datetime) -> int:
+        """Temp files last written before `older_than`: a live upload writes its temp file
+        at least once per received chunk, so only a dead process's files are that old."""
+        return await asyncio.to_thread(_discard_temp_files, self.temp_dir, older_than.timestamp())
+
     async def presign_get(self, key: str, expires: int = 3600) -> str | None:
         return None  # a directory has no URLs; callers fall back to API routes
 
@@ -104,6 +118,54 @@ def _file_size(path: Path) -> int | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def _list_keys(root: Path, prefix: str, after: str, limit: int) -> list[StoredKey]:
+    after_segments = tuple(after.split("/")) if after else ()
+    found: list[StoredKey] = []
+
+    def walk(directory: Path, segments: tuple[str, ...]) -> None:
+        try:
+            names = sorted(os.listdir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for name in names:
+            here = (*segments, name)
+            if len(found) >= limit:
+                return
+            if (not segments and name == TEMP_DIR_NAME) or here < after_segments[: len(here)]:
+                continue  # the temp files, or everything in it comes before `after`
+            key = "/".join(here)
+            try:
+                info = (directory / name).lstat()
+            except FileNotFoundError:
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if (key + "/").startswith(prefix) or prefix.startswith(key + "/"):
+                    walk(directory / name, here)
+            elif stat.S_ISREG(info.st_mode) and key.startswith(prefix) and here > after_segments:
+                found.append(StoredKey(key, datetime.fromtimestamp(info.st_mtime, UTC)))
+
+    walk(root, ())
+    return found
+
+
+def _discard_temp_files(temp_dir: Path, before: float) -> int:
+    discarded = 0
+    try:
+        entries = list(os.scandir(temp_dir))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        if not entry.name.endswith(TEMP_SUFFIXES):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < before:
+                os.unlink(entry.path)
+                discarded += 1
+        except FileNotFoundError:
+            continue  # finished or discarded meanwhile
+    return discarded
 
 
 def _create_temp_file(temp_dir: Path) -> tuple[Path, BinaryIO]:

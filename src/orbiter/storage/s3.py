@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ from orbiter.storage.base import (
     DEFAULT_CHUNK_SIZE,
     BlobNotFound,
     BlobStream,
+    StoredKey,
     validate_key,
     validate_range,
 )
@@ -24,6 +26,7 @@ from orbiter.storage.s3_multipart import MultipartUpload
 from orbiter.storage.streams import ThreadedReader, empty_reader, single_chunk
 
 PART_SIZE = 8 * 1024 * 1024  # with S3's 10,000-part limit: objects up to ~78 GiB
+LIST_PAGE = 1000  # the most S3 returns per listing request
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the SigV4 maximum
 
 
@@ -123,6 +126,54 @@ class S3BlobStore:
 
     async def delete(self, key: str) -> None:
         await self._call("delete_object", Bucket=self.bucket, Key=validate_key(key))
+
+    async def list_keys(
+        self, prefix: str, *, after: str = "", limit: int = 1000
+    ) -> list[StoredKey]:
+        """In S3's order (by the UTF-8 bytes of the key)."""
+        found: list[StoredKey] = []
+        while len(found) < limit:
+            params: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Prefix": prefix,
+                "MaxKeys": min(LIST_PAGE, limit - len(found)),
+            }
+            if after:
+                params["StartAfter"] = after
+            response = await self._call("list_objects_v2", **params)
+            page = [StoredKey(o["Key"], o["LastModified"]) for o in response.get("Contents", [])]
+            found += page
+            if not page or not response.get("IsTruncated"):
+                break
+            after = page[-1].key
+        return found
+
+    async def discard_incomplete_uploads(self, older_than: datetime) -> int:
+        """Abort multipart uploads initiated before `older_than` (a process killed mid-upload
+        never aborts its own)."""
+        discarded = 0
+        markers: dict[str, str] = {}
+        while True:
+            response = await self._call("list_multipart_uploads", Bucket=self.bucket, **markers)
+            for upload in response.get("Uploads", []):
+                if upload["Initiated"] < older_than:
+                    await self._abort(upload["Key"], upload["UploadId"])
+                    discarded += 1
+            if not response.get("IsTruncated"):
+                return discarded
+            markers = {
+                "KeyMarker": response["NextKeyMarker"],
+                "UploadIdMarker": response["NextUploadIdMarker"],
+            }
+
+    async def _abort(self, key: str, upload_id: str) -> None:
+        try:
+            await self._call(
+                "abort_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id
+            )
+        except ClientError as exc:
+            if error_code(exc) != "NoSuchUpload":  # completed or aborted meanwhile
+                raise
 
     async def check(self) -> None:
         try:

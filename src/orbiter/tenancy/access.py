@@ -106,11 +106,10 @@ async def load_project_row_scope(
     return row, project, role
 
 
-def missing_reference(field: str, label: str, row_id: uuid.UUID) -> ValidationFailed:
-    """The one answer for a reference that does not exist or is not the caller's to use."""
-    return ValidationFailed.for_field(
-        field, f"{label} {row_id} not found", type_="reference_not_found"
-    )
+def missing_reference(field: str, label: str) -> ValidationFailed:
+    """The one answer for a reference that does not exist or is not the caller's to use; the id
+    is not echoed, so the answer is the same byte for byte whatever was named."""
+    return ValidationFailed.for_field(field, f"{label} not found", type_="reference_not_found")
 
 
 async def load_reference(
@@ -129,7 +128,7 @@ async def load_reference(
     """
     row = await db.get(model, row_id)
     if row is None or row.project_id != project_id:
-        raise missing_reference(field, label, row_id)
+        raise missing_reference(field, label)
     return row
 
 
@@ -153,4 +152,4 @@ async def check_references(
     )
     for row_id in row_ids:
         if row_id not in found:
-            raise missing_reference(field, label, row_id)
+            raise missing_reference(field, label)

@@ -1,4 +1,8 @@
-"""A workspace's current manifest, moved by compare-and-set."""
+"""A workspace's current manifest, moved by compare-and-set.
+
+The new manifest must be one the caller may use in the project (`require_usable_manifest`):
+docs, drift and sync read file contents through it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,10 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.blobs.usable import require_usable_manifest
 from orbiter.core.errors import Conflict
 from orbiter.core.time import utcnow
 from orbiter.models import Role, Workspace
-from orbiter.snapshots.service import require_manifest
 from orbiter.storage import BlobStore
 from orbiter.workspaces.access import load_workspace
 from orbiter.workspaces.schemas import CurrentManifestResult
@@ -75,13 +79,8 @@ async def set_current_manifest(
     workspace = await load_workspace(
         db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
-    await require_manifest(
-        db,
-        store,
-        user_id=user_id,
-        project_id=workspace.project_id,
-        hash_=manifest_hash,
-        with_blobs=False,
+    await require_usable_manifest(
+        db, store, user_id=user_id, project_id=workspace.project_id, hash_=manifest_hash
     )
     version = await _compare_and_set(
         db,
