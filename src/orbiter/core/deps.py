@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.core.db import transaction
+from orbiter.core.db import read_only, transaction
 from orbiter.core.pagination import DEFAULT_LIMIT, PageParams
 from orbiter.core.resources import Resources
 
@@ -31,6 +31,15 @@ async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the commit happens before the response is sent, never after.
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+async def get_read_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    async with read_only(resources.sessionmaker) as session:
+        yield session
+
+
+# For routes that never write: no BEGIN/COMMIT round trips (each statement autocommits).
+ReadDbSession = Annotated[AsyncSession, Depends(get_read_db)]
 
 
 async def page_params(
