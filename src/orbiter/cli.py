@@ -47,6 +47,8 @@ def serve(host: str, port: int, workers: int) -> None:
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         server_header=False,
+        # ORBITER_LOG_LEVEL rules uvicorn too: at WARNING no access line is logged per request.
+        log_level=settings.log_level.lower(),
     )
 
 

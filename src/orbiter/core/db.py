@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -67,17 +68,15 @@ async def transaction(
 
 
 @asynccontextmanager
-async def read_only(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """A session for requests that only read: autocommit, so no BEGIN and COMMIT round trips.
+async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A plain connection for requests that only read: autocommit, so no BEGIN and COMMIT
+    round trips, and no ORM session to set up for rows that are never objects.
 
     Each statement sees its own snapshot; a read that needs one consistent view of several
     things asks for them in one statement (as the paginator does with the page and its total).
     """
-    async with sessionmaker() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def upsert_insert(db: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orbiter.core.db import read_only, transaction
 from orbiter.core.pagination import DEFAULT_LIMIT, PageParams
@@ -33,13 +33,13 @@ async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-async def get_read_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    async with read_only(resources.sessionmaker) as session:
-        yield session
+async def get_read_db(resources: ResourcesDep) -> AsyncIterator[AsyncConnection]:
+    async with read_only(resources.engine) as connection:
+        yield connection
 
 
-# For routes that never write: no BEGIN/COMMIT round trips (each statement autocommits).
-ReadDbSession = Annotated[AsyncSession, Depends(get_read_db)]
+# For routes that never write: a Core connection, no BEGIN/COMMIT round trips.
+ReadDb = Annotated[AsyncConnection, Depends(get_read_db)]
 
 
 async def page_params(

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from itsdangerous import BadSignature, Signer
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from orbiter.core.errors import BadRequest
@@ -31,8 +31,8 @@ OrderColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 TOTAL_DESCRIPTION = (
-    "How many items the listing had when it began: counted on the first page and carried "
-    "in the cursor, so later pages repeat it rather than count again"
+    "The count when the listing began: counted on the first page and carried in the cursor, "
+    "so later pages repeat it instead of counting again"
 )
 
 
@@ -152,7 +152,7 @@ class KeysetQuery:
 
     async def page(
         self,
-        session: AsyncSession,
+        db: AsyncSession | AsyncConnection,
         params: PageParams,
         codec: CursorCodec,
         binds: Mapping[str, Any] | None = None,
@@ -161,10 +161,10 @@ class KeysetQuery:
         if params.cursor:
             cursor = codec.decode(params.cursor, len(self.order))
             values |= {f"_after_{i}": v for i, v in enumerate(cursor.after)}
-            rows = list((await session.execute(self.next_page, values)).all())
+            rows = list((await db.execute(self.next_page, values)).all())
             total = cursor.total
         else:
-            rows = list((await session.execute(self.first_page, values)).all())
+            rows = list((await db.execute(self.first_page, values)).all())
             total = rows[0]._total if rows else 0
         has_more = len(rows) > params.limit
         rows = rows[: params.limit]

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.core.deps import DbSession, PageParamsDep, ReadDbSession, ResourcesDep
+from orbiter.core.deps import DbSession, PageParamsDep, ReadDb, ResourcesDep
 from orbiter.core.pagination import Page
 from orbiter.projects import service
 from orbiter.projects.schemas import (
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 
 @router.get("", response_model=Page[ProjectRead])
 async def list_projects(
-    principal: CurrentPrincipal, db: ReadDbSession, resources: ResourcesDep, page: PageParamsDep
+    principal: CurrentPrincipal, db: ReadDb, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ProjectRead]:
     """The caller's projects, most recently updated first."""
     data, info = await service.list_projects(

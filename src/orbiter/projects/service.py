@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orbiter.core.errors import Conflict, Forbidden, NotFound
 from orbiter.core.pagination import CursorCodec, KeysetQuery, PageInfo, PageParams, paginate
@@ -71,14 +71,12 @@ async def personal_project_id(db: AsyncSession, *, user_id: uuid.UUID) -> uuid.U
     return project_id
 
 
+_FIELDS = tuple(ProjectRead.model_fields)
 _PROJECTS = Project.__table__.c
 _MEMBERS = ProjectMember.__table__.c
 # The list is the hottest read: plain columns (no ORM objects), built and cache-keyed once.
 _PROJECT_LIST = KeysetQuery(
-    select(
-        *(_PROJECTS[name] for name in ProjectRead.model_fields if name != "role"),
-        _MEMBERS.role,
-    ).join_from(
+    select(*(_MEMBERS.role if name == "role" else _PROJECTS[name] for name in _FIELDS)).join_from(
         Project.__table__,
         ProjectMember.__table__,
         (_MEMBERS.project_id == _PROJECTS.id) & (_MEMBERS.user_id == bindparam("user_id")),
@@ -91,11 +89,15 @@ _PROJECT_LIST = KeysetQuery(
 
 
 async def list_projects(
-    db: AsyncSession, *, user_id: uuid.UUID, params: PageParams, codec: CursorCodec
+    db: AsyncConnection, *, user_id: uuid.UUID, params: PageParams, codec: CursorCodec
 ) -> tuple[list[ProjectRead], PageInfo]:
     """The caller's projects, most recently updated first."""
     rows, info = await _PROJECT_LIST.page(db, params, codec, {"user_id": user_id})
-    return [ProjectRead.model_validate(row._asdict()) for row in rows], info
+    # The first columns are ProjectRead's fields, in order; the cursor columns follow.
+    width = len(_FIELDS)
+    return [
+        ProjectRead.model_validate(dict(zip(_FIELDS, row[:width], strict=True))) for row in rows
+    ], info
 
 
 async def project_detail(
