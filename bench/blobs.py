@@ -9,9 +9,12 @@ endpoint and bucket, credentials from ORBITER_S3_ACCESS_KEY_ID / _SECRET_ACCESS_
 size it uploads fresh random bytes with `PUT /api/v1/blobs/upload/{hash}` and downloads them
 with `GET /api/v1/blobs/download/{hash}` (API key auth), and moves the same bytes straight to
 the store: a file written in 1 MiB chunks, fsynced and renamed, then read back (local), or
-boto3 with the server's part size and one part at a time (S3). Prints MB/s for both, the ratio
-API/direct (target >= 0.7), and the server process's peak RSS growth over the whole run
-(target < 64 MB: no blob is ever held in memory). Exit status 0 when every target is met.
+boto3 with the server's part size and one part at a time (S3). Both sides do the same work:
+the direct write fsyncs the file and its directory as the local store does. The rounds of
+API and direct transfers are interleaved; each figure is the median of `--repeat` rounds.
+Prints MB/s for both, the ratio API/direct (target >= 0.7), and the server process's peak RSS
+growth over the whole run (target < 64 MB: no blob is ever held in memory). Any error response
+fails the run. Exit status 0 when every target is met, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -195,6 +198,7 @@ def api_download(api: ApiClient, digest: str, size: int) -> None:
 
 
 def local_write(directory: Path, data: bytes, name: str) -> None:
+    """What the local store does: chunks to a temp file, fsync, rename, fsync the directory."""
     fd, temp = tempfile.mkstemp(dir=directory, suffix=".part")
     with os.fdopen(fd, "wb") as file:
         view = memoryview(data)
@@ -203,6 +207,11 @@ def local_write(directory: Path, data: bytes, name: str) -> None:
         file.flush()
         os.fsync(file.fileno())
     os.replace(temp, directory / name)
+    directory_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(directory_fd)
+    finally:
+        os.close(directory_fd)
 
 
 def local_read(directory: Path, name: str) -> None:
@@ -353,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except services.SetupError as exc:
         print(f"[bench] could not start: {exc}", file=sys.stderr)
+        return 1
+    except (RuntimeError, httpx.HTTPError) as exc:
+        print(f"[bench] FAILED: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\n[bench] interrupted; servers stopped", file=sys.stderr)

@@ -33,8 +33,9 @@ async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-async def get_read_db(resources: ResourcesDep) -> AsyncIterator[AsyncConnection]:
-    async with read_only(resources.engine) as connection:
+async def get_read_db(request: Request) -> AsyncIterator[AsyncConnection]:
+    # From the request rather than ResourcesDep: each dependency costs FastAPI a resolution.
+    async with read_only(request.app.state.resources.engine) as connection:
         yield connection
 
 
