@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
 from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
+    embedded_env,
     info,
     serve_orbiter,
     sign_in,
@@ -130,15 +131,6 @@ def http_compare(base_url: str, key: str, workspace: str, source: str) -> dict[s
         return body
 
 
-def orbiter_env(stack: contextlib.ExitStack) -> dict[str, str]:
-    return services.base_env() | {
-        "ORBITER_ENVIRONMENT": "development",
-        "ORBITER_DATA_DIR": str(services.make_temp_dir(stack, "orbiter-bench-drift-")),
-        "ORBITER_RATE_LIMITS_ENABLED": "false",
-        "ORBITER_LOG_LEVEL": "WARNING",
-    }
-
-
 def run_round(
     env: dict[str, str], workdir: Path, ids: tuple[str, str, str], warm: int, expected: object
 ) -> tuple[float, float]:
@@ -176,7 +168,7 @@ def main() -> int:
     rows: list[tuple[float, float, float]] = []
     try:
         with contextlib.ExitStack() as stack:
-            env = orbiter_env(stack)
+            env = embedded_env(stack, "orbiter-bench-drift-")
             workdir = Path(env["ORBITER_DATA_DIR"])
             with contextlib.ExitStack() as server:
                 base_url, _ = serve_orbiter(server, env, workdir=workdir)

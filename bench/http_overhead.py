@@ -133,6 +133,21 @@ def orbiter_env(stack: contextlib.ExitStack) -> dict[str, str]:
     }
 
 
+def embedded_env(stack: contextlib.ExitStack, prefix: str, **settings: str) -> dict[str, str]:
+    """Orbiter on its embedded defaults (SQLite, local blobs) in a fresh data dir, rate limits
+    off, plus `settings` (ORBITER_* variables)."""
+    return (
+        services.base_env()
+        | {
+            "ORBITER_ENVIRONMENT": "development",
+            "ORBITER_DATA_DIR": str(services.make_temp_dir(stack, prefix)),
+            "ORBITER_RATE_LIMITS_ENABLED": "false",
+            "ORBITER_LOG_LEVEL": "WARNING",
+        }
+        | settings
+    )
+
+
 def serve_orbiter(
     stack: contextlib.ExitStack,
     env: dict[str, str],

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
 from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
+    embedded_env,
     info,
     serve_orbiter,
     start_process,
@@ -74,15 +75,8 @@ def start_fake(stack: contextlib.ExitStack) -> tuple[str, str]:
 
 
 def start_orbiter(stack: contextlib.ExitStack) -> str:
-    data_dir = services.make_temp_dir(stack, "orbiter-bench-chat-")
-    env = services.base_env() | {
-        "ORBITER_ENVIRONMENT": "development",
-        "ORBITER_DATA_DIR": str(data_dir),
-        "ORBITER_RATE_LIMITS_ENABLED": "false",
-        "ORBITER_ALLOW_PRIVATE_URLS": "true",
-        "ORBITER_LOG_LEVEL": "WARNING",
-    }
-    base_url, _ = serve_orbiter(stack, env, workdir=data_dir)
+    env = embedded_env(stack, "orbiter-bench-chat-", ORBITER_ALLOW_PRIVATE_URLS="true")
+    base_url, _ = serve_orbiter(stack, env, workdir=Path(env["ORBITER_DATA_DIR"]))
     return base_url
 
 
