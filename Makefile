@@ -61,8 +61,9 @@ format: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	@# Every bench runs even when one misses its target; the exit status says whether any did.
-	@status=0; for bench in http_overhead blobs drift streaming; do \
-		$(BIN)/python bench/$$bench.py || status=1; \
+	@status=0; for bench in http_overhead.py blobs.py drift.py streaming.py \
+		"streaming.py --anthropic"; do \
+		$(BIN)/python bench/$$bench || status=1; \
 	done; exit $$status
 
 # Removes caches and build output; keeps .venv and your local data in .data.

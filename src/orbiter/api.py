@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends, FastAPI
 
 from orbiter.api_keys.router import router as api_keys_router
 from orbiter.auth.dependencies import require_principal
@@ -23,23 +23,33 @@ from orbiter.snapshots.router import router as snapshots_router
 from orbiter.workspaces.router import project_router as project_workspaces_router
 from orbiter.workspaces.router import router as workspaces_router
 
+API_PREFIX = "/api/v1"
 # Authenticated by default: public routes opt out by name in auth.dependencies.PUBLIC_ROUTES.
-api_router = APIRouter(
-    prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(require_principal)]
+AUTHENTICATED = [Depends(require_principal)]
+DOMAIN_ROUTERS = (
+    auth_router,  # /api/v1/auth
+    oauth_router,  # /api/v1/oauth
+    api_keys_router,  # /api/v1/api-keys
+    ci_router,  # /api/v1/ci
+    settings_router,  # /api/v1/settings
+    projects_router,  # /api/v1/projects
+    env_vars_router,  # /api/v1/projects/{project_id}/env-vars
+    docs_router,  # /api/v1/projects/{project_id}/docs
+    blobs_router,  # /api/v1/blobs
+    providers_router,  # /api/v1/providers
+    chat_router,  # /api/v1/chat
+    project_workspaces_router,  # /api/v1/projects/{project_id}/workspaces
+    workspaces_router,  # /api/v1/workspaces
+    project_snapshots_router,  # /api/v1/projects/{project_id}/snapshots
+    snapshots_router,  # /api/v1/snapshots
+    conversations_router,  # /api/v1/conversations
 )
-api_router.include_router(auth_router)  # /api/v1/auth
-api_router.include_router(oauth_router)  # /api/v1/oauth
-api_router.include_router(api_keys_router)  # /api/v1/api-keys
-api_router.include_router(ci_router)  # /api/v1/ci
-api_router.include_router(settings_router)  # /api/v1/settings
-api_router.include_router(projects_router)  # /api/v1/projects
-api_router.include_router(env_vars_router)  # /api/v1/projects/{project_id}/env-vars
-api_router.include_router(docs_router)  # /api/v1/projects/{project_id}/docs
-api_router.include_router(blobs_router)  # /api/v1/blobs
-api_router.include_router(providers_router)  # /api/v1/providers
-api_router.include_router(chat_router)  # /api/v1/chat
-api_router.include_router(project_workspaces_router)  # /api/v1/projects/{project_id}/workspaces
-api_router.include_router(workspaces_router)  # /api/v1/workspaces
-api_router.include_router(project_snapshots_router)  # /api/v1/projects/{project_id}/snapshots
-api_router.include_router(snapshots_router)  # /api/v1/snapshots
-api_router.include_router(conversations_router)  # /api/v1/conversations
+
+
+def include_api(app: FastAPI) -> None:
+    """One include per domain, each on the app itself: FastAPI matches included routers on
+    every request, and a router nested in another cost a second matching pass."""
+    for router in DOMAIN_ROUTERS:
+        app.include_router(
+            router, prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=AUTHENTICATED
+        )

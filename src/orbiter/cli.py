@@ -107,6 +107,8 @@ def serve(host: str, port: int, workers: int) -> None:
         server_header=False,
         access_log=False,  # the app logs one structured line per request itself
         log_config=None,  # and formats uvicorn's own lines the same way
+        # ORBITER_LOG_LEVEL rules uvicorn too: at WARNING no access line is logged per request.
+        log_level=settings.log_level.lower(),
     )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from orbiter.api import api_router
+from orbiter.api import include_api
 from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.blobs.access import set_manifest_cache_bytes
@@ -47,9 +48,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = Resources.create(settings)
         app.state.resources = resources
         set_manifest_cache_bytes(settings.manifest_cache_bytes)
-        await discard_stale_uploads(resources.blobs)  # left by a process killed mid-upload
         try:
             await start_up(resources)  # refuses an unmigrated database; logs the summary
+            await discard_stale_uploads(resources.blobs)  # left by a process killed mid-upload
+            # What start-up allocated lives as long as the process: keep it out of every later
+            # full garbage collection, which would otherwise walk that whole heap mid-request.
+            gc.collect()
+            gc.freeze()
             yield
         finally:
             # Replies still streaming are stored `incomplete` while the database is still open.
@@ -74,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_api_docs(app)
     app.include_router(health_router)
     app.include_router(oauth_pages)
-    app.include_router(api_router)
+    include_api(app)
     app.add_api_websocket_route(
         STREAM_PATH, conversation_stream
     )  # GET /api/v1/conversations/{id}/stream

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -42,6 +46,25 @@ async def test_the_general_limit_is_per_user_and_answers_429_with_retry_after(ap
         assert error["message"]
     async with new_client(app) as anonymous:  # another principal keeps its own budget
         assert (await anonymous.get("/health")).status_code == 200
+    await browser.aclose()
+
+
+async def test_concurrent_requests_get_exactly_the_limit_and_every_one_its_headers(
+    app: FastAPI,
+) -> None:
+    """200 requests at once from one user with a 60/min limit: 60 pass, 140 are 429, none
+    slips through uncounted (without headers) and no session lookup fails (503)."""
+    browser, _ = await browser_for(app)
+    await app.state.resources.limiter.clear()  # a fresh window, whatever signing in counted
+    responses = await asyncio.gather(*(browser.get("/api/v1/auth/me") for _ in range(200)))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 60 and statuses.count(429) == 140, sorted(set(statuses))
+    for response in responses:
+        assert response.headers["RateLimit-Limit"] == "60"
+        assert 0 <= int(response.headers["RateLimit-Remaining"]) < 60
+    remaining = sorted(int(r.headers["RateLimit-Remaining"]) for r in responses)
+    assert remaining[-60:] == list(range(60))  # each allowed request saw its own count
+    assert app.state.resources.limiter.errors == 0
     await browser.aclose()
 
 
@@ -108,9 +131,10 @@ async def test_limits_can_be_switched_off(migrated: Settings) -> None:
 
 
 async def test_when_redis_is_down_sign_in_fails_closed_and_nothing_is_a_500(
-    migrated: Settings,
+    migrated: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(migrated.model_copy(update={"redis_url": DOWN_REDIS}))
+    caplog.set_level(logging.WARNING, logger="orbiter.core.ratelimit")
     async with LifespanManager(app), new_client(app) as client:
         login = await client.post(
             "/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD}
@@ -118,8 +142,14 @@ async def test_when_redis_is_down_sign_in_fails_closed_and_nothing_is_a_500(
         assert_error(login, 503, "SERVICE_UNAVAILABLE")
         device = await client.post("/api/v1/oauth/device", data={})
         assert_error(device, 503, "SERVICE_UNAVAILABLE")
+        errors = app.state.resources.limiter.errors
         schema = await client.get("/openapi.json")  # general limiter fails open by default
         assert schema.status_code == 200 and "RateLimit-Limit" not in schema.headers
+        # ... but not silently: every store error is counted and logged.
+        assert app.state.resources.limiter.errors == errors + 1
+        warnings = [r for r in caplog.records if r.name == "orbiter.core.ratelimit"]
+        assert len(warnings) == app.state.resources.limiter.errors
+        assert all(r.levelno == logging.WARNING for r in warnings)
         signed = session_store(app.state.resources).cookie_value("a-session-id-that-looks-real")
         client.cookies.set("orbiter_session", signed)
         assert_error(await client.get("/api/v1/auth/me"), 503, "SERVICE_UNAVAILABLE")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -27,9 +28,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         return engine
     return create_async_engine(
         url,
+        # A fixed pool: requests beyond it wait for a connection (pool_timeout) rather than
+        # open overflow connections that are closed again at once (reconnects under load).
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        max_overflow=0,
+        pool_timeout=30,
         pool_pre_ping=False,
+        # asyncpg prepares every statement; a generic plan ignores the bound values (which
+        # user, which keyset position) and made a later page 2.4x slower than the first.
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
     )
 
 
@@ -58,6 +65,18 @@ async def transaction(
         except BaseException:
             await session.rollback()
             raise
+
+
+@asynccontextmanager
+async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A plain connection for requests that only read: autocommit, so no BEGIN and COMMIT
+    round trips, and no ORM session to set up for rows that are never objects.
+
+    Each statement sees its own snapshot; a read that needs one consistent view of several
+    things asks for them in one statement (as the paginator does with the page and its total).
+    """
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def upsert_insert(db: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:

@@ -7,6 +7,7 @@ import time
 from typing import Protocol, cast
 
 import redis.asyncio as aioredis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from orbiter.core.errors import ServiceUnavailable
@@ -75,11 +76,26 @@ class MemoryKeyValueStore:
         return None
 
 
+POOL_WAIT_SECONDS = 10
+
+
+def redis_client(url: str, *, max_connections: int, decode_responses: bool = False) -> Redis:
+    """A client whose requests wait for one of `max_connections` connections when all are
+    busy (a burst of concurrent requests queues) instead of failing with "too many"."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_SECONDS,
+        decode_responses=decode_responses,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+    )
+    return Redis.from_pool(pool)
+
+
 class RedisKeyValueStore:
-    def __init__(self, url: str, prefix: str = "orbiter:") -> None:
-        self._redis = aioredis.from_url(
-            url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
-        )
+    def __init__(self, url: str, prefix: str = "orbiter:", *, max_connections: int = 50) -> None:
+        self._redis = redis_client(url, max_connections=max_connections, decode_responses=True)
         self._prefix = prefix
 
     def _k(self, key: str) -> str:

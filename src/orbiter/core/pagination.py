@@ -1,19 +1,25 @@
-"""The one keyset paginator: opaque signed cursors, `{data, pagination}` pages, no OFFSET."""
+"""The one keyset paginator: opaque signed cursors, `{data, pagination}` pages, no OFFSET.
+
+`total` is counted once, on the first page, in the same statement as the page (one round
+trip, one snapshot), and carried in the signed cursor: later pages report the count when
+the listing began and cost no `count(*)`.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from itsdangerous import BadSignature, Signer
-from pydantic import BaseModel
-from sqlalchemy import Row, Select, func, literal, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Integer, Row, Select, bindparam, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from orbiter.core.errors import BadRequest
@@ -21,14 +27,19 @@ from orbiter.core.errors import BadRequest
 T = TypeVar("T")
 AnySelect = Select[*tuple[Any, ...]]
 AnyRow = Row[*tuple[Any, ...]]
+OrderColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+TOTAL_DESCRIPTION = (
+    "The count when the listing began: counted on the first page and carried in the cursor, "
+    "so later pages repeat it instead of counting again"
+)
 
 
 class PageInfo(BaseModel):
     next_cursor: str | None
     has_more: bool
-    total: int
+    total: int = Field(description=TOTAL_DESCRIPTION)
 
 
 class Page(BaseModel, Generic[T]):
@@ -45,21 +56,32 @@ class PageParams:
         object.__setattr__(self, "limit", max(1, min(self.limit, MAX_LIMIT)))
 
 
+@dataclass(frozen=True)
+class Cursor:
+    after: list[Any]  # the sort key of the last item of the previous page
+    total: int  # the count when the listing began
+
+
 class CursorCodec:
     def __init__(self, secret: str) -> None:
         self._signer = Signer(secret, salt="orbiter.cursor")
 
-    def encode(self, values: Sequence[Any]) -> str:
-        payload = json.dumps([_dump(v) for v in values], separators=(",", ":")).encode()
-        return self._signer.sign(base64.urlsafe_b64encode(payload).rstrip(b"=")).decode()
+    def encode(self, after: Sequence[Any], total: int) -> str:
+        payload = {"after": [_dump(v) for v in after], "total": total}
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        return self._signer.sign(base64.urlsafe_b64encode(raw).rstrip(b"=")).decode()
 
-    def decode(self, cursor: str, width: int) -> list[Any]:
+    def decode(self, cursor: str, width: int | None = None) -> Cursor:
+        """The cursor's content; 400 when it is tampered with or does not fit (`width` keys)."""
         try:
             raw = self._signer.unsign(cursor.encode())
-            values = json.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
-            if not isinstance(values, list) or len(values) != width:
+            payload = json.loads(base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)))
+            after, total = payload["after"], payload["total"]
+            if not isinstance(after, list) or (width is not None and len(after) != width):
                 raise ValueError("wrong cursor width")
-            return [_load(v) for v in values]
+            if not isinstance(total, int) or total < 0:
+                raise ValueError("bad total")
+            return Cursor([_load(v) for v in after], total)
         except (BadSignature, ValueError, TypeError, KeyError) as exc:
             raise BadRequest("Invalid pagination cursor", details={"field": "cursor"}) from exc
 
@@ -80,32 +102,94 @@ def _load(value: Any) -> Any:
     return value
 
 
+class KeysetQuery:
+    """A list statement turned into its first-page and next-page statements, built once.
+
+    Build it at import time with `bindparam()`s for the request's values (e.g. the user id)
+    and SQLAlchemy compiles and cache-keys each statement once instead of per request.
+    `order` ends with a unique column (e.g. the id). `count` may replace the default
+    `count(*)` over `stmt` with a cheaper statement that counts the same rows.
+    """
+
+    def __init__(
+        self,
+        stmt: AnySelect,
+        order: Sequence[OrderColumn],
+        *,
+        descending: bool = True,
+        count: AnySelect | None = None,
+    ) -> None:
+        self.stmt = stmt
+        self.order = list(order)
+        self.descending = descending
+        self.count = count
+
+    @cached_property
+    def _keyed(self) -> AnySelect:
+        keys = (col.label(f"_cursor_{i}") for i, col in enumerate(self.order))
+        return self.stmt.add_columns(*keys)
+
+    def _ordered(self, stmt: AnySelect) -> AnySelect:
+        direction = [col.desc() if self.descending else col.asc() for col in self.order]
+        return stmt.order_by(*direction).limit(bindparam("_limit", type_=Integer))
+
+    @cached_property
+    def first_page(self) -> AnySelect:
+        """The page and, on every row, the count of the whole listing."""
+        counted = self.count
+        if counted is None:
+            counted = select(func.count()).select_from(self.stmt.order_by(None).subquery())
+        total = counted.scalar_subquery().correlate(None).label("_total")  # never correlated
+        return self._ordered(self._keyed.add_columns(total))
+
+    @cached_property
+    def next_page(self) -> AnySelect:
+        after = tuple_(
+            *(bindparam(f"_after_{i}", type_=col.type) for i, col in enumerate(self.order))
+        )
+        key = tuple_(*self.order)
+        return self._ordered(self._keyed.where(key < after if self.descending else key > after))
+
+    async def page(
+        self,
+        db: AsyncSession | AsyncConnection,
+        params: PageParams,
+        codec: CursorCodec,
+        binds: Mapping[str, Any] | None = None,
+    ) -> tuple[list[AnyRow], PageInfo]:
+        values = {**(binds or {}), "_limit": params.limit + 1}
+        if params.cursor:
+            cursor = codec.decode(params.cursor, len(self.order))
+            values |= {f"_after_{i}": v for i, v in enumerate(cursor.after)}
+            rows = list((await db.execute(self.next_page, values)).all())
+            total = cursor.total
+        else:
+            rows = list((await db.execute(self.first_page, values)).all())
+            total = rows[0]._total if rows else 0
+        has_more = len(rows) > params.limit
+        rows = rows[: params.limit]
+        next_cursor = None
+        if has_more:
+            last = rows[-1]
+            after = [getattr(last, f"_cursor_{i}") for i in range(len(self.order))]
+            next_cursor = codec.encode(after, total)
+        return rows, PageInfo(next_cursor=next_cursor, has_more=has_more, total=total)
+
+
 async def paginate(
     session: AsyncSession,
     stmt: AnySelect,
     *,
-    order: Sequence[InstrumentedAttribute[Any]],
+    order: Sequence[OrderColumn],
     params: PageParams,
     codec: CursorCodec,
     descending: bool = True,
 ) -> tuple[list[AnyRow], PageInfo]:
-    """Page through `stmt` ordered by `order` (its last column must be unique, e.g. the id)."""
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    keyed = stmt.add_columns(*(col.label(f"_cursor_{i}") for i, col in enumerate(order)))
-    if params.cursor:
-        decoded = codec.decode(params.cursor, len(order))
-        after = tuple_(*(literal(v, type_=col.type) for v, col in zip(decoded, order, strict=True)))
-        key = tuple_(*order)
-        keyed = keyed.where(key < after if descending else key > after)
-    direction = [col.desc() if descending else col.asc() for col in order]
-    rows = list((await session.execute(keyed.order_by(*direction).limit(params.limit + 1))).all())
-    has_more = len(rows) > params.limit
-    rows = rows[: params.limit]
-    next_cursor = None
-    if has_more:
-        last = rows[-1]
-        next_cursor = codec.encode([getattr(last, f"_cursor_{i}") for i in range(len(order))])
-    return rows, PageInfo(next_cursor=next_cursor, has_more=has_more, total=total or 0)
+    """Page through `stmt` ordered by `order` (its last column must be unique, e.g. the id).
+
+    For a hot list, build a module-level `KeysetQuery` instead: this builds one per call.
+    """
+    return await KeysetQuery(stmt, order, descending=descending).page(session, params, codec)
 
 
 def paginate_items(
@@ -117,12 +201,15 @@ def paginate_items(
 ) -> tuple[list[T], PageInfo]:
     """The same keyset contract for small lists assembled in memory (newest first)."""
     ordered = sorted(items, key=key, reverse=True)
-    if params.cursor and ordered:
-        after = tuple(codec.decode(params.cursor, len(key(ordered[0]))))
+    total = len(items)
+    if params.cursor:
+        cursor = codec.decode(params.cursor)
+        after = tuple(cursor.after)
+        if ordered and len(key(ordered[0])) != len(after):
+            raise BadRequest("Invalid pagination cursor", details={"field": "cursor"})
         ordered = [item for item in ordered if key(item) < after]
-    elif params.cursor:
-        codec.decode(params.cursor, len(params.cursor))  # still refuse a tampered cursor
+        total = cursor.total
     page = ordered[: params.limit]
     has_more = len(ordered) > params.limit
-    next_cursor = codec.encode(list(key(page[-1]))) if has_more else None
-    return page, PageInfo(next_cursor=next_cursor, has_more=has_more, total=len(items))
+    next_cursor = codec.encode(list(key(page[-1])), total) if has_more else None
+    return page, PageInfo(next_cursor=next_cursor, has_more=has_more, total=total)

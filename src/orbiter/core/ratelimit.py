@@ -1,17 +1,48 @@
-"""Rate limits (API.md §1.4) on the `limits` library: Redis storage for real, memory embedded."""
+"""Rate limits (API.md §1.4): fixed windows counted in Redis for real, in memory embedded.
+
+On Redis one registered Lua script counts a hit and reads the window (count and time to
+reset) in one round trip; embedded, the `limits` library's memory storage keeps the windows.
+Every store error is logged and counted (`RateLimiter.errors`) before it becomes a 503 or,
+for the general limit when configured so, an unlimited pass.
+"""
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
+from limits.aio.storage import MemoryStorage
 from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from orbiter.core.errors import RateLimited, ServiceUnavailable
+from orbiter.core.kv import redis_client
+
+logger = logging.getLogger(__name__)
+KEY_PREFIX = "orbiter:ratelimit:"
+
+# KEYS[1] the window's counter; ARGV[1] the window in seconds; ARGV[2] the cost (0: only read).
+# Returns {count in this window, milliseconds until it resets}.
+WINDOW_SCRIPT = """
+local count
+if tonumber(ARGV[2]) > 0 then
+    count = redis.call('INCRBY', KEYS[1], ARGV[2])
+else
+    count = tonumber(redis.call('GET', KEYS[1]) or '0')
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+    ttl = tonumber(ARGV[1]) * 1000
+elseif ttl == -2 then
+    ttl = 0
+end
+return {count, ttl}
+"""
 
 
 @dataclass(frozen=True)
@@ -46,54 +77,96 @@ def per_seconds(count: int, seconds: int) -> RateLimitItem:
     return RateLimitItemPerSecond(count, seconds)
 
 
-class RateLimiter:
-    def __init__(self, redis_url: str | None, *, enabled: bool = True) -> None:
-        self.enabled = enabled
-        self._storage: Storage
-        if redis_url:
-            self._storage = RedisStorage(
-                "async+" + redis_url,
-                implementation="redispy",
-                wrap_exceptions=True,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-            )
+class WindowCounters(Protocol):
+    async def count(self, key: str, window_seconds: int, cost: int) -> tuple[int, float]:
+        """Add `cost` (0: only read) to the window; (count in it, seconds until it resets)."""
+
+    async def clear(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+class RedisCounters:
+    def __init__(self, redis_url: str, max_connections: int) -> None:
+        self._redis = redis_client(redis_url, max_connections=max_connections)
+        self._script = self._redis.register_script(WINDOW_SCRIPT)
+
+    async def count(self, key: str, window_seconds: int, cost: int) -> tuple[int, float]:
+        count, ttl_ms = await self._script(keys=[KEY_PREFIX + key], args=[window_seconds, cost])
+        return int(count), max(0, int(ttl_ms)) / 1000
+
+    async def clear(self) -> None:
+        async for key in self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000):
+            await self._redis.delete(key)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+class MemoryCounters:
+    """The `limits` library's in-process fixed windows (the embedded backend)."""
+
+    def __init__(self) -> None:
+        self._storage = MemoryStorage()
+
+    async def count(self, key: str, window_seconds: int, cost: int) -> tuple[int, float]:
+        if cost:
+            count = await self._storage.incr(key, window_seconds, amount=cost)
         else:
-            self._storage = MemoryStorage()
-        self._limiter = FixedWindowRateLimiter(self._storage)
+            count = await self._storage.get(key)
+        return count, max(0.0, await self._storage.get_expiry(key) - time.time())
+
+    async def clear(self) -> None:
+        await self._storage.reset()
+
+    async def close(self) -> None:
+        return None
+
+
+class RateLimiter:
+    def __init__(
+        self, redis_url: str | None, *, enabled: bool = True, max_connections: int = 50
+    ) -> None:
+        self.enabled = enabled
+        self.errors = 0  # store failures since start-up, for the metrics to export
+        self._counters: WindowCounters = (
+            RedisCounters(redis_url, max_connections) if redis_url else MemoryCounters()
+        )
 
     async def hit(self, item: RateLimitItem, *identity: str) -> Decision:
         """Count one request; raises `ServiceUnavailable` when the counter store is down."""
-        try:
-            allowed = await self._limiter.hit(item, *identity)
-            stats = await self._limiter.get_window_stats(item, *identity)
-        except StorageError as exc:
-            raise ServiceUnavailable("The rate-limit store (Redis) is unavailable") from exc
-        return _decision(item, allowed, stats.remaining, stats.reset_time)
+        count, reset_after = await self._count(item, identity, cost=1)
+        return _decision(item, count <= item.amount, count, reset_after)
 
     async def peek(self, item: RateLimitItem, *identity: str) -> Decision:
         """Whether one more would be allowed, without counting it."""
-        try:
-            stats = await self._limiter.get_window_stats(item, *identity)
-        except StorageError as exc:
-            raise ServiceUnavailable("The rate-limit store (Redis) is unavailable") from exc
-        return _decision(item, stats.remaining > 0, stats.remaining, stats.reset_time)
+        count, reset_after = await self._count(item, identity, cost=0)
+        return _decision(item, count < item.amount, count, reset_after)
 
     async def enforce(self, item: RateLimitItem, *identity: str, message: str) -> None:
         """Fail-closed limiter for sign-in paths: 429 when over, 503 when the store is down."""
         if self.enabled:
             (await self.hit(item, *identity)).raise_if_denied(message)
 
+    async def _count(
+        self, item: RateLimitItem, identity: tuple[str, ...], cost: int
+    ) -> tuple[int, float]:
+        try:
+            return await self._counters.count(item.key_for(*identity), item.get_expiry(), cost)
+        except (RedisError, OSError, StorageError) as exc:
+            self.errors += 1
+            logger.warning("rate-limit store error (%d so far): %r", self.errors, exc)
+            raise ServiceUnavailable("The rate-limit store (Redis) is unavailable") from exc
+
     async def clear(self) -> None:
         try:
-            await self._storage.reset()
-        except (StorageError, NotImplementedError):
+            await self._counters.clear()
+        except (RedisError, OSError, StorageError):
             return
 
     async def close(self) -> None:
-        return None
+        await self._counters.close()
 
 
-def _decision(item: RateLimitItem, allowed: bool, remaining: int, reset_time: float) -> Decision:
-    reset_after = max(0, math.ceil(reset_time - time.time()))
-    return Decision(allowed, item.amount, max(0, remaining), reset_after)
+def _decision(item: RateLimitItem, allowed: bool, count: int, reset_after: float) -> Decision:
+    remaining = max(0, item.amount - count)
+    return Decision(allowed, item.amount, remaining, max(0, math.ceil(reset_after)))

@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     metrics_token: str = ""  # when set, /metrics needs `Authorization: Bearer <token>`
 
     database_url: str = ""  # default: SQLite file in data_dir
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     redis_url: str = ""  # empty: in-process sessions, limits and caches
+    # Per pool (sessions, rate limits): concurrent requests beyond it wait for a connection.
+    redis_max_connections: int = Field(default=50, ge=1)
 
     blob_store: Literal["local", "s3"] | None = None  # default: s3 when a bucket is set
     s3_endpoint_url: str = ""

@@ -20,14 +20,14 @@ from orbiter.projects.schemas import (
     ProjectStatus,
     ProjectUpdate,
 )
-from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
+from orbiter.runtime.deps import DbSession, PageParamsDep, ReadDb, ResourcesDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
 @router.get("", response_model=Page[ProjectRead])
 async def list_projects(
-    principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
+    principal: CurrentPrincipal, db: ReadDb, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ProjectRead]:
     """The caller's projects, most recently updated first."""
     data, info = await service.list_projects(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orbiter.core.errors import Conflict, Forbidden, NotFound
-from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.core.pagination import CursorCodec, KeysetQuery, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
 from orbiter.models import Event, Project, ProjectMember, Role, User
 from orbiter.projects.schemas import (
@@ -47,17 +47,33 @@ async def create_project(
     return project_read(project, Role.OWNER)
 
 
+_FIELDS = tuple(ProjectRead.model_fields)
+_PROJECTS = Project.__table__.c
+_MEMBERS = ProjectMember.__table__.c
+# The list is the hottest read: plain columns (no ORM objects), built and cache-keyed once.
+_PROJECT_LIST = KeysetQuery(
+    select(*(_MEMBERS.role if name == "role" else _PROJECTS[name] for name in _FIELDS)).join_from(
+        Project.__table__,
+        ProjectMember.__table__,
+        (_MEMBERS.project_id == _PROJECTS.id) & (_MEMBERS.user_id == bindparam("user_id")),
+    ),
+    order=[_PROJECTS.updated_at, _PROJECTS.id],
+    # Every membership names an existing project (foreign key), so the member table alone
+    # counts them: an index-only scan instead of a join.
+    count=select(func.count()).where(_MEMBERS.user_id == bindparam("user_id")),
+)
+
+
 async def list_projects(
-    db: AsyncSession, *, user_id: uuid.UUID, params: PageParams, codec: CursorCodec
+    db: AsyncConnection, *, user_id: uuid.UUID, params: PageParams, codec: CursorCodec
 ) -> tuple[list[ProjectRead], PageInfo]:
-    stmt = select(Project, ProjectMember.role).join(
-        ProjectMember,
-        (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == user_id),
-    )
-    rows, info = await paginate(
-        db, stmt, order=[Project.updated_at, Project.id], params=params, codec=codec
-    )
-    return [project_read(row[0], row[1]) for row in rows], info
+    """The caller's projects, most recently updated first."""
+    rows, info = await _PROJECT_LIST.page(db, params, codec, {"user_id": user_id})
+    # The first columns are ProjectRead's fields, in order; the cursor columns follow.
+    width = len(_FIELDS)
+    return [
+        ProjectRead.model_validate(dict(zip(_FIELDS, row[:width], strict=True))) for row in rows
+    ], info
 
 
 async def project_detail(

@@ -46,10 +46,16 @@ class Resources:
             secret_key=secret_key,
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
-            kv=RedisKeyValueStore(settings.redis_url)
+            kv=RedisKeyValueStore(
+                settings.redis_url, max_connections=settings.redis_max_connections
+            )
             if settings.redis_url
             else MemoryKeyValueStore(),
-            limiter=RateLimiter(settings.redis_url or None, enabled=settings.rate_limits_enabled),
+            limiter=RateLimiter(
+                settings.redis_url or None,
+                enabled=settings.rate_limits_enabled,
+                max_connections=settings.redis_max_connections,
+            ),
             secrets=SecretBox.from_setting(key_entries),
             cursors=CursorCodec(secret_key),
             blobs=create_blob_store(settings),
