@@ -14,6 +14,7 @@ from orbiter.api import api_router
 from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
+from orbiter.core.body_limits import RequestBodyMiddleware
 from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.middleware import RequestContextMiddleware
 from orbiter.core.settings import Settings, get_settings
@@ -55,9 +56,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # No redirect from /path/ to /path: Starlette builds its Location from the Host header.
+        redirect_slashes=False,
     )
     install_exception_handlers(app)
-    # Added innermost first: requests pass RequestContext -> CORS -> Authentication -> routes.
+    # Added innermost first: requests pass RequestContext -> RequestBody -> CORS ->
+    # Authentication -> routes.
     app.add_middleware(AuthenticationMiddleware)
     if settings.cors_origins:
         app.add_middleware(
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Retry-After",
             ],
         )
+    app.add_middleware(RequestBodyMiddleware)  # size cap, receive timeout, JSON media type
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(oauth_pages)
