@@ -60,22 +60,26 @@ async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:
 async def authenticate(
     db: AsyncSession, limiter: RateLimiter, settings: Settings, *, email: str, password: str
 ) -> User:
+    """The user for this pair, or 401. Each attempt takes one of the account's failed-login
+    allowance before the password is checked (so concurrent guesses cannot overrun it) and a
+    correct password gives it back: the allowance counts failures only."""
     email = normalise_email(email)
     window = per_seconds(
         settings.rate_limit_failed_logins, settings.rate_limit_failed_login_window_seconds
     )
-    if limiter.enabled:
-        (await limiter.peek(window, "failed-login", email)).raise_if_denied(
-            "Too many failed sign-in attempts for this account; try again later"
-        )
+    await limiter.reserve(
+        window,
+        "failed-login",
+        email,
+        message="Too many failed sign-in attempts for this account; try again later",
+    )
     user = await db.scalar(select(User).where(User.email == email))
     valid, new_hash = await passwords.verify_password(
         password, user.password_hash if user else None
     )
     if not valid or user is None:
-        if limiter.enabled:
-            await limiter.hit(window, "failed-login", email)
         raise Unauthorized(BAD_LOGIN)
+    await limiter.refund(window, "failed-login", email)
     if new_hash:
         user.password_hash = new_hash
     return user

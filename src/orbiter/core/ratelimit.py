@@ -79,6 +79,26 @@ class RateLimiter:
             raise ServiceUnavailable("The rate-limit store (Redis) is unavailable") from exc
         return _decision(item, stats.remaining > 0, stats.remaining, stats.reset_time)
 
+    async def reserve(self, item: RateLimitItem, *identity: str, message: str) -> None:
+        """Take one attempt before doing the work it guards: the window's increment is atomic,
+        so of many concurrent attempts only `item.amount` pass. A refused one is given back
+        (the count stays at the limit) and answered 429; 503 when the store is down."""
+        if not self.enabled:
+            return
+        decision = await self.hit(item, *identity)
+        if not decision.allowed:
+            await self.refund(item, *identity)
+            decision.raise_if_denied(message)
+
+    async def refund(self, item: RateLimitItem, *identity: str) -> None:
+        """Give back one reserved attempt (best effort: a store error leaves it counted)."""
+        if not self.enabled:
+            return
+        try:
+            await self._storage.incr(item.key_for(*identity), item.get_expiry(), amount=-1)
+        except StorageError:
+            return
+
     async def enforce(self, item: RateLimitItem, *identity: str, message: str) -> None:
         """Fail-closed limiter for sign-in paths: 429 when over, 503 when the store is down."""
         if self.enabled:

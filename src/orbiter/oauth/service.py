@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from limits import RateLimitItem
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import TokenResponse
 from orbiter.auth.sign_in import google_user, issue_token
-from orbiter.core.errors import Forbidden, NotFound, OAuthError, Unauthorized
-from orbiter.core.ratelimit import per_minute, per_seconds
+from orbiter.core.errors import Forbidden, NotFound, OAuthError, RateLimited, Unauthorized
+from orbiter.core.ratelimit import RateLimiter, per_minute, per_seconds
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
@@ -189,25 +190,40 @@ async def _settle(
     user_code: str,
     approve: bool,
 ) -> None:
-    """Wrong codes count against the caller and the IP (the attempt is reserved first)."""
+    """Wrong codes count against the caller and the IP: each attempt reserves one guess from
+    both before the code is looked up, and a right code gives them back."""
     limiter, settings = resources.limiter, resources.settings
     guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
     identities = (("user", str(user_id)), ("ip", ip))
-    if limiter.enabled:
-        for kind, value in identities:
-            (await limiter.peek(guesses, "user-code", kind, value)).raise_if_denied(
-                "Too many wrong codes; wait before trying again"
-            )
+    await _reserve_guesses(limiter, guesses, identities)
     grant = await db.scalar(
         select(DeviceAuthorization)
         .where(DeviceAuthorization.user_code == normalise_user_code(user_code))
         .with_for_update()
     )
     if grant is None or grant.status != "pending" or grant.expires_at <= utcnow():
-        if limiter.enabled:
-            for kind, value in identities:
-                await limiter.hit(guesses, "user-code", kind, value)
         raise NotFound("Unknown or expired code", details={"field": "user_code"})
+    for identity in identities:
+        await limiter.refund(guesses, "user-code", *identity)
     grant.status = "approved" if approve else "denied"
     grant.user_id = user_id
     await db.flush()
+
+
+async def _reserve_guesses(
+    limiter: RateLimiter, guesses: RateLimitItem, identities: tuple[tuple[str, str], ...]
+) -> None:
+    taken: list[tuple[str, str]] = []
+    try:
+        for identity in identities:
+            await limiter.reserve(
+                guesses,
+                "user-code",
+                *identity,
+                message="Too many wrong codes; wait before trying again",
+            )
+            taken.append(identity)
+    except RateLimited:
+        for identity in taken:  # refused by the other identity: this one is not used either
+            await limiter.refund(guesses, "user-code", *identity)
+        raise
