@@ -285,24 +285,91 @@ async def test_google_sign_in_is_unavailable_without_a_client_id(
     assert await _users(resources) == []
 
 
-async def test_an_existing_password_user_with_the_same_verified_email_is_linked(
+async def test_google_never_takes_over_a_password_account_with_the_same_email(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    """Whoever registered the email first never proved it: linking by email would hand the
+    Google user's sign-ins to them. The answer is 409 and nothing changes."""
+    email = unique_email("squatted")
+    squatter, _ = await browser_for(google_app, email)
+    response = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(sub="777", email=email.upper())}
+    )
+    error = assert_error(response, 409, "CONFLICT")
+    assert "/auth/google/link" in error["message"]
+    users = await _users(resources)
+    assert len(users) == 1 and users[0].google_sub is None
+    async with resources.sessionmaker() as db:
+        assert (await db.scalars(select(AccessToken))).all() == []
+    # The squatter's session sees no Google link and no new session or token.
+    sessions = (await squatter.get("/api/v1/auth/sessions")).json()["data"]
+    assert [s["kind"] for s in sessions] == ["browser"]
+    await squatter.aclose()
+
+
+async def test_the_password_holder_links_google_from_the_session(
     google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
     email = unique_email("linked")
     browser, user = await browser_for(google_app, email)
-    response = await gclient.post(
-        GOOGLE, json={"credential": fake_google.id_token(sub="777", email=email.upper())}
+    linked = await browser.post(
+        f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="778", email=email)}
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["user"]["id"] == user["id"]
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["id"] == user["id"]
+    assert linked.json()["picture"] == "https://lh3.googleusercontent.com/a/grace.png"
     users = await _users(resources)
-    assert len(users) == 1 and users[0].google_sub == "777"
-    # The password still works, and the next Google sign-in finds the user by sub.
+    assert len(users) == 1 and users[0].google_sub == "778"
+    # Google now signs in to that account, and the password still works.
+    again = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(sub="778")})
+    assert again.status_code == 200, again.text
+    assert again.json()["user"]["id"] == user["id"]
     login = await gclient.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
-    again = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(sub="777")})
-    assert again.json()["user"]["id"] == user["id"]
     await browser.aclose()
+
+
+async def test_linking_needs_a_browser_session_with_its_csrf_token(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    browser, _ = await browser_for(google_app)
+    credential = fake_google.id_token(sub="779")
+    anonymous = await gclient.post(f"{GOOGLE}/link", json={"credential": credential})
+    assert_error(anonymous, 401, "UNAUTHORIZED")
+    csrf = browser.headers.pop("X-CSRF-Token")
+    assert_error(
+        await browser.post(f"{GOOGLE}/link", json={"credential": credential}), 403, "FORBIDDEN"
+    )
+    browser.headers["X-CSRF-Token"] = csrf
+    key = (await browser.post("/api/v1/api-keys", json={"name": "ci"})).json()["key"]
+    async with new_client(google_app, **{"X-API-Key": key}) as api:
+        refused = await api.post(f"{GOOGLE}/link", json={"credential": credential})
+        assert_error(refused, 403, "FORBIDDEN")
+    forged = fake_google.id_token(sub="779", key=_rsa_key())
+    assert_error(
+        await browser.post(f"{GOOGLE}/link", json={"credential": forged}), 401, "UNAUTHORIZED"
+    )
+    assert [u.google_sub for u in await _users(resources)] == [None]
+    await browser.aclose()
+
+
+async def test_a_google_account_links_to_one_orbiter_account_only(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    first, _ = await browser_for(google_app)
+    second, _ = await browser_for(google_app)
+    assert (
+        await first.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="9")})
+    ).status_code == 200
+    taken = await second.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="9")})
+    assert_error(taken, 409, "CONFLICT")
+    other = await first.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="10")})
+    assert_error(other, 409, "CONFLICT")
+    same = await first.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="9")})
+    assert same.status_code == 200
+    assert sorted(str(u.google_sub) for u in await _users(resources)) == ["9", "None"]
+    await first.aclose()
+    await second.aclose()
 
 
 async def test_an_unverified_email_does_not_take_over_a_password_account(
