@@ -77,6 +77,18 @@ async def browser_for(
     return client, login.json()["user"]
 
 
+async def add_member(
+    owner: AsyncClient, project_id: str, member: AsyncClient, email: str, role: str
+) -> None:
+    """The owner invites `email` to the project; `member`, signed in with it, accepts."""
+    invited = await owner.post(
+        f"/api/v1/projects/{project_id}/members", json={"email": email, "role": role}
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = await member.post(f"/api/v1/invitations/{invited.json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
+
+
 async def create_api_key(browser: AsyncClient, scopes: list[str] | None = None) -> str:
     body: dict[str, Any] = {"name": "ci"}
     if scopes is not None:

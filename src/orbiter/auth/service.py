@@ -15,6 +15,7 @@ from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import SessionRead
 from orbiter.core.errors import Conflict, NotFound, Unauthorized
 from orbiter.core.ratelimit import RateLimiter, per_seconds
+from orbiter.core.schemas import normalise_email
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
@@ -24,10 +25,6 @@ from orbiter.tenancy.projects import create_personal_project
 
 BAD_LOGIN = "Invalid email or password"
 TOKEN_PREFIX = "orbt_"  # noqa: S105 - a public prefix, not a secret
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 async def register(db: AsyncSession, *, email: str, password: str, name: str | None) -> User:
