@@ -416,3 +416,23 @@ async def test_a_google_credential_approves_a_device_without_a_session(
     assert token.status_code == 200, token.text
     assert token.json()["user"]["email"] == email
     assert [u.email for u in await _users(resources)] == [email]
+
+
+async def test_a_full_width_google_email_is_stored_and_matched_in_nfkc(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    email = unique_email("wide")
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in email)
+    created = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(email=wide)})
+    assert created.status_code == 200, created.text
+    assert created.json()["user"]["email"] == email
+    # The same address, registered with a password before, is not taken over either.
+    taken = unique_email("wide-taken")
+    browser, _ = await browser_for(google_app, taken)
+    wide_taken = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in taken)
+    refused = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(email=wide_taken)}
+    )
+    assert_error(refused, 409, "CONFLICT")
+    assert sorted(u.email for u in await _users(resources)) == sorted([email, taken])
+    await browser.aclose()

@@ -13,14 +13,17 @@ MAX_CONTENT = 100_000
 MessageStatus = Literal["complete", "streaming", "incomplete", "error"]
 
 
+_ORDINARY_WHITESPACE = {ord("\t"): " ", ord("\n"): " ", ord("\r"): " "}
+
+
 def _clean_title(value: str | None) -> str | None:
     if value is None:
         return None
+    if has_control_characters(value.translate(_ORDINARY_WHITESPACE)):
+        raise ValueError("title must not contain control characters")
     value = " ".join(value.split())  # tabs and newlines become single spaces
     if not value:
         raise ValueError("title must not be blank")
-    if has_control_characters(value):
-        raise ValueError("title must not contain control characters")
     return value
 
 
