@@ -2,117 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
 import pytest
 from asgi_lifespan import LifespanManager
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from httpx import AsyncClient
-from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from orbiter.models import AccessToken, User
 from orbiter.runtime.resources import Resources
+from tests.fakes.google import CLIENT_ID, ISSUER, FakeGoogle, rsa_key
 from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
 
 GOOGLE = "/api/v1/auth/google"
-CLIENT_ID = "test-client"
-ISSUER = "https://accounts.google.com"
 THIRTY_DAYS = 30 * 24 * 3600
-
-
-def _rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@dataclass
-class FakeGoogle:
-    """Google's side: a signing key, its kid, and the URL where its key set is served."""
-
-    url: str
-    kid: str
-    private_key: rsa.RSAPrivateKey
-
-    def id_token(
-        self,
-        *,
-        key: rsa.RSAPrivateKey | None = None,
-        kid: str | None = None,
-        **overrides: Any,
-    ) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": CLIENT_ID,
-            "sub": str(uuid.uuid4().int)[:21],
-            "email": unique_email("google"),
-            "email_verified": True,
-            "name": "Grace Hopper",
-            "picture": "https://lh3.googleusercontent.com/a/grace.png",
-            "iat": now,
-            "exp": now + 3600,
-        }
-        claims.update(overrides)
-        claims = {name: value for name, value in claims.items() if value is not None}
-        return jwt.encode(
-            claims, key or self.private_key, algorithm="RS256", headers={"kid": kid or self.kid}
-        )
-
-
-@pytest.fixture(scope="module")
-def fake_google() -> Iterator[FakeGoogle]:
-    private_key = _rsa_key()
-    kid = "test-kid-1"
-    jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
-    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class KeySet(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "public, max-age=3600")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), KeySet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield FakeGoogle(
-            url=f"http://{host}:{port}/oauth2/v3/certs", kid=kid, private_key=private_key
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-async def google_app(migrated: Settings, fake_google: FakeGoogle) -> AsyncIterator[FastAPI]:
-    settings = migrated.model_copy(
-        update={"google_client_id": CLIENT_ID, "google_jwks_url": fake_google.url}
-    )
-    application = create_app(settings)
-    async with LifespanManager(application):
-        yield application
 
 
 @pytest.fixture
@@ -205,7 +115,7 @@ async def test_tokens_with_bad_claims_are_refused(
 async def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(
     gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
-    forged = fake_google.id_token(key=_rsa_key())
+    forged = fake_google.id_token(key=rsa_key())
     assert_error(await gclient.post(GOOGLE, json={"credential": forged}), 401, "UNAUTHORIZED")
     assert await _users(resources) == []
 
@@ -213,7 +123,7 @@ async def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(
 async def test_a_token_with_an_unknown_kid_is_refused(
     gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
-    other = _rsa_key()
+    other = rsa_key()
     response = await gclient.post(
         GOOGLE, json={"credential": fake_google.id_token(key=other, kid="not-a-google-kid")}
     )
@@ -345,7 +255,7 @@ async def test_linking_needs_a_browser_session_with_its_csrf_token(
     async with new_client(google_app, **{"X-API-Key": key}) as api:
         refused = await api.post(f"{GOOGLE}/link", json={"credential": credential})
         assert_error(refused, 403, "FORBIDDEN")
-    forged = fake_google.id_token(sub="779", key=_rsa_key())
+    forged = fake_google.id_token(sub="779", key=rsa_key())
     assert_error(
         await browser.post(f"{GOOGLE}/link", json={"credential": forged}), 401, "UNAUTHORIZED"
     )
@@ -396,7 +306,7 @@ async def test_a_google_credential_approves_a_device_without_a_session(
 
     forged = await gclient.post(
         "/api/v1/oauth/device/authorize",
-        json={"user_code": codes["user_code"], "credential": fake_google.id_token(key=_rsa_key())},
+        json={"user_code": codes["user_code"], "credential": fake_google.id_token(key=rsa_key())},
     )
     assert_error(forged, 401, "UNAUTHORIZED")
 
