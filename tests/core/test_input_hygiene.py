@@ -192,3 +192,12 @@ async def test_the_test_database_itself_is_private(migrated: Settings, client: A
     database = migrated.data_dir / "orbiter.db"
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         assert _mode(path) == 0o600, path
+
+
+async def test_a_device_client_name_follows_the_same_rules(client: AsyncClient) -> None:
+    for bad in ("   ", "cli\u202eevil", "a\x1bb"):
+        response = await client.post(f"{API}/oauth/device", data={"client_id": bad})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request"
+    ok = await client.post(f"{API}/oauth/device", data={"client_id": "  my laptop  "})
+    assert ok.status_code == 200, ok.text

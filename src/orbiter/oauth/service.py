@@ -18,6 +18,7 @@ from orbiter.auth.schemas import TokenResponse
 from orbiter.auth.sign_in import google_user, issue_token
 from orbiter.core.errors import Forbidden, NotFound, OAuthError, RateLimited, Unauthorized
 from orbiter.core.ratelimit import RateLimiter, per_minute, per_seconds
+from orbiter.core.schemas import clean_name
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
@@ -45,6 +46,15 @@ def format_user_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+def client_name(client_id: str) -> str:
+    """The client's name as the /device page and the sessions list show it: a name like any
+    other (trimmed, no control or bidi characters), else `invalid_request`."""
+    try:
+        return clean_name(client_id)[:200]
+    except ValueError as exc:
+        raise OAuthError("invalid_request", f"client_id {exc}") from exc
+
+
 def normalise_user_code(value: str) -> str:
     return re.sub(r"[^A-Z]", "", value.upper())
 
@@ -53,6 +63,7 @@ async def start(
     db: AsyncSession, resources: Resources, *, ip: str, client_id: str, verification_uri: str
 ) -> DeviceCodeResponse:
     """A new device request, within the per-IP sign-in limit."""
+    client_id = client_name(client_id)
     limit = per_minute(resources.settings.rate_limit_auth_per_ip)
     await resources.limiter.enforce(
         limit, "sign-in-ip", ip, message="Too many device code requests"
@@ -116,6 +127,7 @@ async def exchange(
         raise OAuthError("unsupported_grant_type", f"grant_type must be {DEVICE_GRANT}")
     if not device_code:
         raise OAuthError("invalid_request", "device_code is required")
+    client_id = client_name(client_id)
     outcome = await poll(db, device_code=device_code)
     if isinstance(outcome, OAuthError):
         return outcome
