@@ -18,6 +18,11 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}{next(_counter)}@example.com"
 
 
+def full_width(text: str) -> str:
+    """The full-width forms of ASCII letters, digits and punctuation (U+FF01..U+FF5E)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
 def new_client(app: FastAPI, **headers: str) -> AsyncClient:
     return AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL, headers=headers)
 

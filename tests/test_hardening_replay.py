@@ -20,7 +20,7 @@ from orbiter.models import User
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256
 from tests.fakes.google import FakeGoogle
-from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
+from tests.helpers import PASSWORD, assert_error, browser_for, full_width, new_client, unique_email
 
 API = "/api/v1"
 JSON = {"Content-Type": "application/json"}
@@ -188,7 +188,7 @@ async def test_a_whitespace_password_and_a_full_width_look_alike_email_are_refus
     assert_error(blank, 422, "VALIDATION_ERROR")
     victim_email = unique_email("victim")
     victim, _ = await browser_for(app, victim_email)
-    look_alike = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in victim_email)
+    look_alike = full_width(victim_email)
     duplicate = await attacker.post(
         f"{API}/auth/register", json={"email": look_alike, "password": PASSWORD}
     )

@@ -19,7 +19,7 @@ from orbiter.main import create_app
 from orbiter.models import AccessToken, User
 from orbiter.runtime.resources import Resources
 from tests.fakes.google import CLIENT_ID, ISSUER, FakeGoogle, rsa_key
-from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
+from tests.helpers import PASSWORD, assert_error, browser_for, full_width, new_client, unique_email
 
 GOOGLE = "/api/v1/auth/google"
 THIRTY_DAYS = 30 * 24 * 3600
@@ -332,14 +332,14 @@ async def test_a_full_width_google_email_is_stored_and_matched_in_nfkc(
     google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
     email = unique_email("wide")
-    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in email)
+    wide = full_width(email)
     created = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(email=wide)})
     assert created.status_code == 200, created.text
     assert created.json()["user"]["email"] == email
     # The same address, registered with a password before, is not taken over either.
     taken = unique_email("wide-taken")
     browser, _ = await browser_for(google_app, taken)
-    wide_taken = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in taken)
+    wide_taken = full_width(taken)
     refused = await gclient.post(
         GOOGLE, json={"credential": fake_google.id_token(email=wide_taken)}
     )

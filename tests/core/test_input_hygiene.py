@@ -17,7 +17,7 @@ from httpx import AsyncClient
 
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
-from tests.helpers import PASSWORD, SignedIn, assert_error, new_client, unique_email
+from tests.helpers import PASSWORD, SignedIn, assert_error, full_width, new_client, unique_email
 
 API = "/api/v1"
 BAD_NAMES = {
@@ -104,11 +104,6 @@ async def test_a_password_of_only_whitespace_is_refused(client: AsyncClient, pas
     assert error["details"]["fields"][0]["field"] == "password"
     login = await client.post(f"{API}/auth/login", json={"email": email, "password": password})
     assert_error(login, 401, "UNAUTHORIZED")
-
-
-def full_width(email: str) -> str:
-    """Full-width forms of ASCII letters, digits, '@' and '.' (U+FF01..U+FF5E)."""
-    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in email)
 
 
 async def test_full_width_emails_are_the_same_account_as_their_ascii_form(
