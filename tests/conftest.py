@@ -26,7 +26,10 @@ from orbiter.models import Base
 from orbiter.runtime.resources import Resources
 from tests.helpers import SignedIn, browser_for, sign_in_everywhere
 
-pytest_plugins = ["tests.fakes.llm_servers"]  # fake_llm, fake_llm_servers
+pytest_plugins = [
+    "tests.fakes.llm_servers",  # fake_llm, fake_llm_servers
+    "tests.fakes.google",  # fake_google, google_app
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_URL = "http://testserver"

@@ -18,6 +18,11 @@ def unique_email(prefix: str = "user") -> str:
     return f"{prefix}{next(_counter)}@example.com"
 
 
+def full_width(text: str) -> str:
+    """The full-width forms of ASCII letters, digits and punctuation (U+FF01..U+FF5E)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
 def new_client(app: FastAPI, **headers: str) -> AsyncClient:
     return AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL, headers=headers)
 
@@ -75,6 +80,18 @@ async def browser_for(
     assert login.status_code == 200, login.text
     client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
     return client, login.json()["user"]
+
+
+async def add_member(
+    owner: AsyncClient, project_id: str, member: AsyncClient, email: str, role: str
+) -> None:
+    """The owner invites `email` to the project; `member`, signed in with it, accepts."""
+    invited = await owner.post(
+        f"/api/v1/projects/{project_id}/members", json={"email": email, "role": role}
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = await member.post(f"/api/v1/invitations/{invited.json()['id']}/accept")
+    assert accepted.status_code == 200, accepted.text
 
 
 async def create_api_key(browser: AsyncClient, scopes: list[str] | None = None) -> str:

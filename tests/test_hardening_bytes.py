@@ -25,7 +25,7 @@ from orbiter.core.db import transaction
 from orbiter.models import Workspace
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256, upload_blob, upload_manifest, upload_tree
-from tests.helpers import SignedIn
+from tests.helpers import SignedIn, add_member
 from tests.workspaces.util import API, new_project, new_snapshot, new_workspace
 
 SignedInFactory = Callable[[], Awaitable[SignedIn]]
@@ -122,10 +122,7 @@ async def test_a_project_member_may_reuse_the_projects_manifests(
     """Manifests the project already uses need no proof: their blobs were checked then."""
     owner, member = await signed_in(), await signed_in()
     project = await new_project(owner.api)
-    added = await owner.api.post(
-        f"{API}/projects/{project}/members", json={"email": member.email, "role": "editor"}
-    )
-    assert added.status_code == 201, added.text
+    await add_member(owner.api, project, member.api, member.email, "editor")
     manifest = await upload_tree(owner.api, {"README.md": SECRET})
     await new_snapshot(owner.api, project, manifest)
     laptop = await new_workspace(member.api, project, "laptop")

@@ -15,6 +15,7 @@ from orbiter.core.schemas import ERROR_RESPONSES
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.oauth.router import router as oauth_router
+from orbiter.projects.router import invitations_router
 from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
 from orbiter.settings.router import router as settings_router
@@ -33,6 +34,7 @@ DOMAIN_ROUTERS = (
     ci_router,  # /api/v1/ci
     settings_router,  # /api/v1/settings
     projects_router,  # /api/v1/projects
+    invitations_router,  # /api/v1/invitations
     env_vars_router,  # /api/v1/projects/{project_id}/env-vars
     docs_router,  # /api/v1/projects/{project_id}/docs
     blobs_router,  # /api/v1/blobs

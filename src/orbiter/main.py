@@ -16,6 +16,7 @@ from orbiter.blobs.access import set_manifest_cache_bytes
 from orbiter.blobs.reclaim import discard_stale_uploads
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
+from orbiter.core.body_limits import RequestBodyMiddleware
 from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.logging import configure_logging
 from orbiter.core.metrics import install_metrics
@@ -69,11 +70,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
         docs_url=None,  # /docs and /redoc: install_api_docs, assets served offline
         redoc_url=None,
+        # No redirect from /path/ to /path: Starlette builds its Location from the Host header.
+        redirect_slashes=False,
     )
     install_exception_handlers(app)
-    # Added innermost first: RequestContext -> metrics -> CORS -> Authentication -> routes.
+    # Added innermost first: requests pass RequestContext -> metrics -> RequestBody -> CORS ->
+    # Authentication -> routes.
     app.add_middleware(AuthenticationMiddleware)
     install_cors(app, settings)
+    app.add_middleware(RequestBodyMiddleware)  # size cap, receive timeout, JSON media type
     install_metrics(app, settings)  # /metrics, inside the request context, before auth
     app.add_middleware(RequestContextMiddleware)
     install_api_docs(app)

@@ -2,117 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
 import pytest
 from asgi_lifespan import LifespanManager
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from httpx import AsyncClient
-from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import select
 
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from orbiter.models import AccessToken, User
 from orbiter.runtime.resources import Resources
-from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
+from tests.fakes.google import CLIENT_ID, ISSUER, FakeGoogle, rsa_key
+from tests.helpers import PASSWORD, assert_error, browser_for, full_width, new_client, unique_email
 
 GOOGLE = "/api/v1/auth/google"
-CLIENT_ID = "test-client"
-ISSUER = "https://accounts.google.com"
 THIRTY_DAYS = 30 * 24 * 3600
-
-
-def _rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@dataclass
-class FakeGoogle:
-    """Google's side: a signing key, its kid, and the URL where its key set is served."""
-
-    url: str
-    kid: str
-    private_key: rsa.RSAPrivateKey
-
-    def id_token(
-        self,
-        *,
-        key: rsa.RSAPrivateKey | None = None,
-        kid: str | None = None,
-        **overrides: Any,
-    ) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": CLIENT_ID,
-            "sub": str(uuid.uuid4().int)[:21],
-            "email": unique_email("google"),
-            "email_verified": True,
-            "name": "Grace Hopper",
-            "picture": "https://lh3.googleusercontent.com/a/grace.png",
-            "iat": now,
-            "exp": now + 3600,
-        }
-        claims.update(overrides)
-        claims = {name: value for name, value in claims.items() if value is not None}
-        return jwt.encode(
-            claims, key or self.private_key, algorithm="RS256", headers={"kid": kid or self.kid}
-        )
-
-
-@pytest.fixture(scope="module")
-def fake_google() -> Iterator[FakeGoogle]:
-    private_key = _rsa_key()
-    kid = "test-kid-1"
-    jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
-    jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class KeySet(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "public, max-age=3600")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), KeySet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield FakeGoogle(
-            url=f"http://{host}:{port}/oauth2/v3/certs", kid=kid, private_key=private_key
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-async def google_app(migrated: Settings, fake_google: FakeGoogle) -> AsyncIterator[FastAPI]:
-    settings = migrated.model_copy(
-        update={"google_client_id": CLIENT_ID, "google_jwks_url": fake_google.url}
-    )
-    application = create_app(settings)
-    async with LifespanManager(application):
-        yield application
 
 
 @pytest.fixture
@@ -205,7 +115,7 @@ async def test_tokens_with_bad_claims_are_refused(
 async def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(
     gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
-    forged = fake_google.id_token(key=_rsa_key())
+    forged = fake_google.id_token(key=rsa_key())
     assert_error(await gclient.post(GOOGLE, json={"credential": forged}), 401, "UNAUTHORIZED")
     assert await _users(resources) == []
 
@@ -213,7 +123,7 @@ async def test_a_token_signed_by_another_key_with_the_same_kid_is_refused(
 async def test_a_token_with_an_unknown_kid_is_refused(
     gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
-    other = _rsa_key()
+    other = rsa_key()
     response = await gclient.post(
         GOOGLE, json={"credential": fake_google.id_token(key=other, kid="not-a-google-kid")}
     )
@@ -285,24 +195,91 @@ async def test_google_sign_in_is_unavailable_without_a_client_id(
     assert await _users(resources) == []
 
 
-async def test_an_existing_password_user_with_the_same_verified_email_is_linked(
+async def test_google_never_takes_over_a_password_account_with_the_same_email(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    """Whoever registered the email first never proved it: linking by email would hand the
+    Google user's sign-ins to them. The answer is 409 and nothing changes."""
+    email = unique_email("squatted")
+    squatter, _ = await browser_for(google_app, email)
+    response = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(sub="777", email=email.upper())}
+    )
+    error = assert_error(response, 409, "CONFLICT")
+    assert "/auth/google/link" in error["message"]
+    users = await _users(resources)
+    assert len(users) == 1 and users[0].google_sub is None
+    async with resources.sessionmaker() as db:
+        assert (await db.scalars(select(AccessToken))).all() == []
+    # The squatter's session sees no Google link and no new session or token.
+    sessions = (await squatter.get("/api/v1/auth/sessions")).json()["data"]
+    assert [s["kind"] for s in sessions] == ["browser"]
+    await squatter.aclose()
+
+
+async def test_the_password_holder_links_google_from_the_session(
     google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
 ) -> None:
     email = unique_email("linked")
     browser, user = await browser_for(google_app, email)
-    response = await gclient.post(
-        GOOGLE, json={"credential": fake_google.id_token(sub="777", email=email.upper())}
+    linked = await browser.post(
+        f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="778", email=email)}
     )
-    assert response.status_code == 200, response.text
-    assert response.json()["user"]["id"] == user["id"]
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["id"] == user["id"]
+    assert linked.json()["picture"] == "https://lh3.googleusercontent.com/a/grace.png"
     users = await _users(resources)
-    assert len(users) == 1 and users[0].google_sub == "777"
-    # The password still works, and the next Google sign-in finds the user by sub.
+    assert len(users) == 1 and users[0].google_sub == "778"
+    # Google now signs in to that account, and the password still works.
+    again = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(sub="778")})
+    assert again.status_code == 200, again.text
+    assert again.json()["user"]["id"] == user["id"]
     login = await gclient.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
-    again = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(sub="777")})
-    assert again.json()["user"]["id"] == user["id"]
     await browser.aclose()
+
+
+async def test_linking_needs_a_browser_session_with_its_csrf_token(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    browser, _ = await browser_for(google_app)
+    credential = fake_google.id_token(sub="779")
+    anonymous = await gclient.post(f"{GOOGLE}/link", json={"credential": credential})
+    assert_error(anonymous, 401, "UNAUTHORIZED")
+    csrf = browser.headers.pop("X-CSRF-Token")
+    assert_error(
+        await browser.post(f"{GOOGLE}/link", json={"credential": credential}), 403, "FORBIDDEN"
+    )
+    browser.headers["X-CSRF-Token"] = csrf
+    key = (await browser.post("/api/v1/api-keys", json={"name": "ci"})).json()["key"]
+    async with new_client(google_app, **{"X-API-Key": key}) as api:
+        refused = await api.post(f"{GOOGLE}/link", json={"credential": credential})
+        assert_error(refused, 403, "FORBIDDEN")
+    forged = fake_google.id_token(sub="779", key=rsa_key())
+    assert_error(
+        await browser.post(f"{GOOGLE}/link", json={"credential": forged}), 401, "UNAUTHORIZED"
+    )
+    assert [u.google_sub for u in await _users(resources)] == [None]
+    await browser.aclose()
+
+
+async def test_a_google_account_links_to_one_orbiter_account_only(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    first, _ = await browser_for(google_app)
+    second, _ = await browser_for(google_app)
+    assert (
+        await first.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="9")})
+    ).status_code == 200
+    taken = await second.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="9")})
+    assert_error(taken, 409, "CONFLICT")
+    other = await first.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="10")})
+    assert_error(other, 409, "CONFLICT")
+    same = await first.post(f"{GOOGLE}/link", json={"credential": fake_google.id_token(sub="9")})
+    assert same.status_code == 200
+    assert sorted(str(u.google_sub) for u in await _users(resources)) == ["9", "None"]
+    await first.aclose()
+    await second.aclose()
 
 
 async def test_an_unverified_email_does_not_take_over_a_password_account(
@@ -329,7 +306,7 @@ async def test_a_google_credential_approves_a_device_without_a_session(
 
     forged = await gclient.post(
         "/api/v1/oauth/device/authorize",
-        json={"user_code": codes["user_code"], "credential": fake_google.id_token(key=_rsa_key())},
+        json={"user_code": codes["user_code"], "credential": fake_google.id_token(key=rsa_key())},
     )
     assert_error(forged, 401, "UNAUTHORIZED")
 
@@ -349,3 +326,23 @@ async def test_a_google_credential_approves_a_device_without_a_session(
     assert token.status_code == 200, token.text
     assert token.json()["user"]["email"] == email
     assert [u.email for u in await _users(resources)] == [email]
+
+
+async def test_a_full_width_google_email_is_stored_and_matched_in_nfkc(
+    google_app: FastAPI, gclient: AsyncClient, fake_google: FakeGoogle, resources: Resources
+) -> None:
+    email = unique_email("wide")
+    wide = full_width(email)
+    created = await gclient.post(GOOGLE, json={"credential": fake_google.id_token(email=wide)})
+    assert created.status_code == 200, created.text
+    assert created.json()["user"]["email"] == email
+    # The same address, registered with a password before, is not taken over either.
+    taken = unique_email("wide-taken")
+    browser, _ = await browser_for(google_app, taken)
+    wide_taken = full_width(taken)
+    refused = await gclient.post(
+        GOOGLE, json={"credential": fake_google.id_token(email=wide_taken)}
+    )
+    assert_error(refused, 409, "CONFLICT")
+    assert sorted(u.email for u in await _users(resources)) == sorted([email, taken])
+    await browser.aclose()

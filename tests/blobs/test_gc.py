@@ -16,7 +16,7 @@ from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import upload_blob, upload_manifest
-from tests.helpers import SignedIn, assert_error
+from tests.helpers import SignedIn, add_member, assert_error
 
 SignedInFactory = Callable[[], Awaitable[SignedIn]]
 
@@ -184,10 +184,7 @@ async def test_blobs_of_a_shared_projects_snapshots_are_kept(
     owner, member = await signed_in(), await signed_in()
     project = await owner.api.post("/api/v1/projects", json={"name": "shared"})
     project_id = project.json()["id"]
-    added = await owner.browser.post(
-        f"/api/v1/projects/{project_id}/members", json={"email": member.email, "role": "editor"}
-    )
-    assert added.status_code == 201, added.text
+    await add_member(owner.browser, project_id, member.browser, member.email, "editor")
     data = os.urandom(40)
     digest = await upload_blob(owner.api, data)
     await upload_blob(member.api, data)

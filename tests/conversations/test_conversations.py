@@ -11,7 +11,7 @@ from httpx import AsyncClient
 
 from tests.blobs.util import upload_tree
 from tests.conversations.util import new_conversation
-from tests.helpers import SignedIn, assert_error
+from tests.helpers import SignedIn, add_member, assert_error
 
 URL = "/api/v1/conversations"
 SignedInFactory = Callable[[], Awaitable[SignedIn]]
@@ -92,10 +92,7 @@ async def test_viewer_reads_but_cannot_write(
 ) -> None:
     project = await _project(browser)
     viewer = await signed_in()
-    added = await browser.post(
-        f"/api/v1/projects/{project['id']}/members", json={"email": viewer.email, "role": "viewer"}
-    )
-    assert added.status_code == 201, added.text
+    await add_member(browser, project["id"], viewer.browser, viewer.email, "viewer")
     conversation = await new_conversation(browser, project_id=project["id"], title="Plans")
     cid = conversation["id"]
     assert (await viewer.api.get(f"{URL}/{cid}")).json()["title"] == "Plans"

@@ -14,7 +14,7 @@ from orbiter.blobs.manifest import blob_key
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import upload_blob
 from tests.docs.conftest import PROJECTS, DocsProject
-from tests.helpers import SignedIn, assert_error, new_client
+from tests.helpers import SignedIn, add_member, assert_error, new_client
 
 README = b"# Orbiter\n\nSelf-hostable backend.\n"
 TREE = {
@@ -221,10 +221,7 @@ async def test_any_member_may_read_docs(
 ) -> None:
     await docs.workspace("main", TREE)
     viewer = await signed_in()
-    added = await docs.person.browser.post(
-        f"{PROJECTS}/{docs.project_id}/members", json={"email": viewer.email, "role": "viewer"}
-    )
-    assert added.status_code == 201, added.text
+    await add_member(docs.person.browser, docs.project_id, viewer.browser, viewer.email, "viewer")
     for client in viewer.clients().values():
         listed = await client.get(docs.url)
         assert listed.status_code == 200 and listed.json()["total_files"] == len(DOCS)

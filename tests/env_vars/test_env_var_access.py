@@ -9,16 +9,13 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from tests.env_vars.conftest import PROJECTS, Owner
-from tests.helpers import SignedIn, assert_error, create_api_key, new_client
+from tests.helpers import SignedIn, add_member, assert_error, create_api_key, new_client
 
 SECRET = "whsec-31b8d0f2aa"
 
 
 async def member(owner: Owner, person: SignedIn, role: str) -> None:
-    response = await owner.person.browser.post(
-        f"{PROJECTS}/{owner.project_id}/members", json={"email": person.email, "role": role}
-    )
-    assert response.status_code == 201, response.text
+    await add_member(owner.person.browser, owner.project_id, person.browser, person.email, role)
 
 
 async def every_route(client: AsyncClient, url: str) -> dict[str, Response]:

@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from sqlalchemy import event
 
+from orbiter.runtime.resources import Resources
 from tests.helpers import assert_error, browser_for, unique_email
 
 PROJECTS = "/api/v1/projects"
+INVITATIONS = "/api/v1/invitations"
 
 
 @dataclass
@@ -57,12 +60,30 @@ async def new_project(owner: Person, name: str = "Shared") -> str:
     return str(response.json()["id"])
 
 
-async def add(owner: Person, project_id: str, member: Person, role: str) -> dict[str, Any]:
+async def invite(owner: Person, project_id: str, email: str, role: str) -> dict[str, Any]:
     response = await owner.client.post(
-        f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": role}
+        f"{PROJECTS}/{project_id}/members", json={"email": email, "role": role}
     )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+async def accept(member: Person, invitation_id: str) -> dict[str, Any]:
+    response = await member.client.post(f"{INVITATIONS}/{invitation_id}/accept")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def add(owner: Person, project_id: str, member: Person, role: str) -> dict[str, Any]:
+    """Invite the member's email; the member accepts. Returns the project as they see it."""
+    invitation = await invite(owner, project_id, member.email, role)
+    return await accept(member, invitation["id"])
+
+
+async def pending(client: AsyncClient, project_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"{PROJECTS}/{project_id}/invitations")
+    assert response.status_code == 200, response.text
+    return response.json()["data"]  # type: ignore[no-any-return]
 
 
 async def roles(client: AsyncClient, project_id: str) -> dict[str, str]:
@@ -77,28 +98,57 @@ async def event_types(client: AsyncClient, project_id: str) -> list[str]:
     return [e["type"] for e in response.json()["data"]]
 
 
-async def test_owner_adds_a_member_who_then_sees_the_project_with_their_role(
+async def test_an_invited_member_joins_when_they_accept_and_sees_the_project_with_their_role(
     person: PersonFactory,
 ) -> None:
     owner, member = await person(), await person()
     project_id = await new_project(owner)
 
-    response = await owner.client.post(
+    invited = await owner.client.post(
         f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": "editor"}
     )
-    assert response.status_code == 201
-    added = response.json()
-    assert added["user_id"] == member.id
-    assert added["email"] == member.email
-    assert added["role"] == "editor"
-    assert added["name"] == "Test User"
-    assert "created_at" in added
+    assert invited.status_code == 201
+    invitation = invited.json()
+    assert set(invitation) == {
+        "id",
+        "project_id",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+    }
+    assert (invitation["project_id"], invitation["email"], invitation["role"]) == (
+        project_id,
+        member.email,
+        "editor",
+    )
+    assert invitation["invited_by"] == owner.id
+    # Pending: not a member yet, the project stays invisible to them.
+    assert await roles(owner.client, project_id) == {owner.id: "owner"}
+    assert [i["id"] for i in await pending(owner.client, project_id)] == [invitation["id"]]
+    assert_error(await member.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
+
+    received = (await member.client.get(INVITATIONS)).json()
+    assert received["pagination"]["total"] == 1
+    [mine] = received["data"]
+    assert mine["id"] == invitation["id"] and mine["project_name"] == "Shared"
+    assert mine["invited_by_email"] == owner.email and mine["role"] == "editor"
+
+    joined = await accept(member, invitation["id"])
+    assert (joined["id"], joined["role"], joined["is_personal"]) == (project_id, "editor", False)
+    assert await pending(owner.client, project_id) == []
+    assert (await member.client.get(INVITATIONS)).json()["data"] == []
+    assert_error(
+        await member.client.post(f"{INVITATIONS}/{invitation['id']}/accept"),
+        404,
+        "RESOURCE_NOT_FOUND",
+    )
 
     listing = (await member.client.get(PROJECTS)).json()["data"]
     shared = [p for p in listing if p["id"] == project_id]
     assert len(shared) == 1
     assert shared[0]["role"] == "editor"
-    assert shared[0]["is_personal"] is False
     assert (await member.client.get(PROJECTS)).json()["pagination"]["total"] == 2
 
     detail = await member.client.get(f"{PROJECTS}/{project_id}")
@@ -108,14 +158,16 @@ async def test_owner_adds_a_member_who_then_sees_the_project_with_their_role(
     assert await roles(member.client, project_id) == {owner.id: "owner", member.id: "editor"}
 
 
-async def test_member_email_is_matched_case_insensitively(person: PersonFactory) -> None:
+@pytest.mark.parametrize("variant", [str.upper, lambda e: e.replace("@", "\uff20")])
+async def test_the_invited_email_is_matched_case_and_width_insensitively(
+    person: PersonFactory, variant: Callable[[str], str]
+) -> None:
     owner, member = await person(), await person()
     project_id = await new_project(owner)
-    response = await owner.client.post(
-        f"{PROJECTS}/{project_id}/members", json={"email": member.email.upper(), "role": "viewer"}
-    )
-    assert response.status_code == 201, response.text
-    assert response.json()["user_id"] == member.id
+    invitation = await invite(owner, project_id, variant(member.email), "viewer")
+    assert invitation["email"] == member.email
+    assert (await accept(member, invitation["id"]))["role"] == "viewer"
+    assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
 
 
 async def test_viewer_can_read_but_not_write(person: PersonFactory) -> None:
@@ -186,26 +238,111 @@ async def test_editor_can_update_but_not_share_or_delete(person: PersonFactory) 
     assert_error(await stranger.client.get(f"{PROJECTS}/{project_id}"), 404, "RESOURCE_NOT_FOUND")
 
 
-async def test_adding_an_unknown_email_is_404_and_adds_nobody(person: PersonFactory) -> None:
-    owner = await person()
+async def test_inviting_an_unknown_email_answers_exactly_like_inviting_an_account(
+    app: FastAPI, person: PersonFactory
+) -> None:
+    """Nothing the owner sees tells whether the email has an account, until it accepts."""
+    owner, existing = await person(), await person()
     project_id = await new_project(owner)
+    unknown = unique_email("nobody")
+    answers = [
+        await invite(owner, project_id, email, "viewer") for email in (existing.email, unknown)
+    ]
+
+    def shape(invitation: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in invitation.items()
+            if k not in {"id", "email", "created_at", "expires_at"}
+        }
+
+    assert shape(answers[0]) == shape(answers[1])
+    listed = await pending(owner.client, project_id)
+    assert [i["email"] for i in listed] == [existing.email, unknown]
+    assert shape(listed[0]) == shape(listed[1])
+    events = (await owner.client.get(f"{PROJECTS}/{project_id}/events")).json()["data"]
+    invited = [e for e in events if e["type"] == "member.invited"]
+    assert [sorted(e["data"]) for e in invited] == [["email", "invitation_id", "role"]] * 2
+    assert await roles(owner.client, project_id) == {owner.id: "owner"}
+
+    # Whoever registers the unknown email later finds the invitation and may accept it.
+    newcomer, user = await browser_for(app, unknown)
+    [received] = (await newcomer.get(INVITATIONS)).json()["data"]
+    assert received["id"] == answers[1]["id"]
+    assert (await newcomer.post(f"{INVITATIONS}/{received['id']}/accept")).status_code == 200
+    assert await roles(owner.client, project_id) == {owner.id: "owner", user["id"]: "viewer"}
+    await newcomer.aclose()
+
+
+async def test_only_the_invited_email_can_accept(person: PersonFactory) -> None:
+    owner, member, other = await person(), await person(), await person()
+    project_id = await new_project(owner)
+    invitation = await invite(owner, project_id, member.email, "owner")
+    for someone in (other, owner):
+        assert_error(
+            await someone.client.post(f"{INVITATIONS}/{invitation['id']}/accept"),
+            404,
+            "RESOURCE_NOT_FOUND",
+        )
+    assert (await other.client.get(INVITATIONS)).json()["data"] == []
     assert_error(
-        await owner.client.post(
-            f"{PROJECTS}/{project_id}/members",
-            json={"email": unique_email("nobody"), "role": "viewer"},
-        ),
+        await other.client.get(f"{PROJECTS}/{project_id}/invitations"), 404, "RESOURCE_NOT_FOUND"
+    )
+    assert await roles(owner.client, project_id) == {owner.id: "owner"}
+    assert (await accept(member, invitation["id"]))["role"] == "owner"
+
+
+async def test_an_owner_withdraws_an_invitation(person: PersonFactory) -> None:
+    owner, member = await person(), await person()
+    project_id = await new_project(owner)
+    invitation = await invite(owner, project_id, member.email, "editor")
+    viewer = await person()
+    await add(owner, project_id, viewer, "viewer")
+    url = f"{PROJECTS}/{project_id}/invitations/{invitation['id']}"
+    assert_error(await viewer.client.delete(url), 403, "FORBIDDEN")
+    assert (await owner.client.delete(url)).status_code == 204
+    assert_error(await owner.client.delete(url), 404, "RESOURCE_NOT_FOUND")
+    assert await pending(owner.client, project_id) == []
+    assert_error(
+        await member.client.post(f"{INVITATIONS}/{invitation['id']}/accept"),
         404,
         "RESOURCE_NOT_FOUND",
     )
-    assert await roles(owner.client, project_id) == {owner.id: "owner"}
+    assert "member.invitation_revoked" in await event_types(owner.client, project_id)
 
 
-async def test_adding_someone_already_a_member_is_409_and_keeps_their_role(
-    person: PersonFactory,
+async def test_an_invitation_lapses_and_the_email_can_be_invited_again(
+    person: PersonFactory, resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner, member = await person(), await person()
     project_id = await new_project(owner)
+    monkeypatch.setattr(resources.settings, "invitation_days", 0)  # lapses at once
+    lapsed = await invite(owner, project_id, member.email, "viewer")
+    assert await pending(owner.client, project_id) == []
+    assert (await member.client.get(INVITATIONS)).json()["data"] == []
+    assert_error(
+        await member.client.post(f"{INVITATIONS}/{lapsed['id']}/accept"), 404, "RESOURCE_NOT_FOUND"
+    )
+    monkeypatch.setattr(resources.settings, "invitation_days", 14)
+    again = await invite(owner, project_id, member.email, "editor")
+    assert (await accept(member, again["id"]))["role"] == "editor"
+
+
+async def test_inviting_a_member_or_an_invited_email_again_is_409_and_keeps_their_role(
+    person: PersonFactory,
+) -> None:
+    owner, member, invitee = await person(), await person(), await person()
+    project_id = await new_project(owner)
     await add(owner, project_id, member, "viewer")
+    await invite(owner, project_id, invitee.email, "viewer")
+    assert_error(
+        await owner.client.post(
+            f"{PROJECTS}/{project_id}/members", json={"email": invitee.email, "role": "owner"}
+        ),
+        409,
+        "CONFLICT",
+    )
+    assert [i["role"] for i in await pending(owner.client, project_id)] == ["viewer"]
     assert_error(
         await owner.client.post(
             f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": "owner"}
@@ -478,11 +615,21 @@ async def test_membership_changes_are_recorded_as_events(person: PersonFactory) 
         "member.removed",
         "member.role_changed",
         "member.added",
+        "member.invited",
         "project.created",
     ]
-    removed, changed, added = events[0], events[1], events[2]
-    assert all(e["actor_id"] == owner.id for e in events)
-    assert added["data"] == {"user_id": member.id, "role": "viewer"}
+    removed, changed, added, invited = events[0], events[1], events[2], events[3]
+    assert [e["actor_id"] for e in events] == [owner.id, owner.id, member.id, owner.id, owner.id]
+    assert invited["data"] == {
+        "invitation_id": invited["data"]["invitation_id"],
+        "email": member.email,
+        "role": "viewer",
+    }
+    assert added["data"] == {
+        "user_id": member.id,
+        "role": "viewer",
+        "invitation_id": invited["data"]["invitation_id"],
+    }
     assert changed["data"] == {"user_id": member.id, "from": "viewer", "to": "editor"}
     assert removed["data"] == {"user_id": member.id}
 
@@ -505,7 +652,7 @@ async def test_a_member_leaving_is_recorded_with_them_as_actor(person: PersonFac
     assert latest["data"] == {"user_id": member.id}
 
 
-async def test_adding_the_same_user_concurrently_gives_one_201_and_conflicts_never_500(
+async def test_inviting_the_same_email_concurrently_gives_one_201_and_conflicts_never_500(
     person: PersonFactory,
 ) -> None:
     owner, member = await person(), await person()
@@ -524,6 +671,14 @@ async def test_adding_the_same_user_concurrently_gives_one_201_and_conflicts_nev
     for response in responses:
         if response.status_code == 409:
             assert_error(response, 409, "CONFLICT")
+    [invitation] = await pending(owner.client, project_id)
+    assert (await event_types(owner.client, project_id)).count("member.invited") == 1
+    accepted = await asyncio.gather(
+        *(member.client.post(f"{INVITATIONS}/{invitation['id']}/accept") for _ in range(3))
+    )
+    assert sorted(r.status_code for r in accepted)[0] == 200, [r.text for r in accepted]
+    assert all(r.status_code in (200, 404, 409) for r in accepted), [r.text for r in accepted]
+    assert sum(r.status_code == 200 for r in accepted) == 1
     assert await roles(owner.client, project_id) == {owner.id: "owner", member.id: "viewer"}
     assert (await event_types(owner.client, project_id)).count("member.added") == 1
 
@@ -567,3 +722,27 @@ async def test_a_personal_project_cannot_be_shared(person: PersonFactory) -> Non
     )
     assert_error(refused, 409, "CONFLICT")
     assert await roles(owner.client, personal) == {owner.id: "owner"}
+
+
+async def test_inviting_runs_the_same_statements_whether_or_not_the_email_has_an_account(
+    person: PersonFactory, resources: Resources
+) -> None:
+    """No lookup of the email among accounts, so no timing difference to measure either."""
+    owner, existing = await person(), await person()
+    project_id = await new_project(owner)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    runs: list[list[str]] = []
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        for email in (existing.email, unique_email("nobody")):
+            statements.clear()
+            await invite(owner, project_id, email, "viewer")
+            runs.append(list(statements))
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
+    assert runs[0] == runs[1]
+    assert not any("FROM users" in s and "users.email =" in s for s in runs[0]), runs[0]

@@ -72,7 +72,7 @@ async def test_a_viewer_sees_the_same_detail(
 ) -> None:
     owner, viewer = await signed_in(), await signed_in()
     project = await new_project(owner.browser)
-    await add_member(owner.browser, project, viewer.email, "viewer")
+    await add_member(owner.browser, project, viewer, "viewer")
     await new_workspace(owner.browser, project, "main")
     manifest = await upload_tree(owner.browser, {"a.py": b"a"})
     snapshot = await new_snapshot(owner.browser, project, manifest)

@@ -323,8 +323,8 @@ async def test_members_read_each_others_snapshots_and_only_editors_register(
 ) -> None:
     owner, editor, viewer = await signed_in(), await signed_in(), await signed_in()
     project = await new_project(owner.browser)
-    await add_member(owner.browser, project, editor.email, "editor")
-    await add_member(owner.browser, project, viewer.email, "viewer")
+    await add_member(owner.browser, project, editor, "editor")
+    await add_member(owner.browser, project, viewer, "viewer")
     manifest = await upload_tree(owner.browser, {"a.py": b"a"})
     snapshot = await new_snapshot(owner.browser, project, manifest)
     child = await upload_tree(editor.cli, {"a.py": b"a", "b.py": b"b"})

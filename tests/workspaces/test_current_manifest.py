@@ -114,7 +114,7 @@ async def test_a_member_may_set_a_manifest_the_project_already_uses(
 ) -> None:
     owner, editor = await signed_in(), await signed_in()
     project, _workspace, url = await setup(owner.browser)
-    await add_member(owner.browser, project, editor.email, "editor")
+    await add_member(owner.browser, project, editor, "editor")
     manifest = await upload_tree(owner.browser, {"a.txt": b"a"})
     assert (await owner.browser.post(url, json={"manifest_hash": manifest})).status_code == 200
     other = await new_workspace(editor.cli, project, "editor")

@@ -247,7 +247,7 @@ async def test_a_viewer_reads_workspaces_but_cannot_change_them(
     owner, viewer = await signed_in(), await signed_in()
     project = await new_project(owner.browser)
     workspace = await new_workspace(owner.browser, project, "main")
-    await add_member(owner.browser, project, viewer.email, "viewer")
+    await add_member(owner.browser, project, viewer, "viewer")
     ws = f"{API}/workspaces/{workspace['id']}"
     manifest = await upload_tree(viewer.api, {"a.txt": b"a"})
     for client in viewer.clients().values():
@@ -280,7 +280,7 @@ async def test_an_editor_can_create_and_change_workspaces(
 ) -> None:
     owner, editor = await signed_in(), await signed_in()
     project = await new_project(owner.browser)
-    await add_member(owner.browser, project, editor.email, "editor")
+    await add_member(owner.browser, project, editor, "editor")
     created = await new_workspace(editor.cli, project, "editor-laptop")
     assert created["is_main"] is True
     assert created["created_by"] == editor.user["id"]

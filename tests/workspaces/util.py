@@ -6,7 +6,9 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests import helpers
 from tests.blobs.util import sha256, upload_blob, upload_manifest
+from tests.helpers import SignedIn
 
 API = "/api/v1"
 
@@ -61,11 +63,8 @@ async def set_current(client: AsyncClient, workspace_id: str, tree: dict[str, by
     return manifest
 
 
-async def add_member(owner: AsyncClient, project_id: str, email: str, role: str) -> None:
-    response = await owner.post(
-        f"{API}/projects/{project_id}/members", json={"email": email, "role": role}
-    )
-    assert response.status_code == 201, response.text
+async def add_member(owner: AsyncClient, project_id: str, member: SignedIn, role: str) -> None:
+    await helpers.add_member(owner, project_id, member.browser, member.email, role)
 
 
 async def events(client: AsyncClient, project_id: str) -> list[dict[str, Any]]:

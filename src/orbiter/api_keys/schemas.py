@@ -6,14 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from orbiter.core.schemas import RequestModel
+from orbiter.core.schemas import Name, RequestModel
 from orbiter.core.time import as_utc, utcnow
 
 Scope = Literal["read", "write", "secrets:read"]
 
 
 class ApiKeyCreate(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     scopes: list[Scope] | None = Field(
         default=None,
         description="Default ['read', 'write']. 'secrets:read' must be asked for explicitly.",

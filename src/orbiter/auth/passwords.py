@@ -35,6 +35,10 @@ def _common_passwords() -> frozenset[str]:
 
 
 def check_policy(password: str, *, email: str | None = None) -> None:
+    if not password.strip():
+        raise ValidationFailed.for_field(
+            "password", "Password must not be only whitespace", "blank"
+        )
     if len(password) < MIN_LENGTH:
         raise ValidationFailed.for_field(
             "password", f"Password must be at least {MIN_LENGTH} characters", "too_short"

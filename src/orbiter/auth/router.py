@@ -140,10 +140,26 @@ async def csrf(
 async def google(
     body: GoogleLoginRequest, request: Request, db: DbSession, resources: ResourcesDep, ip: ClientIp
 ) -> TokenResponse:
-    """Exchange a Google ID token for an Orbiter bearer token (creates the user at first)."""
+    """Exchange a Google ID token for an Orbiter bearer token (creates the user at first).
+
+    409 when a password account already has the email: sign in to it and use
+    `POST /auth/google/link`."""
     return await sign_in.google_sign_in(
         db, resources, _client(request, ip), credential=body.credential
     )
+
+
+@router.post(
+    "/google/link",
+    response_model=UserRead,
+    responses={409: {"description": "The Google account or this account is already linked"}},
+)
+async def link_google(
+    body: GoogleLoginRequest, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
+) -> User:
+    """Link a Google account to the signed-in browser's account, so that `POST /auth/google`
+    signs in to it. `POST /auth/google` never links an existing account by email itself."""
+    return await sign_in.link_google(db, resources, principal, credential=body.credential)
 
 
 @router.get("/sessions", response_model=Page[SessionRead])

@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from orbiter.core.schemas import RequestModel
+from orbiter.core.schemas import Email, Name, RequestModel
 
 
 class UserRead(BaseModel):
@@ -21,9 +21,9 @@ class UserRead(BaseModel):
 
 
 class RegisterRequest(RequestModel):
-    email: EmailStr
+    email: Email = Field(description="Stored NFKC-normalised and in lower case")
     password: str = Field(min_length=1, max_length=1024)
-    name: str | None = Field(default=None, max_length=200)
+    name: Name | None = Field(default=None, max_length=200)
 
 
 class LoginRequest(RequestModel):

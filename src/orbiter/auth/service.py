@@ -15,6 +15,7 @@ from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import SessionRead
 from orbiter.core.errors import Conflict, NotFound, Unauthorized
 from orbiter.core.ratelimit import RateLimiter, per_seconds
+from orbiter.core.schemas import normalise_email
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
@@ -24,10 +25,6 @@ from orbiter.tenancy.projects import create_personal_project
 
 BAD_LOGIN = "Invalid email or password"
 TOKEN_PREFIX = "orbt_"  # noqa: S105 - a public prefix, not a secret
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 async def register(db: AsyncSession, *, email: str, password: str, name: str | None) -> User:
@@ -60,45 +57,78 @@ async def get_user(db: AsyncSession, user_id: uuid.UUID) -> User:
 async def authenticate(
     db: AsyncSession, limiter: RateLimiter, settings: Settings, *, email: str, password: str
 ) -> User:
+    """The user for this pair, or 401. Each attempt takes one of the account's failed-login
+    allowance before the password is checked (so concurrent guesses cannot overrun it) and a
+    correct password gives it back: the allowance counts failures only."""
     email = normalise_email(email)
     window = per_seconds(
         settings.rate_limit_failed_logins, settings.rate_limit_failed_login_window_seconds
     )
-    if limiter.enabled:
-        (await limiter.peek(window, "failed-login", email)).raise_if_denied(
-            "Too many failed sign-in attempts for this account; try again later"
-        )
+    await limiter.reserve(
+        window,
+        "failed-login",
+        email,
+        message="Too many failed sign-in attempts for this account; try again later",
+    )
     user = await db.scalar(select(User).where(User.email == email))
     valid, new_hash = await passwords.verify_password(
         password, user.password_hash if user else None
     )
     if not valid or user is None:
-        if limiter.enabled:
-            await limiter.hit(window, "failed-login", email)
         raise Unauthorized(BAD_LOGIN)
+    await limiter.refund(window, "failed-login", email)
     if new_hash:
         user.password_hash = new_hash
     return user
 
 
 async def google_user(db: AsyncSession, identity: GoogleIdentity) -> User:
+    """The user a Google identity signs in as: the one linked to it, or a new account.
+
+    An existing account with the same email is never linked here: its email was never proven,
+    so whoever registered it first (perhaps to wait for the owner) would get the Google user's
+    sign-ins. Its holder signs in with the password and links Google from the session.
+    """
     user = await db.scalar(select(User).where(User.google_sub == identity.sub))
-    if user is None and identity.email and identity.email_verified:
-        user = await db.scalar(select(User).where(User.email == normalise_email(identity.email)))
-        if user is not None:
-            user.google_sub = identity.sub
     if user is None:
         if not identity.email or not identity.email_verified:
             raise Unauthorized("The Google account has no verified email")
+        email = normalise_email(identity.email)
+        if await db.scalar(select(User.id).where(User.email == email)) is not None:
+            raise _email_taken()
         user = User(
-            email=normalise_email(identity.email),
-            name=identity.name,
-            picture=identity.picture,
-            google_sub=identity.sub,
+            email=email, name=identity.name, picture=identity.picture, google_sub=identity.sub
         )
         await _insert_user(db, user)
     if identity.picture and not user.picture:
         user.picture = identity.picture
+    return user
+
+
+def _email_taken() -> Conflict:
+    return Conflict(
+        "An account with this email already exists and is not linked to Google: sign in with "
+        "its password, then link Google with POST /api/v1/auth/google/link",
+        details={"field": "email"},
+    )
+
+
+async def link_google(db: AsyncSession, *, user_id: uuid.UUID, identity: GoogleIdentity) -> User:
+    """Link a Google identity to the signed-in account (any email: both sides are proven)."""
+    user = await get_user(db, user_id)
+    holder = await db.scalar(select(User.id).where(User.google_sub == identity.sub))
+    if holder is not None and holder != user.id:
+        raise Conflict("This Google account is linked to another Orbiter account")
+    if user.google_sub is not None and user.google_sub != identity.sub:
+        raise Conflict("This account is already linked to another Google account")
+    user.google_sub = identity.sub
+    if identity.picture and not user.picture:
+        user.picture = identity.picture
+    try:
+        async with db.begin_nested():
+            await db.flush()
+    except IntegrityError as exc:  # a concurrent link of the same Google account won
+        raise Conflict("This Google account is linked to another Orbiter account") from exc
     return user
 
 

@@ -116,6 +116,16 @@ async def google_user(db: AsyncSession, resources: Resources, credential: str) -
     return await service.google_user(db, await resources.google.verify(credential))
 
 
+async def link_google(
+    db: AsyncSession, resources: Resources, principal: Principal, *, credential: str
+) -> User:
+    """Link a Google account to the signed-in browser's account (a key or token may not)."""
+    if principal.method != "session":
+        raise Forbidden("Only a signed-in browser links a Google account")
+    identity = await resources.google.verify(credential)
+    return await service.link_google(db, user_id=principal.user_id, identity=identity)
+
+
 async def issue_token(
     db: AsyncSession, resources: Resources, user: User, *, client_name: str, user_agent: str | None
 ) -> TokenResponse:

@@ -6,17 +6,22 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from orbiter.core.schemas import RequestModel
+from orbiter.core.schemas import RequestModel, has_control_characters
 
 MAX_TITLE = 300
 MAX_CONTENT = 100_000
 MessageStatus = Literal["complete", "streaming", "incomplete", "error"]
 
 
+_ORDINARY_WHITESPACE = {ord("\t"): " ", ord("\n"): " ", ord("\r"): " "}
+
+
 def _clean_title(value: str | None) -> str | None:
     if value is None:
         return None
-    value = " ".join(value.split())
+    if has_control_characters(value.translate(_ORDINARY_WHITESPACE)):
+        raise ValueError("title must not contain control characters")
+    value = " ".join(value.split())  # tabs and newlines become single spaces
     if not value:
         raise ValueError("title must not be blank")
     return value

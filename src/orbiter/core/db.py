@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -23,6 +26,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_files(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -38,6 +42,22 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # user, which keyset position) and made a later page 2.4x slower than the first.
         connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
     )
+
+
+def _private_sqlite_files(database: str | None) -> None:
+    """The database file readable by its owner only (0600), created so before SQLite opens it;
+    SQLite gives its -wal and -shm files the database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        # Never open an existing database here: closing any descriptor of a file drops the
+        # POSIX locks this process holds on it, under SQLite's feet.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            name.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -59,6 +59,14 @@ class Conflict(AppError):
     default_message = "Conflict"
 
 
+class RequestTimeout(AppError):
+    """An addition to API.md §1.1: the request body stopped arriving."""
+
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+    default_message = "The request body was not received in time"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"
@@ -124,6 +132,7 @@ STATUS_CODES: dict[int, type[AppError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,

@@ -17,6 +17,15 @@ from orbiter.core.middleware import request_id_var
 logger = logging.getLogger("orbiter.errors")
 
 
+class AppHTTPException(StarletteHTTPException):
+    """An `AppError` raised where only an HTTPException passes through unchanged: from
+    `receive()`, under FastAPI's body reader, which turns any other exception into a 400."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.status_code, error.message, headers=error.headers)
+        self.error = error
+
+
 def error_response(exc: AppError) -> JSONResponse:
     if isinstance(exc, OAuthError):
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
@@ -58,6 +67,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, AppHTTPException):
+        return error_response(exc.error)
     error_cls = STATUS_CODES.get(exc.status_code)
     code = (
         error_cls.code

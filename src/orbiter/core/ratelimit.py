@@ -8,6 +8,7 @@ for the general limit when configured so, an unlimited pass.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -25,11 +26,12 @@ from orbiter.core.kv import redis_client
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "orbiter:ratelimit:"
 
-# KEYS[1] the window's counter; ARGV[1] the window in seconds; ARGV[2] the cost (0: only read).
+# KEYS[1] the window's counter; ARGV[1] the window in seconds; ARGV[2] the cost (0: only read;
+# negative: give back a reserved attempt).
 # Returns {count in this window, milliseconds until it resets}.
 WINDOW_SCRIPT = """
 local count
-if tonumber(ARGV[2]) > 0 then
+if tonumber(ARGV[2]) ~= 0 then
     count = redis.call('INCRBY', KEYS[1], ARGV[2])
 else
     count = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -141,6 +143,24 @@ class RateLimiter:
         """Whether one more would be allowed, without counting it."""
         count, reset_after = await self._count(item, identity, cost=0)
         return _decision(item, count < item.amount, count, reset_after)
+
+    async def reserve(self, item: RateLimitItem, *identity: str, message: str) -> None:
+        """Take one attempt before doing the work it guards: the window's increment is atomic,
+        so of many concurrent attempts only `item.amount` pass. A refused one is given back
+        (the count stays at the limit) and answered 429; 503 when the store is down."""
+        if not self.enabled:
+            return
+        decision = await self.hit(item, *identity)
+        if not decision.allowed:
+            await self.refund(item, *identity)
+            decision.raise_if_denied(message)
+
+    async def refund(self, item: RateLimitItem, *identity: str) -> None:
+        """Give back one reserved attempt (best effort: a store error leaves it counted)."""
+        if not self.enabled:
+            return
+        with contextlib.suppress(ServiceUnavailable):  # already logged and counted
+            await self._count(item, identity, cost=-1)
 
     async def enforce(self, item: RateLimitItem, *identity: str, message: str) -> None:
         """Fail-closed limiter for sign-in paths: 429 when over, 503 when the store is down."""

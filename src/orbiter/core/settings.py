@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     max_doc_bytes: int = 1024**2  # GET /projects/{id}/docs/content
     manifest_cache_bytes: int = 128 * 1024**2  # parsed manifests kept in memory (estimated)
     gc_grace_seconds: int = 3600  # blobs younger than this are never collected
+    max_json_bytes: int = 1024**2  # any other request body; core/body_limits.py names the larger
+    body_receive_timeout_seconds: float = 30.0  # a body that sends nothing this long is cut off
+    invitation_days: int = 14  # a project invitation not accepted by then lapses
 
     secret_key: str = DEFAULT_SECRET
     encryption_keys: CsvList = Field(default_factory=list)  # "kid:base64key,..." newest first

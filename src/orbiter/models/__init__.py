@@ -3,7 +3,7 @@
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
-from orbiter.models.project import Event, Project, ProjectMember, Role
+from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
 from orbiter.models.settings import UserSettings
 from orbiter.models.store import (
     OBJECT_KINDS,
@@ -31,6 +31,7 @@ __all__ = [
     "Message",
     "ObjectOwner",
     "Project",
+    "ProjectInvitation",
     "ProjectMember",
     "Role",
     "Snapshot",

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin
@@ -22,6 +23,12 @@ class Role(StrEnum):
 
 
 ROLE_ORDER = (Role.VIEWER, Role.EDITOR, Role.OWNER)
+
+
+def _role_column() -> Enum:
+    return Enum(
+        Role, native_enum=False, length=16, values_callable=lambda roles: [r.value for r in roles]
+    )
 
 
 class Project(IdMixin, TimestampMixin, Base):
@@ -45,14 +52,24 @@ class ProjectMember(CreatedAtMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            native_enum=False,
-            length=16,
-            values_callable=lambda roles: [r.value for r in roles],
-        )
+    role: Mapped[Role] = mapped_column(_role_column())
+
+
+class ProjectInvitation(IdMixin, CreatedAtMixin, Base):
+    """An owner's invitation of an email address, pending until that account accepts it.
+
+    Whether an account with the email exists is never looked up when inviting."""
+
+    __tablename__ = "project_invitations"
+    __table_args__ = (UniqueConstraint("project_id", "email"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[Role] = mapped_column(_role_column())
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
     )
+    expires_at: Mapped[datetime]
 
 
 class Event(IdMixin, CreatedAtMixin, Base):

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from limits import RateLimitItem
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.auth.principal import Principal
 from orbiter.auth.schemas import TokenResponse
 from orbiter.auth.sign_in import google_user, issue_token
-from orbiter.core.errors import Forbidden, NotFound, OAuthError, Unauthorized
-from orbiter.core.ratelimit import per_minute, per_seconds
+from orbiter.core.errors import Forbidden, NotFound, OAuthError, RateLimited, Unauthorized
+from orbiter.core.ratelimit import RateLimiter, per_minute, per_seconds
+from orbiter.core.schemas import clean_name
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
@@ -44,6 +46,15 @@ def format_user_code(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+def client_name(client_id: str) -> str:
+    """The client's name as the /device page and the sessions list show it: a name like any
+    other (trimmed, no control or bidi characters), else `invalid_request`."""
+    try:
+        return clean_name(client_id)[:200]
+    except ValueError as exc:
+        raise OAuthError("invalid_request", f"client_id {exc}") from exc
+
+
 def normalise_user_code(value: str) -> str:
     return re.sub(r"[^A-Z]", "", value.upper())
 
@@ -52,6 +63,7 @@ async def start(
     db: AsyncSession, resources: Resources, *, ip: str, client_id: str, verification_uri: str
 ) -> DeviceCodeResponse:
     """A new device request, within the per-IP sign-in limit."""
+    client_id = client_name(client_id)
     limit = per_minute(resources.settings.rate_limit_auth_per_ip)
     await resources.limiter.enforce(
         limit, "sign-in-ip", ip, message="Too many device code requests"
@@ -115,6 +127,7 @@ async def exchange(
         raise OAuthError("unsupported_grant_type", f"grant_type must be {DEVICE_GRANT}")
     if not device_code:
         raise OAuthError("invalid_request", "device_code is required")
+    client_id = client_name(client_id)
     outcome = await poll(db, device_code=device_code)
     if isinstance(outcome, OAuthError):
         return outcome
@@ -210,22 +223,38 @@ async def _find_pending(
     user_code: str,
     lock: bool = False,
 ) -> DeviceAuthorization:
-    """The pending request showing `user_code`; wrong codes count against the caller and IP."""
+    """The pending request showing `user_code`. Wrong codes count against the caller and the
+    IP: each attempt reserves one guess from both before the code is looked up, and a right
+    code gives them back."""
     limiter, settings = resources.limiter, resources.settings
     guesses = per_seconds(settings.rate_limit_user_code_guesses, GUESS_WINDOW_SECONDS)
     identities = (("user", str(user_id)), ("ip", ip))
-    if limiter.enabled:
-        for kind, value in identities:
-            (await limiter.peek(guesses, "user-code", kind, value)).raise_if_denied(
-                "Too many wrong codes; wait before trying again"
-            )
+    await _reserve_guesses(limiter, guesses, identities)
     stmt = select(DeviceAuthorization).where(
         DeviceAuthorization.user_code == normalise_user_code(user_code)
     )
     grant = await db.scalar(stmt.with_for_update() if lock else stmt)
     if grant is None or grant.status != "pending" or grant.expires_at <= utcnow():
-        if limiter.enabled:
-            for kind, value in identities:
-                await limiter.hit(guesses, "user-code", kind, value)
         raise NotFound("Unknown or expired code", details={"field": "user_code"})
+    for identity in identities:
+        await limiter.refund(guesses, "user-code", *identity)
     return grant
+
+
+async def _reserve_guesses(
+    limiter: RateLimiter, guesses: RateLimitItem, identities: tuple[tuple[str, str], ...]
+) -> None:
+    taken: list[tuple[str, str]] = []
+    try:
+        for identity in identities:
+            await limiter.reserve(
+                guesses,
+                "user-code",
+                *identity,
+                message="Too many wrong codes; wait before trying again",
+            )
+            taken.append(identity)
+    except RateLimited:
+        for identity in taken:  # refused by the other identity: this one is not used either
+            await limiter.refund(guesses, "user-code", *identity)
+        raise

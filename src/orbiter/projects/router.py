@@ -1,4 +1,4 @@
-"""/api/v1/projects: projects, status, events, members."""
+"""/api/v1/projects: projects, status, events, members and invitations; /api/v1/invitations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import APIRouter, Response
 
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
-from orbiter.projects import service
+from orbiter.projects import invitations, service
 from orbiter.projects.schemas import (
     EventRead,
+    InvitationRead,
     MemberAdd,
     MemberRead,
     MemberUpdate,
@@ -19,10 +20,12 @@ from orbiter.projects.schemas import (
     ProjectRead,
     ProjectStatus,
     ProjectUpdate,
+    ReceivedInvitation,
 )
 from orbiter.runtime.deps import DbSession, PageParamsDep, ReadDb, ResourcesDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+invitations_router = APIRouter(prefix="/invitations", tags=["projects"])
 
 
 @router.get("", response_model=Page[ProjectRead])
@@ -107,14 +110,51 @@ async def list_members(
     return Page(data=data, pagination=info)
 
 
-@router.post("/{project_id}/members", status_code=201, response_model=MemberRead)
-async def add_member(
-    project_id: uuid.UUID, body: MemberAdd, principal: CurrentPrincipal, db: DbSession
-) -> MemberRead:
-    """Add an existing user by email (owner only)."""
-    return await service.add_member(
-        db, user_id=principal.user_id, project_id=project_id, email=body.email, role=body.role
+@router.post("/{project_id}/members", status_code=201, response_model=InvitationRead)
+async def invite_member(
+    project_id: uuid.UUID,
+    body: MemberAdd,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+) -> InvitationRead:
+    """Invite an email address (owner only). The same answer whether or not an account has the
+    email: it becomes a member when that account accepts (`POST /invitations/{id}/accept`).
+    409 when the email is already a member or already invited."""
+    return await invitations.invite(
+        db,
+        user_id=principal.user_id,
+        project_id=project_id,
+        email=body.email,
+        role=body.role,
+        days=resources.settings.invitation_days,
     )
+
+
+@router.get("/{project_id}/invitations", response_model=Page[InvitationRead])
+async def list_invitations(
+    project_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    page: PageParamsDep,
+) -> Page[InvitationRead]:
+    """Pending invitations, oldest first; an accepted one becomes a member instead."""
+    data, info = await invitations.project_invitations(
+        db, user_id=principal.user_id, project_id=project_id, params=page, codec=resources.cursors
+    )
+    return Page(data=data, pagination=info)
+
+
+@router.delete("/{project_id}/invitations/{invitation_id}", status_code=204)
+async def revoke_invitation(
+    project_id: uuid.UUID, invitation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
+    """Withdraw a pending invitation (owner only)."""
+    await invitations.revoke(
+        db, user_id=principal.user_id, project_id=project_id, invitation_id=invitation_id
+    )
+    return Response(status_code=204)
 
 
 @router.patch("/{project_id}/members/{user_id}", response_model=MemberRead)
@@ -140,3 +180,25 @@ async def remove_member(
         db, user_id=principal.user_id, project_id=project_id, member_id=user_id
     )
     return Response(status_code=204)
+
+
+@invitations_router.get("", response_model=Page[ReceivedInvitation])
+async def received_invitations(
+    principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
+) -> Page[ReceivedInvitation]:
+    """Pending invitations to the caller's email, newest first."""
+    data, info = await invitations.received_invitations(
+        db, user_id=principal.user_id, params=page, codec=resources.cursors
+    )
+    return Page(data=data, pagination=info)
+
+
+@invitations_router.post("/{invitation_id}/accept", response_model=ProjectRead)
+async def accept_invitation(
+    invitation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> ProjectRead:
+    """Join the project with the invited role; 404 unless it invites the caller's email."""
+    project, role = await invitations.accept(
+        db, user_id=principal.user_id, invitation_id=invitation_id
+    )
+    return service.project_read(project, role)

@@ -4,21 +4,21 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from orbiter.core.schemas import RequestModel
+from orbiter.core.schemas import Email, Name, RequestModel
 from orbiter.models import Role
 from orbiter.snapshots.schemas import SnapshotInsights, SnapshotRead
 from orbiter.workspaces.schemas import WorkspaceListItem
 
 
 class ProjectCreate(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
 
 class ProjectUpdate(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
 
     @model_validator(mode="after")
@@ -77,8 +77,23 @@ class MemberRead(BaseModel):
     created_at: datetime
 
 
+class InvitationRead(BaseModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    email: str
+    role: Role
+    invited_by: uuid.UUID | None = Field(description="The owner who invited")
+    created_at: datetime
+    expires_at: datetime = Field(description="Not accepted by then, the invitation lapses")
+
+
+class ReceivedInvitation(InvitationRead):
+    project_name: str
+    invited_by_email: str | None
+
+
 class MemberAdd(RequestModel):
-    email: EmailStr
+    email: Email = Field(description="Invited; stored NFKC-normalised and in lower case")
     role: Role
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orbiter.core.errors import Conflict, Forbidden, NotFound
@@ -186,35 +185,6 @@ def _member_read(member: ProjectMember, user: User) -> MemberRead:
         role=member.role,
         created_at=member.created_at,
     )
-
-
-async def add_member(
-    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, email: str, role: Role
-) -> MemberRead:
-    project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.OWNER)
-    if project.is_personal:
-        # It is where creates without a project_id land, so it stays its owner's alone.
-        raise Conflict("A personal project cannot be shared; create a project to collaborate")
-    user = await db.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        raise NotFound("No user with this email", details={"field": "email"})
-    if await db.get(ProjectMember, (project_id, user.id)) is not None:
-        raise Conflict("This user is already a member", details={"field": "email"})
-    member = ProjectMember(project_id=project_id, user_id=user.id, role=role)
-    try:
-        async with db.begin_nested():
-            db.add(member)
-    except IntegrityError as exc:  # a concurrent request added them first
-        raise Conflict("This user is already a member", details={"field": "email"}) from exc
-    await record_event(
-        db,
-        project_id=project_id,
-        actor_id=user_id,
-        type="member.added",
-        data={"user_id": str(user.id), "role": role},
-    )
-    await db.flush()
-    return _member_read(member, user)
 
 
 async def _target_member(

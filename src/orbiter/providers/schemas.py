@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from orbiter.core.schemas import RequestModel
+from orbiter.core.schemas import Name, RequestModel
 
 ProviderType = Literal["openai", "anthropic", "openai_compatible", "ollama"]
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -15,7 +15,7 @@ BaseUrl = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class ProviderCreate(RequestModel):
-    name: str = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+    name: Name = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
     type: ProviderType
     base_url: BaseUrl | None = Field(
         default=None,
@@ -36,7 +36,7 @@ class ProviderCreate(RequestModel):
 class ProviderUpdate(RequestModel):
     """Fields not sent keep their value; `api_key` absent or null keeps the key, "" removes it."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
+    name: Name | None = Field(default=None, min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
     type: ProviderType | None = None
     base_url: BaseUrl | None = None
     api_key: ApiKey | None = None

@@ -4,41 +4,28 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from orbiter.core.schemas import RequestModel
+from orbiter.core.schemas import Name, RequestModel
 from orbiter.snapshots.schemas import HASH_PATTERN
 
 RiskLevel = Literal["low", "medium", "high"]
 MAX_FILES = 2**31 - 1
 
 
-def _stripped_name(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        raise ValueError("name must not be blank")
-    return value
-
-
 class WorkspaceCreate(RequestModel):
-    name: str = Field(min_length=1, max_length=200)
-    machine_id: str | None = Field(default=None, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
+    machine_id: Name | None = Field(default=None, max_length=200)
     base_snapshot_id: uuid.UUID | None = Field(
         default=None, description="The project snapshot this workspace starts from"
     )
     local_path: str | None = Field(default=None, max_length=4096)
 
-    _name = field_validator("name")(_stripped_name)
-
 
 class WorkspaceUpdate(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     local_path: str | None = Field(default=None, max_length=4096, description="null clears it")
-    machine_id: str | None = Field(default=None, max_length=200, description="null clears it")
-
-    _name = field_validator("name")(_stripped_name)
+    machine_id: Name | None = Field(default=None, max_length=200, description="null clears it")
 
     @model_validator(mode="after")
     def _something_to_change(self) -> WorkspaceUpdate:
