@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from orbiter.api import api_router
 from orbiter.auth.middleware import AuthenticationMiddleware
+from orbiter.conversations.orphans import stop_orphaned_replies_at_startup
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.handlers import install_exception_handlers
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.create(settings)
         app.state.resources = resources
+        await stop_orphaned_replies_at_startup(resources.sessionmaker)  # left by a killed process
         try:
             yield
         finally:
