@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from tests.fakes.llm_servers import FakeLLM, provider_body
-from tests.helpers import SignedIn, assert_error, browser_for
+from tests.helpers import PASSWORD, SignedIn, assert_error, browser_for, new_client, unique_email
 from tests.workspaces.util import new_project, new_workspace
 
 API = "/api/v1"
@@ -180,3 +180,22 @@ async def test_racing_set_as_main_leaves_exactly_one_main(browser: AsyncClient) 
     assert [a.status_code for a in answers] == [200] * len(ids), [a.text for a in answers]
     listed = await browser.get(f"{API}/projects/{project_id}/workspaces", params={"limit": 100})
     assert len([w for w in listed.json()["data"] if w["is_main"]]) == 1
+
+
+async def test_racing_registrations_make_one_user_with_one_personal_project(
+    app: FastAPI,
+) -> None:
+    email = unique_email("racer")
+    body = {"email": email, "password": PASSWORD}
+    async with new_client(app) as anonymous:
+        answers = await asyncio.gather(
+            *(anonymous.post(f"{API}/auth/register", json=body) for _ in range(CROWD))
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] + [409] * (CROWD - 1), [a.text for a in answers if a.status_code >= 500]
+    browser, _ = await browser_for(app, email)
+    try:
+        projects = (await browser.get(f"{API}/projects", params={"limit": 100})).json()["data"]
+    finally:
+        await browser.aclose()
+    assert [p["name"] for p in projects if p["is_personal"]] == ["Personal"]
