@@ -9,6 +9,7 @@ and a follower (`follow.py`) when its reply falls silent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -25,6 +26,7 @@ logger = logging.getLogger("orbiter.conversations")
 SILENCE_SECONDS = 10  # a reply untouched this long has nobody running it
 ORPHANED_AFTER = timedelta(seconds=SILENCE_SECONDS)
 STOPPED_GONE = "Stopped: the server running it went away"
+STARTUP_PASS_SECONDS = 10
 
 
 async def stop_orphaned_replies(
@@ -47,8 +49,10 @@ async def stop_orphaned_replies(
 
 
 async def stop_orphaned_replies_at_startup(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """The API's start-up pass: a database not reachable (or not migrated) yet is not fatal."""
+    """The API's start-up pass: a database not reachable (or not migrated) yet is not fatal,
+    and cannot hold the start-up for long; the worker's next pass does the work then."""
     try:
-        await stop_orphaned_replies(sessionmaker)
-    except SQLAlchemyError as exc:
-        logger.warning("could not look for replies left streaming at start-up: %s", exc)
+        async with asyncio.timeout(STARTUP_PASS_SECONDS):
+            await stop_orphaned_replies(sessionmaker)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        logger.warning("could not look for replies left streaming at start-up: %r", exc)

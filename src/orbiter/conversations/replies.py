@@ -336,6 +336,7 @@ class Reply:
         return parts
 
     async def _flush(self) -> None:
+        """Save the text so far; it moves updated_at too, which tells it is still running."""
         try:
             async with transaction(self.resources.sessionmaker) as db:
                 await db.execute(
@@ -346,19 +347,6 @@ class Reply:
             self.touched = time.monotonic()
         except Exception:  # the final write will try again
             logger.warning("could not save the text so far of reply %s", self.message.id)
-
-    async def _touch(self) -> None:
-        """Still running: move updated_at so no start-up or worker pass takes it for dead."""
-        try:
-            async with transaction(self.resources.sessionmaker) as db:
-                await db.execute(
-                    update(Message)
-                    .where(Message.id == self.message.id, Message.status == "streaming")
-                    .values(updated_at=utcnow())
-                )
-            self.touched = time.monotonic()
-        except Exception:
-            logger.warning("could not mark reply %s as still running", self.message.id)
 
     async def _finish(self, status: str, event: str, error: str | None, *, code: str) -> None:
         usage = self.usage
@@ -412,6 +400,6 @@ class Reply:
                 self.abandoned = True
                 task.cancel()
                 return
-            if time.monotonic() - self.touched >= TOUCH_SECONDS:
-                await self._touch()
+            if time.monotonic() - self.touched >= TOUCH_SECONDS:  # even while the model is silent
+                await self._flush()
             await asyncio.sleep(HEARTBEAT_SECONDS)
