@@ -20,6 +20,11 @@ target_metadata = Base.metadata
 
 
 def _configure(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.in_transaction():
+        # Batch mode copies a table and drops the old one; with foreign keys on, that drop
+        # would cascade to every referencing row. Set outside a transaction, or it is a no-op.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

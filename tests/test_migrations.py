@@ -1,13 +1,31 @@
-"""One Alembic history: after `upgrade head` the schema matches the models exactly."""
+"""One Alembic history: after `upgrade head` the schema matches the models exactly, and the
+upgrade that turned data rules into constraints keeps (and mends) rows written before it."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from orbiter.core.db import create_engine
+from orbiter.core.settings import Settings
 from orbiter.models import Base
+from orbiter.models.base import UTCDateTime
 from orbiter.runtime.resources import Resources
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRATCH_DATABASE = "orbiter_migration_scratch"
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -17,4 +35,244 @@ def _diff(connection: Connection) -> list[object]:
 
 async def test_autogenerate_finds_no_difference_after_upgrade(resources: Resources) -> None:
     async with resources.engine.connect() as connection:
+        assert await connection.run_sync(_diff) == []
+
+
+def _declared_rules() -> tuple[dict[str, set[str]], dict[str, str]]:
+    checks = {
+        table.name: {str(c.name) for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        for table in Base.metadata.sorted_tables
+    }
+    partial = {}
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            where = index.dialect_options["postgresql"]["where"]
+            if where is not None:
+                partial[str(index.name)] = str(where)
+    return checks, partial
+
+
+def _database_rules(connection: Connection) -> tuple[dict[str, set[str]], dict[str, str]]:
+    inspector = sa.inspect(connection)
+    checks, partial = {}, {}
+    for table in Base.metadata.sorted_tables:
+        checks[table.name] = {str(c["name"]) for c in inspector.get_check_constraints(table.name)}
+        for index in inspector.get_indexes(table.name):
+            options = index.get("dialect_options", {})
+            where = options.get("postgresql_where", options.get("sqlite_where"))
+            if where is not None:
+                partial[str(index["name"])] = str(where)
+    return checks, partial
+
+
+async def test_the_database_enforces_the_rules_the_models_declare(resources: Resources) -> None:
+    """Autogenerate ignores CHECKs and partial-index conditions: compare those by hand."""
+    declared_checks, declared_partial = _declared_rules()
+    async with resources.engine.connect() as connection:
+        checks, partial = await connection.run_sync(_database_rules)
+    assert checks == declared_checks
+    assert (
+        set(partial)
+        == set(declared_partial)
+        == {
+            "uq_workspaces_one_main",
+            "uq_projects_one_personal",
+            "uq_llm_providers_one_default",
+        }
+    )
+    for name, where in partial.items():  # PostgreSQL words it its own way: "(is_main = true)"
+        assert declared_partial[name] in where, (name, where)
+    every_enum_like = {
+        "users": {"ck_users_plan"},
+        "project_members": {"ck_project_members_role"},
+        "project_invitations": {"ck_project_invitations_role"},
+        "messages": {"ck_messages_role", "ck_messages_status"},
+        "device_authorizations": {"ck_device_authorizations_status"},
+        "llm_providers": {"ck_llm_providers_type"},
+        "stored_objects": {"ck_stored_objects_kind"},
+        "object_owners": {"ck_object_owners_kind"},
+        "drift_reports": {"ck_drift_reports_kind"},
+    }
+    assert {table: names for table, names in checks.items() if names} == every_enum_like
+
+
+# ------------------------------------------------------------ upgrading a database with data
+
+
+@pytest.fixture
+async def scratch(settings: Settings, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database of the backend under test, apart from the one the suite uses."""
+    if settings.is_sqlite:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        engine = create_engine(settings.model_copy(update={"database_url": url}))
+        yield engine
+        await engine.dispose()
+        return
+    admin = sa.make_url(settings.database_url)
+    server = create_engine(settings).execution_options(isolation_level="AUTOCOMMIT")
+    async with server.connect() as connection:
+        await connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE}")
+        await connection.exec_driver_sql(f"CREATE DATABASE {SCRATCH_DATABASE}")
+    url = admin.set(database=SCRATCH_DATABASE).render_as_string(hide_password=False)
+    engine = create_engine(settings.model_copy(update={"database_url": url}))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        async with server.connect() as connection:
+            await connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE}")
+        await server.dispose()
+
+
+def _alembic(connection: Connection, verb: str, revision: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["connection"] = connection
+    getattr(command, verb)(config, revision)
+
+
+async def _migrate(engine: AsyncEngine, verb: str, revision: str) -> None:
+    async with engine.connect() as connection:
+        await connection.run_sync(_alembic, verb, revision)
+        await connection.commit()
+
+
+_TYPES: dict[type, Any] = {
+    uuid.UUID: sa.Uuid(),
+    datetime: UTCDateTime(),
+    bool: sa.Boolean(),
+    int: sa.Integer(),
+    list: sa.JSON(),
+    str: sa.String(),
+}
+
+
+async def _insert(connection: AsyncConnection, table_name: str, **values: Any) -> None:
+    """A row written with raw SQL (not the models, which describe the newest schema)."""
+    columns = (sa.column(name, _TYPES[type(value)]) for name, value in values.items())
+    await connection.execute(sa.insert(sa.table(table_name, *columns)).values(**values))
+
+
+def _day(n: int) -> datetime:
+    return datetime(2026, 1, n, tzinfo=UTC)
+
+
+async def _rows_before_the_rules(engine: AsyncEngine) -> dict[str, uuid.UUID]:
+    """Rows as a racing older version could leave them: two of each 'only one' flag."""
+    ids = {name: uuid.uuid4() for name in ("user", "p1", "p2", "pr1", "pr2", "w1", "w2", "c", "m")}
+    user = ids["user"]
+    async with engine.begin() as db:
+        await _insert(
+            db,
+            "users",
+            id=user,
+            email="old@example.com",
+            plan="free",
+            created_at=_day(1),
+            updated_at=_day(1),
+        )
+        for n in (1, 2):
+            project, when = ids[f"p{n}"], _day(n)
+            await _insert(
+                db,
+                "projects",
+                id=project,
+                name="Personal",
+                is_personal=True,
+                created_by=user,
+                created_at=when,
+                updated_at=when,
+            )
+            await _insert(
+                db,
+                "project_members",
+                project_id=project,
+                user_id=user,
+                role="owner",
+                created_at=when,
+            )
+            await _insert(
+                db,
+                "llm_providers",
+                id=ids[f"pr{n}"],
+                user_id=user,
+                name=f"p{n}",
+                type="openai",
+                models=[],
+                is_default=True,
+                created_at=when,
+                updated_at=when,
+            )
+            await _insert(
+                db,
+                "workspaces",
+                id=ids[f"w{n}"],
+                project_id=ids["p1"],
+                name=f"w{n}",
+                is_main=True,
+                version=0,
+                created_at=when,
+                updated_at=when,
+            )
+        await _insert(
+            db,
+            "conversations",
+            id=ids["c"],
+            project_id=ids["p1"],
+            created_at=_day(1),
+            updated_at=_day(1),
+        )
+        await _insert(
+            db,
+            "messages",
+            id=ids["m"],
+            conversation_id=ids["c"],
+            role="assistant",
+            content="partial",
+            parts=[],
+            status="streaming",
+            created_at=_day(3),
+        )
+    return ids
+
+
+async def _flags(engine: AsyncEngine, table: str, flag: str) -> dict[uuid.UUID, bool]:
+    async with engine.connect() as db:
+        rows = await db.execute(
+            sa.select(sa.column("id", sa.Uuid()), sa.column(flag)).select_from(sa.table(table))
+        )
+        return {row[0]: bool(row[1]) for row in rows}
+
+
+async def test_upgrading_old_data_keeps_every_row_and_mends_broken_rules(
+    scratch: AsyncEngine,
+) -> None:
+    await _migrate(scratch, "upgrade", "0003")
+    ids = await _rows_before_the_rules(scratch)
+    await _migrate(scratch, "upgrade", "head")
+
+    # The oldest row keeps its flag; nothing was deleted (batch copies cascade nowhere).
+    assert await _flags(scratch, "projects", "is_personal") == {ids["p1"]: True, ids["p2"]: False}
+    assert await _flags(scratch, "llm_providers", "is_default") == {
+        ids["pr1"]: True,
+        ids["pr2"]: False,
+    }
+    assert await _flags(scratch, "workspaces", "is_main") == {ids["w1"]: True, ids["w2"]: False}
+    async with scratch.connect() as connection:
+        members = await connection.scalar(sa.text("SELECT count(*) FROM project_members"))
+        message = (
+            await connection.execute(
+                sa.text("SELECT content, status, updated_at, created_at FROM messages")
+            )
+        ).one()
+    assert members == 2
+    assert message[0] == "partial" and message[1] == "streaming"
+    assert message[2] == message[3]  # updated_at starts as created_at
+    async with scratch.connect() as connection:
+        assert await connection.run_sync(_diff) == []
+
+    # And back down, and up again.
+    await _migrate(scratch, "downgrade", "0003")
+    await _migrate(scratch, "upgrade", "head")
+    async with scratch.connect() as connection:
         assert await connection.run_sync(_diff) == []

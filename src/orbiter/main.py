@@ -14,6 +14,7 @@ from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.blobs.access import set_manifest_cache_bytes
 from orbiter.blobs.reclaim import discard_stale_uploads
+from orbiter.conversations.orphans import stop_orphaned_replies_at_startup
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
 from orbiter.core.body_limits import RequestBodyMiddleware
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             await start_up(resources)  # refuses an unmigrated database; logs the summary
             await discard_stale_uploads(resources.blobs)  # left by a process killed mid-upload
+            await stop_orphaned_replies_at_startup(
+                resources.sessionmaker
+            )  # left by a killed process
             # What start-up allocated lives as long as the process: keep it out of every later
             # full garbage collection, which would otherwise walk that whole heap mid-request.
             gc.collect()

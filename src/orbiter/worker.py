@@ -1,4 +1,8 @@
-"""The worker process: periodic maintenance now; the job queue's consumer when it lands."""
+"""The worker process: periodic maintenance now; the job queue's consumer when it lands.
+
+Each pass purges long-expired credentials and stores replies left `streaming` by a process
+that is gone as `incomplete` (conversations/orphans.py).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,14 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.conversations.orphans import stop_orphaned_replies
 from orbiter.core.db import create_engine, create_sessionmaker, transaction
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, ApiKey, DeviceAuthorization
 
 logger = logging.getLogger("orbiter.worker")
-MAINTENANCE_EVERY_SECONDS = 600
+MAINTENANCE_EVERY_SECONDS = 60
 KEEP_EXPIRED = timedelta(days=1)
 
 
@@ -37,7 +42,12 @@ async def run_worker(settings: Settings, *, once: bool = False) -> None:
         while True:
             async with transaction(sessionmaker) as db:
                 removed = await purge_expired_credentials(db)
-            logger.info("maintenance: removed %d expired credentials", removed)
+            stopped = await stop_orphaned_replies(sessionmaker)
+            logger.info(
+                "maintenance: removed %d expired credentials, stopped %d orphaned replies",
+                removed,
+                stopped,
+            )
             if once:
                 return
             await asyncio.sleep(MAINTENANCE_EVERY_SECONDS)

@@ -123,9 +123,11 @@ class SessionStore:
                 sessions.append(session)
         return sessions
 
-    async def destroy(self, session: BrowserSession) -> None:
-        await self._kv.delete(_session_key(session.id))
+    async def destroy(self, session: BrowserSession) -> bool:
+        """End the session; False when it had already ended (a racing sign-out or revoke)."""
+        removed = await self._kv.delete(_session_key(session.id))
         await self._kv.remove_from_set(_user_key(uuid.UUID(session.user_id)), session.id)
+        return removed > 0
 
     async def _save(self, session: BrowserSession) -> None:
         remaining = datetime.fromisoformat(session.expires_at) - utcnow()

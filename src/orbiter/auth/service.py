@@ -197,7 +197,8 @@ async def revoke_session(
 ) -> None:
     browser = await store.get(str(session_id))
     if browser is not None and browser.user_id == str(principal.user_id):
-        await store.destroy(browser)
+        if not await store.destroy(browser):
+            raise NotFound("Session not found")
         return
     if not await revoke_access_token(db, user_id=principal.user_id, token_id=session_id):
         raise NotFound("Session not found")

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from orbiter.auth.principal import Principal
 from orbiter.conversations import events as ev
 from orbiter.conversations.events import StreamEvent
+from orbiter.conversations.orphans import SILENCE_SECONDS, STOPPED_GONE
 from orbiter.conversations.replies import (
     HEARTBEAT_SECONDS,
     StartedReply,
@@ -31,7 +32,7 @@ from orbiter.core.pubsub import SubscriptionLost
 from orbiter.models import Message
 from orbiter.runtime.resources import Resources
 
-STALL_CHECK_SECONDS = 10  # a follower that heard nothing this long checks the database
+STALL_CHECK_SECONDS = SILENCE_SECONDS  # a follower that heard nothing this long checks
 
 
 async def check_resumable(
@@ -150,9 +151,9 @@ async def _ended(resources: Resources, message_id: uuid.UUID, last: int) -> Stre
             await db.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.status == "streaming")
-                .values(status="incomplete", error="Stopped: the server running it went away")
+                .values(status="incomplete", error=STOPPED_GONE)
             )
-            message.status, message.error = "incomplete", "Stopped: the server running it went away"
+            message.status, message.error = "incomplete", STOPPED_GONE
         final = MessageRead.model_validate(message).model_dump(mode="json")
     if message.status == "complete":
         return StreamEvent("done", {"message": final}, ev.event_id(message_id, last + 1))

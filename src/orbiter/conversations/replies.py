@@ -56,6 +56,7 @@ RESUME_GRACE_SECONDS = 30  # a reply nobody follows is stopped this long after t
 HEARTBEAT_SECONDS = 1.0  # followers refresh the listener key; the reply its "alive" key
 ALIVE_TTL_SECONDS = 15  # a reply whose alive key lapsed died with its replica
 FLUSH_SECONDS = 1.0  # how often the text so far is written to the database
+TOUCH_SECONDS = 3.0  # a silent reply still moves its updated_at this often (orphans.py)
 LOG_TTL_SECONDS = 600  # a reply's event log is kept this long after its last event
 
 _running: set[asyncio.Task[None]] = set()
@@ -233,6 +234,7 @@ class Reply:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     abandoned: bool = False
     usage: Usage | None = None
+    touched: float = field(default_factory=time.monotonic)  # its row's updated_at last moved
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         self.seq += 1
@@ -334,6 +336,7 @@ class Reply:
         return parts
 
     async def _flush(self) -> None:
+        """Save the text so far; it moves updated_at too, which tells it is still running."""
         try:
             async with transaction(self.resources.sessionmaker) as db:
                 await db.execute(
@@ -341,6 +344,7 @@ class Reply:
                     .where(Message.id == self.message.id, Message.status == "streaming")
                     .values(content="".join(self.text), parts=self._parts())
                 )
+            self.touched = time.monotonic()
         except Exception:  # the final write will try again
             logger.warning("could not save the text so far of reply %s", self.message.id)
 
@@ -396,4 +400,6 @@ class Reply:
                 self.abandoned = True
                 task.cancel()
                 return
+            if time.monotonic() - self.touched >= TOUCH_SECONDS:  # even while the model is silent
+                await self._flush()
             await asyncio.sleep(HEARTBEAT_SECONDS)

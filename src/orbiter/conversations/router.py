@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.conversations import events, follow, replies, service
 from orbiter.conversations.events import StreamEvent
+from orbiter.conversations.guard import StreamGuard, request_guard, watching
 from orbiter.conversations.schemas import (
     Cleared,
     ConversationCreate,
@@ -185,6 +186,16 @@ async def post_message(
     any output (both messages stay stored; the assistant's with status `error`).
     """
     wants_sse = SSE_MEDIA_TYPE in request.headers.get("accept", "")
+
+    def guard() -> StreamGuard:
+        return request_guard(
+            resources,
+            principal,
+            conversation_id,
+            headers=request.headers,
+            cookies=dict(request.cookies),
+        )
+
     if last_event_id is not None:
         if not wants_sse:
             raise BadRequest("Last-Event-ID resumes an SSE stream: send Accept: text/event-stream")
@@ -193,7 +204,7 @@ async def post_message(
             resources, principal, conversation_id=conversation_id, message_id=message_id
         )
         stream = follow.follow_reply(resources, conversation_id, message_id, seq)
-        return _sse_response([], stream, {})
+        return _sse_response([], stream, {}, guard(), message_id)
     started = await replies.start_reply(
         resources, principal, conversation_id=conversation_id, body=body
     )
@@ -201,7 +212,7 @@ async def post_message(
     stream = follow.follow_reply(resources, conversation_id, started.assistant_message.id)
     if wants_sse:
         head = await follow.first_output(stream, started)
-        return _sse_response(head, stream, rate_headers)
+        return _sse_response(head, stream, rate_headers, guard(), started.assistant_message.id)
     async with aclosing(stream):
         exchange = await follow.wait_for_reply(stream, started)
     response.headers.update(rate_headers)
@@ -212,15 +223,24 @@ def _sse_response(
     head: list[StreamEvent],
     stream: AsyncGenerator[StreamEvent | None],
     headers: dict[str, str],
+    guard: StreamGuard,
+    message_id: uuid.UUID,
 ) -> StreamingResponse:
+    """The reply's events; when the caller loses access, an `error` event ends the stream
+    (the guard checks beside the stream, which yields at least once a second)."""
+
     async def body() -> AsyncIterator[bytes]:
-        async with aclosing(stream):  # the client may leave at any yield
+        async with aclosing(stream), watching(guard) as lost:  # the client may leave at any yield
             for first in head:
                 yield format_sse(first.event, first.data, first.id)
             if head and head[-1].terminal:
                 return
             quiet = 0
             async for item in stream:
+                if lost.done():
+                    ended = lost.result().event(message_id)
+                    yield format_sse(ended.event, ended.data, ended.id)
+                    return
                 if item is None:
                     quiet += 1
                     if quiet >= KEEPALIVE_TICKS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, literal, select, tuple_
+from sqlalchemy import delete, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import read_manifest
@@ -25,7 +25,8 @@ from orbiter.conversations.schemas import (
     TimelineEntry,
     WorkspaceSummary,
 )
-from orbiter.core.errors import BadRequest, ValidationFailed
+from orbiter.core.db import delete_one
+from orbiter.core.errors import BadRequest, NotFound, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
 from orbiter.models import Conversation, Message, Project, Role, Workspace
@@ -189,7 +190,11 @@ async def delete_conversation(
         db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
     )
     await db.execute(delete(Message).where(Message.conversation_id == conversation.id))
-    await db.execute(delete(Conversation).where(Conversation.id == conversation.id))
+    await delete_one(
+        db,
+        delete(Conversation).where(Conversation.id == conversation.id),
+        missing="Conversation not found",
+    )
     await record_event(
         db,
         project_id=project.id,
@@ -205,11 +210,16 @@ async def clear_messages(
     conversation, _, _ = await load_conversation(
         db, user_id=user_id, conversation_id=conversation_id, min_role=Role.EDITOR
     )
-    count = await db.scalar(select(func.count()).where(Message.conversation_id == conversation.id))
-    await db.execute(delete(Message).where(Message.conversation_id == conversation.id))
-    conversation.updated_at = utcnow()
-    await db.flush()
-    return count or 0
+    touched = await db.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(touched, "rowcount", 0):  # deleted by a racing request
+        raise NotFound("Conversation not found")
+    result = await db.execute(delete(Message).where(Message.conversation_id == conversation.id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def _messages_page(

@@ -8,7 +8,9 @@ conversation the caller cannot see (the same refusal whether it exists or not).
 `?last_event_id=<message id>:<seq>` (an `id` from an earlier frame) first replays what was
 missed of that reply from its log, then continues live without duplicates. Frames are JSON
 text: `{"event", "id", "data"}` (see `events.py`). After `conversation.deleted` the server
-closes with 1000.
+closes with 1000. When the caller loses access while connected (credential revoked or signed
+out, removed from the project, project deleted: see `guard.py`), it closes with 1008 within a
+few seconds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from orbiter.auth.websocket import websocket_principal
 from orbiter.conversations import events as ev
 from orbiter.conversations.events import StreamEvent
+from orbiter.conversations.guard import AccessLost, StreamGuard, watching
 from orbiter.conversations.replies import HEARTBEAT_SECONDS, touch_listener
 from orbiter.conversations.service import load_conversation
 from orbiter.core.db import transaction
@@ -57,18 +60,28 @@ async def serve_stream(
         sender = asyncio.create_task(_forward(websocket, live, sent))
         receiver = asyncio.create_task(_drain(websocket))
         keeper = asyncio.create_task(_keep_listening(resources, conversation_id))
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, receiver, keeper):
-                task.cancel()
-            lost = sender.done() and not sender.cancelled() and sender.exception() is not None
+        guard = StreamGuard(
+            resources, principal, conversation_id, lambda: websocket_principal(websocket, resources)
+        )
+        async with watching(guard) as access:
+            try:
+                await asyncio.wait({sender, receiver, access}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sender, receiver, keeper):
+                    task.cancel()
+            code, reason = _closing(sender, access)
         if websocket.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                if lost:
-                    await websocket.close(TRY_AGAIN_LATER, reason="Event stream interrupted")
-                else:
-                    await websocket.close(1000)
+                await websocket.close(code, reason=reason[:120])
+
+
+def _closing(sender: asyncio.Task[None], access: asyncio.Task[AccessLost]) -> tuple[int, str]:
+    """Access lost: 1008. The channel lost (SubscriptionLost): 1013. Otherwise 1000."""
+    if access.done():
+        return POLICY_VIOLATION, access.result().message
+    if sender.done() and not sender.cancelled() and sender.exception() is not None:
+        return TRY_AGAIN_LATER, "Event stream interrupted"
+    return 1000, ""
 
 
 async def _send(websocket: WebSocket, item: StreamEvent, sent: dict[uuid.UUID, int]) -> bool:

@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import Connection, Delete, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from orbiter.core.errors import NotFound
 from orbiter.core.settings import Settings
 
 
@@ -29,6 +31,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _private_sqlite_files(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     return create_async_engine(
         url,
@@ -69,6 +72,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin_before_savepoint(connection: Connection, _: str) -> None:
+    """Open the real transaction before a SAVEPOINT that would otherwise start one.
+
+    The driver begins a transaction only before INSERT/UPDATE/DELETE, so a SAVEPOINT as the
+    first write would start it, and its RELEASE would COMMIT the work so far: a later error
+    could no longer roll the request back. IMMEDIATE takes the write lock now (waiting for it
+    like any write), since a savepoint is there to write; reads inside it cannot go stale.
+    """
+    if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
@@ -104,3 +119,22 @@ def upsert_insert(db: AsyncSession, table: Any) -> postgresql.Insert | sqlite.In
     if db.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+async def delete_one(db: AsyncSession, statement: Delete, *, missing: str) -> None:
+    """A DELETE of one row already loaded: when it removes nothing, a racing request deleted the
+    row after we read it, and this one answers `NotFound(missing)` like any later one."""
+    result = await db.execute(statement)
+    if not getattr(result, "rowcount", 0):
+        raise NotFound(missing)
+
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def lost_a_race(exc: DBAPIError) -> bool:
+    """A concurrent transaction won: a unique or check rule, a deadlock or a serialization
+    failure. Inside a savepoint the transaction survives it, so the caller can look again."""
+    return isinstance(exc, IntegrityError) or (
+        getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    )

@@ -16,7 +16,10 @@ from orbiter.core.errors import ServiceUnavailable
 class KeyValueStore(Protocol):
     async def get(self, key: str) -> str | None: ...
     async def put(self, key: str, value: str, ttl_seconds: int) -> None: ...
-    async def delete(self, *keys: str) -> None: ...
+    async def delete(self, *keys: str) -> int:
+        """Remove the keys; how many existed (racing deletes: only one sees each key)."""
+        ...
+
     async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None: ...
     async def remove_from_set(self, key: str, member: str) -> None: ...
     async def set_members(self, key: str) -> builtins.set[str]: ...
@@ -43,10 +46,12 @@ class MemoryKeyValueStore:
     async def put(self, key: str, value: str, ttl_seconds: int) -> None:
         self._values[key] = (value, time.monotonic() + ttl_seconds)
 
-    async def delete(self, *keys: str) -> None:
+    async def delete(self, *keys: str) -> int:
+        removed = 0
         for key in keys:
-            self._values.pop(key, None)
-            self._sets.pop(key, None)
+            found = (self._values.pop(key, None), self._sets.pop(key, None))
+            removed += any(item is not None and self._alive(item[1]) for item in found)
+        return removed
 
     async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None:
         members = await self.set_members(key)
@@ -109,10 +114,11 @@ class RedisKeyValueStore:
         async with _unavailable_on_error():
             await self._redis.set(self._k(key), value, ex=max(1, ttl_seconds))
 
-    async def delete(self, *keys: str) -> None:
-        if keys:
-            async with _unavailable_on_error():
-                await self._redis.delete(*(self._k(k) for k in keys))
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        async with _unavailable_on_error():
+            return int(await self._redis.delete(*(self._k(k) for k in keys)))
 
     async def add_to_set(self, key: str, member: str, ttl_seconds: int) -> None:
         async with _unavailable_on_error():

@@ -48,7 +48,6 @@ class PubSub(Protocol):
         ...
 
     async def read_log(self, log: str) -> list[str]: ...
-    async def expire_log(self, log: str, ttl: int) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -114,11 +113,6 @@ class MemoryPubSub:
     async def read_log(self, log: str) -> list[str]:
         return list(self._live_log(log))
 
-    async def expire_log(self, log: str, ttl: int) -> None:
-        items = self._live_log(log)
-        if items:
-            self._logs[log] = (items, time.monotonic() + ttl)
-
     async def close(self) -> None:
         self._channels.clear()
         self._logs.clear()
@@ -181,10 +175,6 @@ class RedisPubSub:
     async def read_log(self, log: str) -> list[str]:
         async with _unavailable_on_error():
             return cast(list[str], await self._redis.lrange(PREFIX + log, 0, -1))
-
-    async def expire_log(self, log: str, ttl: int) -> None:
-        async with _unavailable_on_error():
-            await self._redis.expire(PREFIX + log, max(1, ttl))
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Index,
+    MetaData,
+    TypeDecorator,
+    Uuid,
+    event,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column
 
@@ -63,3 +74,15 @@ def _one_timestamp_for_new_rows(_: Mapper[Any], __: Any, target: TimestampMixin)
     now = utcnow()
     target.created_at = target.created_at or now
     target.updated_at = target.updated_at or target.created_at
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK that `column` holds one of `values`; named `ck_<table>_<column>`."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+def only_one_where(name: str, column: str, flag: str) -> Index:
+    """At most one row per `column` value with `flag` true: a partial unique index."""
+    where = text(f"{flag} = true")
+    return Index(name, column, unique=True, sqlite_where=where, postgresql_where=where)

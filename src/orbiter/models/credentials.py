@@ -8,7 +8,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orbiter.models.base import Base, CreatedAtMixin, IdMixin
+from orbiter.models.base import Base, CreatedAtMixin, IdMixin, one_of
+
+# pending -> approved | denied; approved -> consumed when the token is issued
+DEVICE_STATUSES = ("pending", "approved", "denied", "consumed")
 
 
 class ApiKey(IdMixin, CreatedAtMixin, Base):
@@ -40,13 +43,14 @@ class AccessToken(IdMixin, CreatedAtMixin, Base):
 
 class DeviceAuthorization(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "device_authorizations"
-    __table_args__ = (Index("ix_device_authorizations_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_device_authorizations_expires_at", "expires_at"),
+        one_of("status", DEVICE_STATUSES),
+    )
 
     device_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_code: Mapped[str] = mapped_column(String(16), unique=True)
     client_id: Mapped[str] = mapped_column(String(200))
-    scope: Mapped[str | None] = mapped_column(String(500))
-    # pending -> approved | denied; approved -> consumed when the token is issued
     status: Mapped[str] = mapped_column(String(16), default="pending")
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     interval: Mapped[int] = mapped_column(Integer)

@@ -8,14 +8,20 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin
+from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of, only_one_where
 
 PROVIDER_TYPES = ("openai", "anthropic", "openai_compatible", "ollama")
+MESSAGE_ROLES = ("user", "assistant", "system", "tool")
+MESSAGE_STATUSES = ("complete", "streaming", "incomplete", "error")
 
 
 class LlmProvider(IdMixin, TimestampMixin, Base):
     __tablename__ = "llm_providers"
-    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_llm_providers_user_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "name", name="uq_llm_providers_user_id_name"),
+        only_one_where("uq_llm_providers_one_default", "user_id", "is_default"),
+        one_of("type", PROVIDER_TYPES),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
@@ -48,12 +54,18 @@ class Conversation(IdMixin, TimestampMixin, Base):
     model: Mapped[str | None] = mapped_column(String(200))
 
 
-class Message(IdMixin, CreatedAtMixin, Base):
-    """One turn. `status` is `complete`, `streaming`, `incomplete` or `error`."""
+class Message(IdMixin, TimestampMixin, Base):
+    """One turn. `status` is `complete`, `streaming`, `incomplete` or `error`.
+
+    `updated_at` moves while a reply streams (its text is flushed, or its runner touches it),
+    so a `streaming` row left untouched for a while belongs to a process that is gone.
+    """
 
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation_id_created_at_id", "conversation_id", "created_at", "id"),
+        one_of("role", MESSAGE_ROLES),
+        one_of("status", MESSAGE_STATUSES),
     )
 
     conversation_id: Mapped[uuid.UUID] = mapped_column(

@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin
+from orbiter.models.base import (
+    Base,
+    CreatedAtMixin,
+    IdMixin,
+    TimestampMixin,
+    one_of,
+    only_one_where,
+)
 
 
 class Role(StrEnum):
@@ -33,7 +40,10 @@ def _role_column() -> Enum:
 
 class Project(IdMixin, TimestampMixin, Base):
     __tablename__ = "projects"
-    __table_args__ = (Index("ix_projects_updated_at_id", "updated_at", "id"),)
+    __table_args__ = (
+        Index("ix_projects_updated_at_id", "updated_at", "id"),
+        only_one_where("uq_projects_one_personal", "created_by", "is_personal"),
+    )
 
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
@@ -45,6 +55,7 @@ class Project(IdMixin, TimestampMixin, Base):
 
 class ProjectMember(CreatedAtMixin, Base):
     __tablename__ = "project_members"
+    __table_args__ = (one_of("role", [role.value for role in Role]),)
 
     project_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
@@ -61,7 +72,10 @@ class ProjectInvitation(IdMixin, CreatedAtMixin, Base):
     Whether an account with the email exists is never looked up when inviting."""
 
     __tablename__ = "project_invitations"
-    __table_args__ = (UniqueConstraint("project_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "email"),
+        one_of("role", [role.value for role in Role]),
+    )
 
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320), index=True)

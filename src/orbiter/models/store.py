@@ -19,15 +19,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin
+from orbiter.models.base import (
+    Base,
+    CreatedAtMixin,
+    IdMixin,
+    TimestampMixin,
+    one_of,
+    only_one_where,
+)
 
 OBJECT_KINDS = ("blob", "manifest")
+DRIFT_KINDS = ("reported", "compare")
 
 
 class StoredObject(CreatedAtMixin, Base):
     """One object in the blob store, stored once whoever uploaded it."""
 
     __tablename__ = "stored_objects"
+    __table_args__ = (one_of("kind", OBJECT_KINDS),)
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -46,6 +55,7 @@ class ObjectOwner(CreatedAtMixin, Base):
             name="fk_object_owners_kind_hash_stored_objects",
         ),
         Index("ix_object_owners_kind_hash", "kind", "hash"),
+        one_of("kind", OBJECT_KINDS),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
@@ -62,6 +72,7 @@ class Workspace(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("project_id", "name", name="uq_workspaces_project_id_name"),
         Index("ix_workspaces_project_id_created_at", "project_id", "created_at"),
+        only_one_where("uq_workspaces_one_main", "project_id", "is_main"),
     )
 
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -107,6 +118,7 @@ class DriftReport(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "drift_reports"
     __table_args__ = (
         Index("ix_drift_reports_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
+        one_of("kind", DRIFT_KINDS),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from orbiter.core.db import delete_one
 from orbiter.core.errors import Conflict, Forbidden, NotFound
 from orbiter.core.pagination import CursorCodec, KeysetQuery, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
@@ -121,7 +122,9 @@ async def delete_project(db: AsyncSession, *, user_id: uuid.UUID, project_id: uu
     project, _ = await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.OWNER)
     if project.is_personal:
         raise Conflict("The personal project cannot be deleted")
-    await db.execute(delete(Project).where(Project.id == project.id))
+    await delete_one(
+        db, delete(Project).where(Project.id == project.id), missing="Project not found"
+    )
 
 
 async def project_status(

@@ -8,10 +8,11 @@ from __future__ import annotations
 import uuid
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.core.db import delete_one, lost_a_race
 from orbiter.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from orbiter.core.outbound import check_url
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
@@ -118,12 +119,45 @@ def _duplicate(name: str) -> Conflict:
     )
 
 
-async def _only_default(db: AsyncSession, row: LlmProvider) -> None:
-    await db.execute(
-        update(LlmProvider)
-        .where(LlmProvider.user_id == row.user_id, LlmProvider.id != row.id)
-        .values(is_default=False)
-    )
+DEFAULT_TRIES = 3  # racing "make this the default" requests: the last one wins
+
+
+async def _make_default(
+    db: AsyncSession, *, user_id: uuid.UUID, provider_id: uuid.UUID, unless_one_exists: bool
+) -> None:
+    """Make the provider the user's one default (the database allows only one).
+
+    `unless_one_exists`: only when the user has no default yet (their first provider); a
+    concurrent first provider that committed first keeps it. A concurrent default that lands
+    between our clearing and our setting makes the database refuse: look again and retry.
+    """
+    others = (LlmProvider.user_id == user_id) & (LlmProvider.id != provider_id)
+    for _ in range(DEFAULT_TRIES):
+        try:
+            async with db.begin_nested():
+                if unless_one_exists:
+                    if await db.scalar(
+                        select(LlmProvider.id).where(others, LlmProvider.is_default)
+                    ):
+                        return
+                else:
+                    await db.execute(
+                        update(LlmProvider)
+                        .where(others, LlmProvider.is_default)
+                        .values(is_default=False)
+                        .execution_options(synchronize_session=False)
+                    )
+                await db.execute(
+                    update(LlmProvider)
+                    .where(LlmProvider.id == provider_id)
+                    .values(is_default=True)
+                    .execution_options(synchronize_session=False)
+                )
+            return
+        except DBAPIError as exc:
+            if not lost_a_race(exc):
+                raise
+    raise Conflict("The default provider changed during this request; try again")
 
 
 async def _flush_unique(db: AsyncSession, row: LlmProvider) -> None:
@@ -149,12 +183,14 @@ async def create_provider_row(
         type=body.type,
         base_url=body.base_url,
         models=list(dict.fromkeys(body.models)),
-        is_default=body.is_default or has_any is None,  # the first one is the default
+        is_default=False,
     )
     _set_key(resources, row, body.api_key)
     await _flush_unique(db, row)
-    if row.is_default:
-        await _only_default(db, row)
+    if body.is_default or has_any is None:  # the first one is the default
+        await _make_default(
+            db, user_id=user_id, provider_id=row.id, unless_one_exists=not body.is_default
+        )
     await db.refresh(row)
     return provider_read(row)
 
@@ -182,16 +218,17 @@ async def update_provider(
         row.models = list(dict.fromkeys(body.models))
     if body.api_key is not None:  # absent or null: keep; "": remove
         _set_key(resources, row, body.api_key)
-    if body.is_default is not None:
-        row.is_default = body.is_default
+    if body.is_default is False:
+        row.is_default = False
     await _flush_unique(db, row)
-    if row.is_default:
-        await _only_default(db, row)
+    if body.is_default:
+        await _make_default(db, user_id=user_id, provider_id=row.id, unless_one_exists=False)
     await db.refresh(row)
     return provider_read(row)
 
 
 async def delete_provider(db: AsyncSession, *, user_id: uuid.UUID, provider_id: uuid.UUID) -> None:
     row = await load_provider(db, user_id=user_id, provider_id=provider_id)
-    await db.delete(row)
-    await db.flush()
+    await delete_one(
+        db, delete(LlmProvider).where(LlmProvider.id == row.id), missing="Provider not found"
+    )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import case, delete, exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.core.errors import Conflict
+from orbiter.core.db import delete_one
+from orbiter.core.errors import Conflict, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
 from orbiter.models import Role, Snapshot, Workspace
@@ -33,12 +34,15 @@ from orbiter.workspaces.schemas import (
 
 
 async def _lock_project(db: AsyncSession, workspace: Workspace, user_id: uuid.UUID) -> Workspace:
-    """Serialise main-workspace changes per project, then re-read the workspace."""
+    """Serialise main-workspace changes per project, then re-read the workspace (gone: a
+    racing request deleted it)."""
     await load_project(
         db, user_id=user_id, project_id=workspace.project_id, min_role=Role.EDITOR, lock=True
     )
-    await db.refresh(workspace)
-    return workspace
+    fresh = await db.get(Workspace, workspace.id, populate_existing=True)
+    if fresh is None:
+        raise NotFound("Workspace not found")
+    return fresh
 
 
 def _duplicate(name: str) -> Conflict:
@@ -95,8 +99,10 @@ async def create_workspace(
     try:
         async with db.begin_nested():
             db.add(workspace)
-    except IntegrityError as exc:
-        raise _duplicate(body.name) from exc
+    except IntegrityError as exc:  # the project lock makes this a backstop
+        if await _name_taken(db, project_id, body.name):
+            raise _duplicate(body.name) from exc
+        raise Conflict("Another workspace became main at the same time; try again") from exc
     await record_event(
         db,
         project_id=project_id,
@@ -196,7 +202,9 @@ async def delete_workspace(
             "(POST /api/v1/workspaces/{id}/set-as-main)",
             details={"workspace_id": str(workspace.id), "is_main": True},
         )
-    await db.execute(delete(Workspace).where(Workspace.id == workspace.id))
+    await delete_one(
+        db, delete(Workspace).where(Workspace.id == workspace.id), missing="Workspace not found"
+    )
     await record_event(
         db,
         project_id=workspace.project_id,
@@ -220,7 +228,8 @@ async def heartbeat(
 async def set_as_main(
     db: AsyncSession, *, user_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> SetMainResult:
-    """Exactly one main workspace per project: one UPDATE flips every flag under a lock."""
+    """Exactly one main workspace per project (a unique index): under the project lock, the
+    old main is cleared before the new one is set."""
     workspace = await load_workspace(
         db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
@@ -237,8 +246,14 @@ async def set_as_main(
     if mains != [workspace.id]:
         await db.execute(
             update(Workspace)
-            .where(Workspace.project_id == workspace.project_id)
-            .values(is_main=case((Workspace.id == workspace.id, True), else_=False))
+            .where(Workspace.project_id == workspace.project_id, Workspace.id != workspace.id)
+            .values(is_main=False)
+            .execution_options(synchronize_session=False)
+        )
+        await db.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace.id)
+            .values(is_main=True)
             .execution_options(synchronize_session=False)
         )
         await record_event(
