@@ -16,7 +16,7 @@ SCHEMAS = "#/components/schemas/"
 HEADERS = "#/components/headers/"
 ENVELOPE = SCHEMAS + ErrorEnvelope.__name__
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
-# FastAPI's own 422 body, which the API never answers with: the envelope replaces it.
+# FastAPI's own 422 body: the API never answers with it, the envelope replaces it.
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 ERROR_DESCRIPTIONS = {
@@ -123,9 +123,12 @@ def _shape_responses(operation: dict[str, Any], statuses: frozenset[int]) -> Non
 
 def _error_response(response: dict[str, Any], status: int) -> None:
     """The envelope, unless the route declared a body of its own (OAuth's RFC 6749 errors)."""
-    response.setdefault("description", ERROR_DESCRIPTIONS.get(status, "Error"))
     schemas = [media.get("schema") for media in response.get("content", {}).values()]
-    if not any(schemas) or _refers_to_fastapi_validation(schemas):
+    if _refers_to_fastapi_validation(schemas):
+        response.clear()
+        schemas = []
+    response.setdefault("description", ERROR_DESCRIPTIONS.get(status, "Error"))
+    if not any(schemas):
         response["content"] = {"application/json": {"schema": {"$ref": ENVELOPE}}}
 
 
@@ -134,8 +137,7 @@ def _refers_to_fastapi_validation(schemas: list[Any]) -> bool:
 
 
 def _drop_unreferenced(schemas: dict[str, Any], document: dict[str, Any]) -> None:
-    """FastAPI's 422 schemas, now that no response refers to them (the first refers to the
-    second, so they go in this order)."""
+    """FastAPI's 422 schemas once nothing refers to them (the first refers to the second)."""
     for name in FASTAPI_VALIDATION_SCHEMAS:
         schema = schemas.pop(name, None)
         if schema is not None and SCHEMAS + name in json.dumps(document):
