@@ -19,12 +19,24 @@ and by the API key: a key starting with `bad` answers 401 (OpenAI / Anthropic er
 `redirect-key` answers GET /models with a 302 to a path that is never expected to be hit.
 `fake.queue_reply("text")` makes the next completions (any echo-like model) answer "text".
 Every request is logged in `fake.requests` (server, method, path, headers, json body).
+
+Scripted turns (multi-step tool calling): `fake.queue_turns(turn(...), ...)` makes the next
+completions of any model but error/flaky answer with those turns in order, on both servers,
+streamed the way each API streams: text and/or tool calls (several = parallel calls), with
+the given usage. `outage()` as a turn makes that and every later completion answer 500
+(until the test ends). Both servers reject what the real APIs reject, with their 400 shape:
+Anthropic without `max_tokens`, a `tool_result` without a matching `tool_use` in the turn
+before (or a `tool_use` left unanswered), empty text blocks, a tool without an object
+`input_schema`; OpenAI a `tool` message without `tool_call_id` or not answering a preceding
+`tool_calls`, an assistant's `tool_calls` left unanswered, a tool name outside
+`^[a-zA-Z0-9_-]{1,64}$`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -64,9 +76,38 @@ class RecordedRequest:
         return list(body.get("messages", []))
 
 
+@dataclass(frozen=True)
+class ScriptedCall:
+    name: str
+    arguments: dict[str, Any] | str  # a string is sent as is (e.g. JSON that does not parse)
+
+
+@dataclass(frozen=True)
+class ScriptedTurn:
+    text: str = ""
+    calls: tuple[ScriptedCall, ...] = ()
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens; default: counted
+    is_outage: bool = False
+
+
+def turn(
+    text: str = "",
+    *calls: tuple[str, dict[str, Any] | str],
+    usage: tuple[int, int] | None = None,
+) -> ScriptedTurn:
+    """One scripted model turn: `turn("Done")`, `turn("", ("calculator", {"expression": "1+1"}),
+    ("current_time", {}))` (two parallel calls), with `usage=(prompt, completion)` tokens."""
+    return ScriptedTurn(text, tuple(ScriptedCall(n, a) for n, a in calls), usage)
+
+
+def outage() -> ScriptedTurn:
+    return ScriptedTurn(is_outage=True)
+
+
 @dataclass
 class FakeState:
     requests: list[RecordedRequest] = field(default_factory=list)
+    turns: deque[ScriptedTurn] = field(default_factory=deque)
     replies: deque[str] = field(default_factory=deque)
     counters: dict[str, int] = field(default_factory=dict)
     delay_before: float = 0.5
@@ -78,6 +119,7 @@ class FakeState:
     def reset(self) -> None:
         with self.lock:
             self.requests.clear()
+            self.turns.clear()
             self.replies.clear()
             self.counters.clear()
         self.delay_before, self.delay_between = 0.5, 0.05
@@ -87,6 +129,18 @@ class FakeState:
         with self.lock:
             self.counters[key] = self.counters.get(key, 0) + 1
             return self.counters[key]
+
+    def next_turn(self) -> ScriptedTurn | None:
+        """The next scripted turn; an outage stays at the head, so every later call fails."""
+        with self.lock:
+            if not self.turns:
+                return None
+            if self.turns[0].is_outage:
+                return self.turns[0]
+            return self.turns.popleft()
+
+    def call_id(self, prefix: str) -> str:
+        return f"{prefix}_{self.count('scripted-call')}"
 
     def next_reply(self, messages: list[dict[str, Any]]) -> str:
         with self.lock:
@@ -176,6 +230,8 @@ def openai_app(state: FakeState) -> Starlette:
             return _openai_error(
                 401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"
             )
+        if (problem := openai_problem(body)) is not None:
+            return _openai_error(400, problem, "invalid_request_error")
         model = str(body.get("model", ""))
         messages = body.get("messages", [])
         if "error" in model:
@@ -184,6 +240,12 @@ def openai_app(state: FakeState) -> Starlette:
             response = _openai_error(429, "Rate limit reached", "requests", "rate_limit_exceeded")
             response.headers["retry-after-ms"] = "10"
             return response
+        if (scripted := state.next_turn()) is not None:
+            if scripted.is_outage:
+                return _openai_error(500, "The server had an error", "server_error")
+            return StreamingResponse(
+                _openai_turn(state, model, scripted, messages), media_type="text/event-stream"
+            )
         reply = state.next_reply(messages)
         if not body.get("stream"):
             return JSONResponse(_openai_completion(model, reply, messages))
@@ -306,6 +368,8 @@ def anthropic_app(state: FakeState) -> Starlette:
         body = await _record(request, "anthropic", state)
         if _anthropic_key(request).startswith("bad"):
             return _anthropic_error(401, "authentication_error", "invalid x-api-key")
+        if (problem := anthropic_problem(body)) is not None:
+            return _anthropic_error(400, "invalid_request_error", problem)
         model = str(body.get("model", ""))
         turns = body.get("messages", [])
         if "error" in model:
@@ -314,6 +378,12 @@ def anthropic_app(state: FakeState) -> Starlette:
             response = _anthropic_error(429, "rate_limit_error", "Rate limited")
             response.headers["retry-after-ms"] = "10"
             return response
+        if (scripted := state.next_turn()) is not None:
+            if scripted.is_outage:
+                return _anthropic_error(500, "api_error", "Internal server error")
+            return StreamingResponse(
+                _anthropic_turn(state, model, scripted, turns), media_type="text/event-stream"
+            )
         reply = state.next_reply(turns)
         if not body.get("stream"):
             return JSONResponse(_anthropic_message(model, reply, turns))
@@ -394,6 +464,190 @@ async def _anthropic_stream(
     yield _sse({"type": "message_stop"}, "message_stop")
 
 
+# ------------------------------------------------------------------ scripted turns
+
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _arguments(call: ScriptedCall) -> str:
+    return call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+
+
+def _halves(text: str) -> list[str]:
+    middle = len(text) // 2
+    return [part for part in (text[:middle], text[middle:]) if part]
+
+
+def _scripted_usage(scripted: ScriptedTurn, messages: list[dict[str, Any]]) -> tuple[int, int]:
+    if scripted.usage is not None:
+        return scripted.usage
+    return words(messages), len(split_deltas(scripted.text)) + len(scripted.calls)
+
+
+def openai_problem(body: Any) -> str | None:
+    """What the Chat Completions API refuses with 400 about tools, else None."""
+    if not isinstance(body, dict):
+        return "We could not parse the JSON body of your request."
+    for index, tool in enumerate(body.get("tools") or []):
+        name = str((tool.get("function") or {}).get("name", ""))
+        if tool.get("type") != "function" or not TOOL_NAME.match(name):
+            return f"Invalid 'tools[{index}].function.name': string does not match pattern."
+    unanswered: list[str] = []
+    answerable: set[str] = set()
+    for message in body.get("messages") or []:
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if not call_id:
+                return (
+                    "Missing parameter 'tool_call_id': messages with role 'tool' must have "
+                    "a 'tool_call_id'."
+                )
+            if call_id not in answerable:
+                return (
+                    "Invalid parameter: messages with role 'tool' must be a response to a "
+                    "preceeding message with 'tool_calls'."
+                )
+            answerable.discard(call_id)
+            unanswered.remove(call_id)
+            continue
+        if unanswered:
+            break
+        answerable = set()
+        if role == "assistant" and message.get("tool_calls"):
+            unanswered = [call["id"] for call in message["tool_calls"]]
+            answerable = set(unanswered)
+    if unanswered:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
+            f"response messages: {', '.join(unanswered)}"
+        )
+    return None
+
+
+def _blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def anthropic_problem(body: Any) -> str | None:
+    """What the Messages API refuses with 400 (required fields, tool_use/tool_result pairing)."""
+    if not isinstance(body, dict):
+        return "invalid JSON body"
+    if "max_tokens" not in body:
+        return "max_tokens: Field required"
+    for index, tool in enumerate(body.get("tools") or []):
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            return f"tools.{index}.custom.input_schema.type: Input should be 'object'"
+        if not TOOL_NAME.match(str(tool.get("name", ""))):
+            return f"tools.{index}.custom.name: String should match pattern"
+    messages = body.get("messages") or []
+    for index, message in enumerate(messages):
+        content = message.get("content")
+        blocks = _blocks_of(message)
+        if content == "" or any(b.get("type") == "text" and not b.get("text") for b in blocks):
+            return "messages: text content blocks must be non-empty"
+        used = [b["id"] for b in blocks if b.get("type") == "tool_use"]
+        following = _blocks_of(messages[index + 1]) if index + 1 < len(messages) else []
+        answered = {b.get("tool_use_id") for b in following if b.get("type") == "tool_result"}
+        if message.get("role") == "assistant" and (
+            missing := [i for i in used if i not in answered]
+        ):
+            return (
+                f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
+                f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                "corresponding `tool_result` block in the next message."
+            )
+        previous = _blocks_of(messages[index - 1]) if index > 0 else []
+        offered = {b.get("id") for b in previous if b.get("type") == "tool_use"}
+        for position, block in enumerate(blocks):
+            if block.get("type") == "tool_result" and block.get("tool_use_id") not in offered:
+                return (
+                    f"messages.{index}.content.{position}: unexpected `tool_use_id` found in "
+                    f"`tool_result` blocks: {block.get('tool_use_id')}. Each `tool_result` "
+                    "block must have a corresponding `tool_use` block in the previous message."
+                )
+    return None
+
+
+async def _openai_turn(
+    state: FakeState, model: str, scripted: ScriptedTurn, messages: list[dict[str, Any]]
+) -> AsyncIterator[bytes]:
+    yield _sse(_chunk(model, {"role": "assistant", "content": ""}))
+    for text in split_deltas(scripted.text) if scripted.text else []:
+        yield _sse(_chunk(model, {"content": text}))
+    for index, call in enumerate(scripted.calls):
+        head = {
+            "index": index,
+            "id": state.call_id("call"),
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        yield _sse(_chunk(model, {"tool_calls": [head]}))
+        for part in _halves(_arguments(call)):
+            piece = {"index": index, "function": {"arguments": part}}
+            yield _sse(_chunk(model, {"tool_calls": [piece]}))
+    yield _sse(_chunk(model, {}, "tool_calls" if scripted.calls else "stop"))
+    prompt, completion = _scripted_usage(scripted, messages)
+    usage = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+    yield _sse({**_chunk(model, {}), "choices": [], "usage": usage})
+    yield _sse("[DONE]")
+
+
+async def _anthropic_turn(
+    state: FakeState, model: str, scripted: ScriptedTurn, turns: list[dict[str, Any]]
+) -> AsyncIterator[bytes]:
+    prompt, completion = _scripted_usage(scripted, turns)
+    start = _anthropic_message(model, "", turns)
+    start.update(content=[], stop_reason=None, usage={"input_tokens": prompt, "output_tokens": 1})
+    yield _sse({"type": "message_start", "message": start}, "message_start")
+    index = 0
+    if scripted.text:
+        block: dict[str, Any] = {"type": "text", "text": ""}
+        yield _sse(
+            {"type": "content_block_start", "index": index, "content_block": block},
+            "content_block_start",
+        )
+        for text in split_deltas(scripted.text):
+            delta = {"type": "text_delta", "text": text}
+            yield _sse(
+                {"type": "content_block_delta", "index": index, "delta": delta},
+                "content_block_delta",
+            )
+        yield _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
+        index += 1
+    for call in scripted.calls:
+        block = {"type": "tool_use", "id": state.call_id("toolu"), "name": call.name, "input": {}}
+        yield _sse(
+            {"type": "content_block_start", "index": index, "content_block": block},
+            "content_block_start",
+        )
+        for part in _halves(_arguments(call)):
+            delta = {"type": "input_json_delta", "partial_json": part}
+            yield _sse(
+                {"type": "content_block_delta", "index": index, "delta": delta},
+                "content_block_delta",
+            )
+        yield _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
+        index += 1
+    delta_event = {
+        "type": "message_delta",
+        "delta": {
+            "stop_reason": "tool_use" if scripted.calls else "end_turn",
+            "stop_sequence": None,
+        },
+        "usage": {"output_tokens": completion},
+    }
+    yield _sse(delta_event, "message_delta")
+    yield _sse({"type": "message_stop"}, "message_stop")
+
+
 # ------------------------------------------------------------------ servers and fixtures
 
 
@@ -468,6 +722,11 @@ class FakeLLM:
     def queue_reply(self, *texts: str) -> None:
         with self.state.lock:
             self.state.replies.extend(texts)
+
+    def queue_turns(self, *turns: ScriptedTurn) -> None:
+        """Script the next completions (see the module docstring)."""
+        with self.state.lock:
+            self.state.turns.extend(turns)
 
     def set_delays(self, *, before: float | None = None, between: float | None = None) -> None:
         if before is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from orbiter.llm.base import (
     ReplyBudget,
     TextDelta,
     ToolCall,
+    ToolSpec,
     Usage,
 )
 from orbiter.llm.errors import incomplete_stream, upstream_error
@@ -32,19 +34,78 @@ FINISH_REASONS = {
 }
 
 
+Content = str | list[dict[str, Any]]
+
+
 def to_anthropic(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
-    """System prompts go to `system`; turns alternate user/assistant (same-role turns merge)."""
+    """System prompts go to `system`; turns alternate user/assistant (same-role turns merge).
+
+    An assistant turn that called tools holds `tool_use` blocks; tool results are `tool_result`
+    blocks of the next user turn (several results of one turn merge into it, before any
+    text, as the Messages API requires). Plain turns stay plain strings.
+    """
     system = "\n\n".join(m.content for m in messages if m.role == "system") or None
     turns: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "system":
             continue
         role = "assistant" if message.role == "assistant" else "user"
+        content = _content(message)
         if turns and turns[-1]["role"] == role:
-            turns[-1]["content"] += "\n\n" + message.content
+            turns[-1]["content"] = _merge(turns[-1]["content"], content)
         else:
-            turns.append({"role": role, "content": message.content})
+            turns.append({"role": role, "content": content})
     return system, turns
+
+
+def _content(message: ChatMessage) -> Content:
+    if message.role == "assistant" and message.tool_calls:
+        blocks: list[dict[str, Any]] = []
+        if message.content:
+            blocks.append({"type": "text", "text": message.content})
+        blocks.extend(
+            {"type": "tool_use", "id": call.id, "name": call.name, "input": _input(call)}
+            for call in message.tool_calls
+        )
+        return blocks
+    if message.role == "tool" and message.tool_call_id:
+        block: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id}
+        if message.content:
+            block["content"] = message.content
+        if message.is_error:
+            block["is_error"] = True
+        return [block]
+    return message.content
+
+
+def _input(call: ToolCall) -> dict[str, Any]:
+    """A tool_use block's input must be an object; arguments that were not one replay as {}."""
+    try:
+        parsed = json.loads(call.arguments or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _blocks(content: Content) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return content
+
+
+def _merge(first: Content, second: Content) -> Content:
+    if isinstance(first, str) and isinstance(second, str):
+        return first + "\n\n" + second
+    blocks = _blocks(first) + _blocks(second)
+    results = [b for b in blocks if b["type"] == "tool_result"]
+    return results + [b for b in blocks if b["type"] != "tool_result"]
+
+
+def anthropic_tools(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [
+        {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+        for tool in tools
+    ]
 
 
 class AnthropicProvider:
@@ -72,6 +133,8 @@ class AnthropicProvider:
         }
         if system:
             body["system"] = system
+        if options.tools:
+            body["tools"] = anthropic_tools(options.tools)
         if options.stop:
             body["stop_sequences"] = options.stop
         # Sampling knobs are not named parameters of this SDK version; the API takes them.

@@ -3,6 +3,14 @@
 Adapters (OpenAI-compatible, Anthropic) translate their SDK's stream into these events and
 raise `orbiter.core.errors.UpstreamError` (502) with the provider's message on any failure,
 before or during the stream.
+
+Tool calling: `ChatOptions.tools` offers tools (`ToolSpec`: name, description, JSON-schema
+parameters); the model answers with `ToolCall` events (several in one turn when it calls
+tools in parallel). The caller runs them and continues the conversation with the assistant's
+turn (`ChatMessage(role="assistant", tool_calls=...)`) followed by one `tool` message per
+call (`tool_call_id` naming it, `is_error` when the tool failed). Each adapter translates
+that into its API's shape (OpenAI `tool_calls` / `tool` messages, Anthropic `tool_use` /
+`tool_result` blocks).
 """
 
 from __future__ import annotations
@@ -15,9 +23,30 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the model produced it
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     role: Role
     content: str
+    # An assistant turn that called tools: the calls, in the order the model made them.
+    tool_calls: tuple[ToolCall, ...] = ()
+    # A `tool` message: the call it answers, and whether the tool failed.
+    tool_call_id: str | None = None
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model: `parameters` is the JSON Schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -26,19 +55,13 @@ class ChatOptions:
     top_p: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
+    tools: tuple[ToolSpec, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TextDelta:
     text: str
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # JSON text, as the model produced it
 
 
 @dataclass(frozen=True)

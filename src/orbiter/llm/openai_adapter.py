@@ -19,10 +19,57 @@ from orbiter.llm.base import (
     ReplyBudget,
     TextDelta,
     ToolCall,
+    ToolSpec,
     Usage,
 )
 from orbiter.llm.errors import incomplete_stream, upstream_error
 from orbiter.llm.sdk import MAX_MODELS, NO_KEY, llm_timeout, quietly_close
+
+
+def to_openai(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    """Chat Completions messages: an assistant turn carries its `tool_calls`, each result is a
+    `tool` message naming its call. A `tool` message that answers no call (the stateless /chat
+    endpoint lets a client send one) goes as user text, as the Anthropic adapter sends it."""
+    wire: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "assistant" and message.tool_calls:
+            wire.append(
+                {
+                    "role": "assistant",
+                    "content": message.content or None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments or "{}"},
+                        }
+                        for call in message.tool_calls
+                    ],
+                }
+            )
+        elif message.role == "tool" and message.tool_call_id:
+            wire.append(
+                {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+            )
+        elif message.role == "tool":
+            wire.append({"role": "user", "content": message.content})
+        else:
+            wire.append({"role": message.role, "content": message.content})
+    return wire
+
+
+def openai_tools(tools: tuple[ToolSpec, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters,
+            },
+        }
+        for tool in tools
+    ]
 
 
 @dataclass
@@ -65,10 +112,12 @@ class OpenAIProvider:
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": to_openai(messages),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if options.tools:
+            body["tools"] = openai_tools(options.tools)
         for name in ("temperature", "top_p", "max_tokens", "stop"):
             value = getattr(options, name)
             if value is not None:
