@@ -21,6 +21,7 @@ from orbiter.providers.router import router as providers_router
 from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
+from orbiter.tools.router import router as tools_router
 from orbiter.workspaces.router import project_router as project_workspaces_router
 from orbiter.workspaces.router import router as workspaces_router
 
@@ -45,6 +46,7 @@ DOMAIN_ROUTERS = (
     project_snapshots_router,  # /api/v1/projects/{project_id}/snapshots
     snapshots_router,  # /api/v1/snapshots
     conversations_router,  # /api/v1/conversations
+    tools_router,  # /api/v1/tools
 )
 
 

@@ -1,5 +1,6 @@
 """Every SQLAlchemy model, importable from one place (Alembic reads `Base.metadata`)."""
 
+from orbiter.models.agents import TOOL_TYPES, Agent, Tool
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
@@ -19,7 +20,9 @@ from orbiter.models.user import User
 __all__ = [
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
+    "TOOL_TYPES",
     "AccessToken",
+    "Agent",
     "ApiKey",
     "Base",
     "Conversation",
@@ -36,6 +39,7 @@ __all__ = [
     "Role",
     "Snapshot",
     "StoredObject",
+    "Tool",
     "User",
     "UserSettings",
     "Workspace",

@@ -43,7 +43,7 @@ class Conversation(IdMixin, TimestampMixin, Base):
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("workspaces.id", ondelete="SET NULL")
     )
-    agent_id: Mapped[uuid.UUID | None]  # agents arrive with their own domain
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

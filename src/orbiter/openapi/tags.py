@@ -57,6 +57,11 @@ _DESCRIPTIONS = {
         "Server-Sent Events on request), the timeline, and live events over the WebSocket "
         "`/api/v1/conversations/{conversation_id}/stream`."
     ),
+    "tools": (
+        "Tools agents can call: the built-ins (calculator, current_time, http_request, "
+        "ask_user) and a project's custom HTTP tools, each with the JSON Schema of its input; "
+        "invoke one to try it."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -1,0 +1,107 @@
+"""One outbound HTTP request for a tool (the `http_request` built-in and custom http tools).
+
+Through the SSRF guard (`core.outbound`): the URL must be http(s) to a public address (unless
+the operator allows private ones), checked again at connect time after DNS resolution;
+redirects are not followed and proxy variables are ignored. Bounded: the whole exchange must
+end within the timeout, and at most `MAX_RESPONSE_BYTES` of the body are read (the rest is
+dropped and the output says `truncated`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import httpx2
+
+from orbiter.core.errors import AppError
+from orbiter.core.outbound import check_url, guarded_client
+from orbiter.core.settings import Settings
+from orbiter.tools.base import ToolFailed
+
+MAX_RESPONSE_BYTES = 256 * 1024
+DEFAULT_TIMEOUT_SECONDS = 15.0
+MAX_TIMEOUT_SECONDS = 30.0
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+SHOWN_HEADERS = ("content-type", "content-length", "location", "retry-after", "etag")
+
+
+async def fetch(
+    settings: Settings,
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+    seconds: float = DEFAULT_TIMEOUT_SECONDS,
+) -> dict[str, Any]:
+    """`{status, ok, headers, body, json?, truncated}`; transport failures raise ToolFailed.
+
+    `body`: a string is sent as is, anything else as JSON; None sends no body.
+    """
+    try:
+        await check_url(url, settings, field="url")
+    except AppError as exc:
+        raise ToolFailed(exc.message) from exc
+    seconds = min(max(seconds, 1.0), MAX_TIMEOUT_SECONDS)
+    content, sent_headers = _body(body, dict(headers or {}))
+    try:
+        async with asyncio.timeout(seconds):
+            return await _exchange(settings, method, url, sent_headers, content, seconds)
+    except TimeoutError as exc:
+        raise ToolFailed(f"{method} {url} did not finish within {seconds:g} s") from exc
+    except AppError as exc:  # the guard refused the address it connected to
+        raise ToolFailed(exc.message) from exc
+    except httpx2.HTTPError as exc:
+        raise ToolFailed(f"{method} {url} failed: {exc or type(exc).__name__}") from exc
+
+
+def _body(body: Any, headers: dict[str, str]) -> tuple[bytes | None, dict[str, str]]:
+    if body is None:
+        return None, headers
+    if isinstance(body, str):
+        return body.encode(), headers
+    if not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"
+    return json.dumps(body).encode(), headers
+
+
+async def _exchange(
+    settings: Settings,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    seconds: float,
+) -> dict[str, Any]:
+    client = guarded_client(settings, timeout=httpx2.Timeout(seconds, connect=min(seconds, 5.0)))
+    async with client, client.stream(method, url, headers=headers, content=content) as response:
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        async for chunk in response.aiter_bytes():
+            room = MAX_RESPONSE_BYTES - size
+            if len(chunk) > room:
+                chunks.append(chunk[:room])
+                truncated = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return _output(response, b"".join(chunks), truncated)
+
+
+def _output(response: httpx2.Response, raw: bytes, truncated: bool) -> dict[str, Any]:
+    text = raw.decode(response.encoding or "utf-8", errors="replace")
+    output: dict[str, Any] = {
+        "status": response.status_code,
+        "ok": response.is_success,
+        "headers": {k: response.headers[k] for k in SHOWN_HEADERS if k in response.headers},
+        "body": text,
+        "truncated": truncated,
+    }
+    if not truncated and "json" in response.headers.get("content-type", ""):
+        with contextlib.suppress(ValueError):
+            output["json"] = json.loads(text)
+    return output

@@ -1,0 +1,22 @@
+"""The one list of built-in tools. A new built-in (code_interpreter, knowledge_search...) is a
+module under `tools/builtin/` defining a `RunnableTool`, added to `BUILTINS` here; the tools
+API, invoke and agents all read this list."""
+
+from __future__ import annotations
+
+from orbiter.tools.base import RunnableTool
+from orbiter.tools.builtin.calculator import CALCULATOR
+from orbiter.tools.builtin.current_time import CURRENT_TIME
+from orbiter.tools.builtin.http_request import HTTP_REQUEST
+
+BUILTINS: dict[str, RunnableTool] = {
+    tool.name: tool for tool in (CALCULATOR, CURRENT_TIME, HTTP_REQUEST)
+}
+
+
+def builtin(name: str) -> RunnableTool | None:
+    return BUILTINS.get(name)
+
+
+def builtin_names() -> list[str]:
+    return sorted(BUILTINS)
