@@ -27,6 +27,7 @@ from orbiter.runtime.resources import Resources
 from orbiter.worker import run_worker
 from tests.fakes.llm_servers import provider_body
 from tests.helpers import PASSWORD, assert_error, create_api_key, new_client, unique_email
+from tests.tools.util import http_tool
 
 ORBITER = Path(sys.executable).parent / "orbiter"
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,17 +180,23 @@ async def test_rotate_keys_re_encrypts_every_secret_with_the_newest_key(
         assert created.status_code == 201, created.text
     provider = await owner.browser.post("/api/v1/providers", json=provider_body(fake_llm))
     assert provider.status_code == 201, provider.text
+    tool = await owner.browser.post("/api/v1/tools", json=http_tool(fake_llm))
+    assert tool.status_code == 201, tool.text
     deployer = await create_api_key(owner.browser, ["read", "secrets:read"])
     old = (migrated.data_dir / "encryption_keys").read_text().strip()  # the test run's key
     new = new_key_entry("k2")
 
     refused = _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=new)
     assert refused.returncode == 1 and "2 not decryptable" in refused.stdout
+    assert "tool secret headers: 0 re-encrypted with key k2, 0 already current, 1 not" in (
+        refused.stdout
+    )
     done = _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "env var values: 2 re-encrypted with key k2, 0 already current",
         "provider API keys: 1 re-encrypted with key k2, 0 already current",
+        "tool secret headers: 1 re-encrypted with key k2, 0 already current",
     ]
     again = _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
     assert "0 re-encrypted with key k2, 2 already current" in again.stdout
@@ -198,5 +205,11 @@ async def test_rotate_keys_re_encrypts_every_secret_with_the_newest_key(
     async with LifespanManager(only_new), new_client(only_new, **{"X-API-Key": deployer}) as cli:
         values = (await cli.get(f"{env_vars}/values")).json()["variables"]
         providers_env = (await cli.get("/api/v1/providers/env")).json()
+        kept = http_tool(fake_llm)["config"]
+        kept["headers"] = [{"name": "Authorization", "secret": True}]
+        async with new_client(only_new, **{"X-API-Key": owner.api_key}) as writer:
+            reopened = await writer.put(f"/api/v1/tools/{tool.json()['id']}", json={"config": kept})
+    assert reopened.status_code == 200, reopened.text  # the kept secret opened with the new key
+    assert reopened.json()["config"]["headers"][0]["value"] == "••••9876"
     assert {v["key"]: v["value"] for v in values} == {"A": "one", "B": "two"}
     assert "sk-test-key-1234abcd" in str(providers_env)

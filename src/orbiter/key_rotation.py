@@ -21,8 +21,9 @@ from orbiter.core.crypto import SecretBox, reseal
 from orbiter.core.db import transaction
 from orbiter.core.errors import ServiceUnavailable
 from orbiter.env_vars.service import value_context as env_var_context
-from orbiter.models import EnvVar, LlmProvider
+from orbiter.models import EnvVar, LlmProvider, Tool
 from orbiter.providers.service import key_context
+from orbiter.tools.secrets import secrets_context as tool_secrets_context
 
 BATCH_SIZE = 500
 
@@ -45,6 +46,9 @@ SEALED_COLUMNS = (
         lambda row: env_var_context(row.project_id, row.key),
     ),
     SealedColumn("provider API keys", LlmProvider, "api_key_encrypted", key_context),
+    SealedColumn(
+        "tool secret headers", Tool, "secrets_encrypted", lambda row: tool_secrets_context(row.id)
+    ),
 )
 
 
