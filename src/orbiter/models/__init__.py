@@ -4,6 +4,7 @@ from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
+from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span
 from orbiter.models.settings import UserSettings
 from orbiter.models.store import (
     OBJECT_KINDS,
@@ -19,6 +20,9 @@ from orbiter.models.user import User
 __all__ = [
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
+    "RUN_KINDS",
+    "RUN_STATUSES",
+    "SPAN_TYPES",
     "AccessToken",
     "ApiKey",
     "Base",
@@ -34,7 +38,9 @@ __all__ = [
     "ProjectInvitation",
     "ProjectMember",
     "Role",
+    "Run",
     "Snapshot",
+    "Span",
     "StoredObject",
     "User",
     "UserSettings",
