@@ -14,7 +14,8 @@ ALLOWED_BELOW: dict[str, set[str]] = {
     "models": {"core"},
     "storage": {"core"},
     "llm": {"core"},
-    "runtime": {"core", "models", "storage"},
+    "queue": {"core"},
+    "runtime": {"core", "models", "storage", "queue"},
     "tenancy": {"core", "models", "runtime"},
 }
 

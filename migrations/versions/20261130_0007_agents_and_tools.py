@@ -1,7 +1,7 @@
 """agents and custom tools; conversations.agent_id becomes a foreign key to agents
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-30 16:41:38.544110
 
 Conversations refused a non-null agent_id until now, so every existing row satisfies the new
@@ -17,7 +17,7 @@ from alembic import op
 import orbiter.models.base
 
 revision: str = '0007'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,8 @@ from orbiter.openapi import install_openapi
 from orbiter.projects.router import invitations_router
 from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
+from orbiter.runs.router import ci_router as runs_ci_router
+from orbiter.runs.router import router as runs_router
 from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
@@ -46,6 +48,8 @@ DOMAIN_ROUTERS = (
     project_snapshots_router,  # /api/v1/projects/{project_id}/snapshots
     snapshots_router,  # /api/v1/snapshots
     conversations_router,  # /api/v1/conversations
+    runs_router,  # /api/v1/runs
+    runs_ci_router,  # /api/v1/ci/runs
     tools_router,  # /api/v1/tools
 )
 

@@ -27,6 +27,7 @@ from orbiter.health.startup import start_up
 from orbiter.oauth.router import pages as oauth_pages
 from orbiter.openapi import TAGS, operation_id
 from orbiter.runtime.resources import Resources
+from orbiter.worker import Background
 
 DESCRIPTION = """Self-hostable backend for AI-assisted software work.
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.create(settings)
         app.state.resources = resources
+        background: Background | None = None
         set_manifest_cache_bytes(settings.manifest_cache_bytes)
         try:
             await start_up(resources)  # refuses an unmigrated database; logs the summary
@@ -53,10 +55,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )  # left by a killed process
             # What start-up allocated lives as long as the process: keep it out of every later
             # full garbage collection, which would otherwise walk that whole heap mid-request.
+            # Embedded, this process runs the jobs and the periodic work too (worker.py).
+            if resources.queue.in_process:
+                background = Background(resources)
+                await background.start()
             gc.collect()
             gc.freeze()
             yield
         finally:
+            if background is not None:
+                await background.stop()
             # Replies still streaming are stored `incomplete` while the database is still open.
             await finish_running()
             await resources.close()

@@ -1,27 +1,46 @@
-"""The worker process: periodic maintenance now; the job queue's consumer when it lands.
+"""Background work: the job queue's consumer (runs) and the periodic jobs.
 
-Each pass purges long-expired credentials and stores replies left `streaming` by a process
-that is gone as `incomplete` (conversations/orphans.py).
+`orbiter worker` runs `run_worker`: with `ORBITER_REDIS_URL`, it consumes the Redis job
+stream (as many worker processes as you like; each job goes to one) and runs the periodic
+jobs, each once per tick across all workers. Embedded, the API process does all of this
+itself (`Background` in the app's lifespan), so `make run` needs nothing more.
+
+Periodic jobs, one line each in `periodic_jobs`:
+* maintenance (every minute): purge long-expired credentials; store replies left `streaming`
+  by a process that is gone as `incomplete` (conversations/orphans.py);
+* runs.reap: fail runs whose worker stopped (runs/jobs.py);
+* runs.resend: send again runs left `queued` (the runs table is the queue's outbox).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.conversations.orphans import stop_orphaned_replies
-from orbiter.core.db import create_engine, create_sessionmaker, transaction
+from orbiter.core.db import transaction
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, ApiKey, DeviceAuthorization
+from orbiter.queue import Periodic, Ticker
+from orbiter.runs import jobs as run_jobs
+from orbiter.runs.engine import Engine
+from orbiter.runs.executors import load_executors
+from orbiter.runtime.resources import Resources
 
 logger = logging.getLogger("orbiter.worker")
 MAINTENANCE_EVERY_SECONDS = 60
 KEEP_EXPIRED = timedelta(days=1)
+
+PeriodicFactory = Callable[[Resources], Periodic]
 
 
 async def purge_expired_credentials(db: AsyncSession) -> int:
@@ -34,22 +53,80 @@ async def purge_expired_credentials(db: AsyncSession) -> int:
     return removed
 
 
-async def run_worker(settings: Settings, *, once: bool = False) -> None:
+async def maintenance(resources: Resources) -> None:
+    async with transaction(resources.sessionmaker) as db:
+        removed = await purge_expired_credentials(db)
+    stopped = await stop_orphaned_replies(resources.sessionmaker)
+    logger.info(
+        "maintenance: removed %d expired credentials, stopped %d orphaned replies",
+        removed,
+        stopped,
+    )
+
+
+def periodic_jobs(resources: Resources) -> list[Periodic]:
+    return [
+        Periodic("maintenance", MAINTENANCE_EVERY_SECONDS, partial(maintenance, resources)),
+        Periodic(
+            "runs.reap", run_jobs.REAP_EVERY_SECONDS, partial(run_jobs.reap_lost_runs, resources)
+        ),
+        Periodic(
+            "runs.resend", run_jobs.RESEND_EVERY_SECONDS, partial(run_jobs.resend_queued, resources)
+        ),
+    ]
+
+
+class Background:
+    """One process's share of the background work: runs the queue's jobs and the ticks."""
+
+    def __init__(self, resources: Resources, extra: Sequence[PeriodicFactory] = ()) -> None:
+        self.resources = resources
+        self.engine = Engine(resources)
+        self._periodic = periodic_jobs(resources) + [make(resources) for make in extra]
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        load_executors()
+        await self.engine.start()  # registers the job handlers before anything is consumed
+        await self.resources.queue.start()
+        self._tasks = [
+            asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),
+            asyncio.create_task(Ticker(self.resources.queue, self._periodic).run(self._stop)),
+        ]
+
+    async def stop(self) -> None:
+        """Take no more jobs; wait for running ones up to ORBITER_WORKER_SHUTDOWN_SECONDS,
+        then hand the runs still going back to the queue."""
+        self._stop.set()
+        if self._tasks:
+            with contextlib.suppress(Exception):
+                await self._tasks[0]  # the consumer; on Redis it waits for running jobs itself
+        # On Redis the consumer already waited for running jobs: hand the rest back now.
+        await self.engine.stop(None if self.resources.queue.in_process else 0)
+        if self._tasks:
+            await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+
+    async def run_until_stopped(self) -> None:
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        await self._stop.wait()
+        logger.info("worker stopping")
+        await self.stop()
+
+
+async def run_worker(
+    settings: Settings, *, once: bool = False, extra: Sequence[PeriodicFactory] = ()
+) -> None:
+    """The worker until SIGTERM/SIGINT; `once`: one maintenance pass, then return."""
     logging.basicConfig(level=settings.log_level.upper())
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
+    resources = Resources.create(settings)
     try:
-        while True:
-            async with transaction(sessionmaker) as db:
-                removed = await purge_expired_credentials(db)
-            stopped = await stop_orphaned_replies(sessionmaker)
-            logger.info(
-                "maintenance: removed %d expired credentials, stopped %d orphaned replies",
-                removed,
-                stopped,
-            )
-            if once:
-                return
-            await asyncio.sleep(MAINTENANCE_EVERY_SECONDS)
+        if once:
+            await maintenance(resources)
+            return
+        await Background(resources, extra).run_until_stopped()
     finally:
-        await engine.dispose()
+        await resources.close()

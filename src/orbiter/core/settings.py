@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     # When Redis is down: "open" lets ordinary requests through, "closed" answers 503.
     rate_limit_general_on_outage: Literal["open", "closed"] = "open"
 
+    # Runs (README: Runs and agents). Caps per run; an agent may lower max_steps.
+    run_max_steps: int = Field(default=20, ge=1)
+    run_max_tokens: int = Field(default=200_000, ge=1)
+    run_max_seconds: float = Field(default=600.0, gt=0)
+    run_heartbeat_seconds: float = Field(default=5.0, gt=0)  # a running run's liveness write
+    # A running run whose heartbeat is older than this lost its worker: the reaper fails it.
+    run_stale_seconds: float = Field(default=30.0, gt=0)
+    run_max_field_bytes: int = Field(default=64 * 1024, ge=256)  # span/run input and output
+    # The job queue: redelivery of a job a dead worker left unacknowledged (taskiq-redis
+    # XAUTOCLAIM idle time), jobs one worker process runs at once, and the periodic tick.
+    queue_redeliver_seconds: float = Field(default=60.0, gt=0)
+    worker_concurrency: int = Field(default=100, ge=1)
+    worker_shutdown_seconds: float = Field(default=10.0, ge=0)
+
     @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -5,6 +5,7 @@ from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
+from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span
 from orbiter.models.settings import UserSettings
 from orbiter.models.store import (
     OBJECT_KINDS,
@@ -20,6 +21,9 @@ from orbiter.models.user import User
 __all__ = [
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
+    "RUN_KINDS",
+    "RUN_STATUSES",
+    "SPAN_TYPES",
     "TOOL_TYPES",
     "AccessToken",
     "Agent",
@@ -37,7 +41,9 @@ __all__ = [
     "ProjectInvitation",
     "ProjectMember",
     "Role",
+    "Run",
     "Snapshot",
+    "Span",
     "StoredObject",
     "Tool",
     "User",

@@ -31,6 +31,8 @@ class LlmProvider(IdMixin, TimestampMixin, Base):
     api_key_last4: Mapped[str | None] = mapped_column(String(4))
     models: Mapped[list[str]] = mapped_column(default=list)
     is_default: Mapped[bool] = mapped_column(default=False)
+    # Per-model prices overriding runs/prices.json: {model: {"input", "output"}} USD per 1M tokens.
+    prices: Mapped[dict[str, Any] | None]
 
 
 class Conversation(IdMixin, TimestampMixin, Base):

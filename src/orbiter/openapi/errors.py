@@ -54,6 +54,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "conversations-list-messages": errors(400),
     "conversations-list-message-parts": errors(400),
     "conversations-post-message": errors(400, 502),
+    "runs-cancel": errors(409),
+    "runs-events": errors(400),
 }
 
 

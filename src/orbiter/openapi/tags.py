@@ -17,7 +17,7 @@ _DESCRIPTIONS = {
         "API keys for scripts and CI jobs, created by a signed-in user. The key is shown once; "
         "scopes (`read`, `write`, `secrets:read`) and an expiry are optional."
     ),
-    "ci": "For CI jobs, with an API key only: check the key, register snapshots.",
+    "ci": "For CI jobs, with an API key only: check the key, register snapshots, read runs.",
     "settings": (
         "The caller's preferences: theme, privacy mode, notifications, sounds, default model, "
         "enabled models and language."
@@ -56,6 +56,11 @@ _DESCRIPTIONS = {
         "Conversations with the model in a project: messages and their replies (streamed as "
         "Server-Sent Events on request), the timeline, and live events over the WebSocket "
         "`/api/v1/conversations/{conversation_id}/stream`."
+    ),
+    "runs": (
+        "Runs of agents, workflows, tasks and tools in the caller's projects: status, output, "
+        "the trace (spans with input, output, tokens, cost and duration), cancel, and the "
+        "run's events as Server-Sent Events."
     ),
     "tools": (
         "Tools agents can call: the built-ins (calculator, current_time, http_request, "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from orbiter.auth.principal import Principal
 from orbiter.core.ratelimit import Decision, per_minute
 from orbiter.core.settings import Settings
@@ -14,6 +16,23 @@ def llm_plan_limit(settings: Settings, plan: str) -> int:
     )
 
 
+async def _hit(resources: Resources, user_id: uuid.UUID, plan: str) -> tuple[Decision, int]:
+    limit = llm_plan_limit(resources.settings, plan)
+    return await resources.limiter.hit(per_minute(limit), "llm", f"user:{user_id}"), limit
+
+
+async def count_llm_call(resources: Resources, *, user_id: uuid.UUID, plan: str) -> int:
+    """Count one LLM call of a background run (no request, no principal): 0 when allowed, else
+    the seconds until the window resets (the call was not counted; wait and call again)."""
+    if not resources.limiter.enabled:
+        return 0
+    decision, limit = await _hit(resources, user_id, plan)
+    if decision.allowed:
+        return 0
+    await resources.limiter.refund(per_minute(limit), "llm", f"user:{user_id}")
+    return max(1, decision.reset_after)
+
+
 async def enforce_llm_rate_limit(resources: Resources, principal: Principal) -> Decision | None:
     """Count one LLM call; 429 `RATE_LIMITED` with `Retry-After` when over the plan's limit.
 
@@ -21,11 +40,9 @@ async def enforce_llm_rate_limit(resources: Resources, principal: Principal) -> 
     win over the general group's, which the middleware only adds when absent), or None when
     rate limits are switched off. Reads the settings at call time.
     """
-    limiter = resources.limiter
-    if not limiter.enabled:
+    if not resources.limiter.enabled:
         return None
-    limit = llm_plan_limit(resources.settings, principal.plan)
-    decision = await limiter.hit(per_minute(limit), "llm", f"user:{principal.user_id}")
+    decision, limit = await _hit(resources, principal.user_id, principal.plan)
     decision.raise_if_denied(
         f"Too many LLM requests: {limit} per minute on the {principal.plan} plan"
     )

@@ -12,6 +12,20 @@ ProviderType = Literal["openai", "anthropic", "openai_compatible", "ollama"]
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
 ApiKey = Annotated[str, Field(max_length=1000, description="Stored encrypted; never shown again")]
 BaseUrl = Annotated[str, Field(min_length=1, max_length=2000)]
+USD = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+
+
+class ModelPrice(BaseModel):
+    input: USD = Field(description="USD per million input tokens")
+    output: USD = Field(description="USD per million output tokens")
+
+
+PRICES_DESCRIPTION = (
+    "Per-model prices overriding the built-in table (runs/prices.json) for this provider's "
+    "runs: {model: {input, output}} in USD per million tokens. Models in neither have no "
+    "price, and runs using them have `cost: null`."
+)
+Prices = Annotated[dict[ModelName, ModelPrice], Field(max_length=200)]
 
 
 class ProviderCreate(RequestModel):
@@ -25,6 +39,7 @@ class ProviderCreate(RequestModel):
     api_key: ApiKey | None = None
     models: list[ModelName] = Field(default_factory=list, max_length=200)
     is_default: bool = False
+    prices: Prices | None = Field(default=None, description=PRICES_DESCRIPTION)
 
     @model_validator(mode="after")
     def _base_url_when_needed(self) -> ProviderCreate:
@@ -42,12 +57,13 @@ class ProviderUpdate(RequestModel):
     api_key: ApiKey | None = None
     models: list[ModelName] | None = Field(default=None, max_length=200)
     is_default: bool | None = None
+    prices: Prices | None = Field(default=None, description=PRICES_DESCRIPTION + " null: none")
 
     @model_validator(mode="after")
     def _something_to_change(self) -> ProviderUpdate:
         if not self.model_fields_set:
             raise ValueError(
-                "send at least one of name, type, base_url, api_key, models, is_default"
+                "send at least one of name, type, base_url, api_key, models, is_default, prices"
             )
         for name in ("name", "type", "models", "is_default"):
             if name in self.model_fields_set and getattr(self, name) is None:
@@ -65,6 +81,7 @@ class ProviderRead(BaseModel):
     has_api_key: bool
     models: list[str]
     is_default: bool
+    prices: dict[str, ModelPrice] | None = Field(description=PRICES_DESCRIPTION)
     created_at: datetime
     updated_at: datetime
 

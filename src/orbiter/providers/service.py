@@ -6,6 +6,7 @@ Choosing, opening and testing one for a call lives in `opening.py`.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, select, update
@@ -19,6 +20,7 @@ from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.llm.factory import effective_base_url
 from orbiter.models import LlmProvider
 from orbiter.providers.schemas import (
+    ModelPrice,
     ProviderCreate,
     ProviderRead,
     ProviderUpdate,
@@ -58,6 +60,10 @@ def decrypt_key(resources: Resources, row: LlmProvider) -> str | None:
         ) from exc
 
 
+def _prices(prices: dict[str, ModelPrice] | None) -> dict[str, Any] | None:
+    return None if prices is None else {m: p.model_dump() for m, p in prices.items()}
+
+
 def provider_read(row: LlmProvider) -> ProviderRead:
     has_key = row.api_key_encrypted is not None
     return ProviderRead(
@@ -70,6 +76,7 @@ def provider_read(row: LlmProvider) -> ProviderRead:
         has_api_key=has_key,
         models=list(row.models or []),
         is_default=row.is_default,
+        prices=row.prices,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -184,6 +191,7 @@ async def create_provider_row(
         base_url=body.base_url,
         models=list(dict.fromkeys(body.models)),
         is_default=False,
+        prices=_prices(body.prices),
     )
     _set_key(resources, row, body.api_key)
     await _flush_unique(db, row)
@@ -216,6 +224,8 @@ async def update_provider(
     row.type, row.base_url = type_, base_url
     if body.models is not None:
         row.models = list(dict.fromkeys(body.models))
+    if "prices" in sent:
+        row.prices = _prices(body.prices)
     if body.api_key is not None:  # absent or null: keep; "": remove
         _set_key(resources, row, body.api_key)
     if body.is_default is False:

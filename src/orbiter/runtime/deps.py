@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orbiter.core.db import read_only, transaction
 from orbiter.core.pagination import DEFAULT_LIMIT, PageParams
+from orbiter.queue import send_pending
 from orbiter.runtime.resources import Resources
 
 
@@ -27,6 +28,8 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     async with transaction(resources.sessionmaker) as session:
         yield session
+    # Committed: now the jobs the request queued (`orbiter.queue.after_commit`) may go.
+    await send_pending(resources.queue, session)
 
 
 # scope="function": the commit happens before the response is sent, never after.

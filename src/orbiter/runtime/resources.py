@@ -13,6 +13,7 @@ from orbiter.core.pagination import CursorCodec
 from orbiter.core.pubsub import PubSub, create_pubsub
 from orbiter.core.ratelimit import RateLimiter
 from orbiter.core.settings import Settings
+from orbiter.queue import JobQueue, create_queue
 from orbiter.runtime.google import GoogleVerifier
 from orbiter.storage import BlobStore, create_blob_store
 
@@ -30,6 +31,7 @@ class Resources:
     blobs: BlobStore
     google: GoogleVerifier
     pubsub: PubSub
+    queue: JobQueue
     generated_keys: tuple[str, ...] = ()  # development keys made by this start-up
 
     @classmethod
@@ -61,6 +63,7 @@ class Resources:
             blobs=create_blob_store(settings),
             google=GoogleVerifier(settings.google_client_id, settings.google_jwks_url),
             pubsub=create_pubsub(settings.redis_url),
+            queue=create_queue(settings),
             generated_keys=tuple(
                 name
                 for name, new in (("secret key", new_secret), ("encryption key", new_keys))
@@ -69,6 +72,7 @@ class Resources:
         )
 
     async def close(self) -> None:
+        await self.queue.close()
         await self.pubsub.close()
         await self.kv.close()
         await self.limiter.close()

@@ -1,0 +1,95 @@
+"""Runs (one execution of an agent, workflow, task, action item or tool) and their spans.
+
+A run is queued, then claimed by a worker (`running`, `attempts` counts the claims), may pause
+(`awaiting_input`, `awaiting_approval`) and ends `succeeded`, `failed` or `cancelled`. Its
+spans form the trace: a tree (`parent_id`) of steps, LLM calls, tool calls, retrievals and
+workflow nodes, each with its input, output, error, tokens, cost and duration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of
+
+RUN_KINDS = ("agent", "workflow", "task", "action_item", "tool")
+RUN_STATUSES = (
+    "queued",
+    "running",
+    "awaiting_input",
+    "awaiting_approval",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+FINISHED_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+WAITING_STATUSES = frozenset({"awaiting_input", "awaiting_approval"})
+SPAN_TYPES = ("run", "step", "llm", "tool", "retrieval", "node")
+SPAN_STATUSES = ("open", "ok", "error")
+
+
+class Run(IdMixin, TimestampMixin, Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_project_id_created_at_id", "project_id", "created_at", "id"),
+        Index("ix_runs_status_heartbeat_at", "status", "heartbeat_at"),
+        Index("ix_runs_target_id", "target_id"),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_runs_user_id_idempotency_key"),
+        one_of("kind", RUN_KINDS),
+        one_of("status", RUN_STATUSES),
+    )
+
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[uuid.UUID | None]
+    target_version: Mapped[str | None] = mapped_column(String(100))
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(32), default="queued")
+    input: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    output: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None]
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+
+
+class Span(IdMixin, Base):
+    __tablename__ = "spans"
+    __table_args__ = (
+        Index("ix_spans_run_id_started_at", "run_id", "started_at"),
+        one_of("type", SPAN_TYPES),
+        one_of("status", SPAN_STATUSES),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(100))
+    input: Mapped[Any | None] = mapped_column(JSON)
+    output: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int | None] = mapped_column(Integer)

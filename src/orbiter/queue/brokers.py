@@ -1,0 +1,144 @@
+"""The queue on taskiq: a Redis stream broker for real, taskiq's in-memory broker embedded.
+
+Redis (`ORBITER_REDIS_URL`): taskiq-redis's `RedisStreamBroker`. Jobs are stream entries read
+by a consumer group, so each goes to one worker; a worker acknowledges a job when its handler
+returns (`AcknowledgeType.WHEN_EXECUTED`), so a job whose worker died stays pending and
+another worker claims it (XAUTOCLAIM) once it has been idle `ORBITER_QUEUE_REDELIVER_SECONDS`.
+Two things to know about taskiq-redis 1.2: it looks for such jobs only after a read that
+returned new jobs (on an idle queue a pending job waits for the next job to arrive), and a job
+idle that long is claimed even when its worker is alive but slow. Both are fine here because
+handlers are idempotent and runs are recovered by their own heartbeat and the reaper tick,
+which also sends jobs again (so the queue is never idle for long while something is owed).
+
+Embedded: `InMemoryBroker` runs each job as a task of the sending process at once; nothing
+survives the process, and the runs table (the outbox) brings back what was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from redis.asyncio import Redis
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.acks import AcknowledgeType
+from taskiq.kicker import AsyncKicker
+from taskiq.receiver import Receiver
+from taskiq_redis import RedisStreamBroker
+
+from orbiter.core.settings import Settings
+from orbiter.queue.base import Handler, Job, JobQueue
+
+STREAM = "orbiter:jobs"
+GROUP = "orbiter-workers"
+LOCK_PREFIX = "orbiter:lock:"
+STREAM_MAX_LEN = 100_000  # approximate; jobs lost to trimming are sent again by their owner
+READ_BLOCK_MS = 1000
+READ_COUNT = 100
+
+
+class TaskiqQueue:
+    def __init__(self, broker: AsyncBroker, *, concurrency: int, shutdown_seconds: float) -> None:
+        self._broker = broker
+        self._concurrency = concurrency
+        self._shutdown_seconds = shutdown_seconds
+        self._started = False
+
+    @property
+    def in_process(self) -> bool:
+        return False
+
+    def register(self, name: str, handler: Handler) -> None:
+        async def run(payload: dict[str, Any]) -> None:
+            await handler(payload)
+
+        self._broker.register_task(run, task_name=name)
+
+    async def start(self) -> None:
+        if not self._started:
+            await self._broker.startup()
+            self._started = True
+
+    async def send(self, job: Job) -> None:
+        kicker: AsyncKicker[Any, Any] = AsyncKicker(job.name, self._broker, labels={})
+        await kicker.with_task_id(job.id).kiq(job.payload)
+
+    async def consume(self, stop: asyncio.Event) -> None:
+        """Taskiq's receiver in this process (not the `taskiq worker` command): up to
+        `concurrency` jobs at once; when `stop` is set it takes no more and waits up to
+        `shutdown_seconds` for the running ones."""
+        self._broker.is_worker_process = True
+        with ThreadPoolExecutor(max_workers=1) as executor:  # for sync handlers; there are none
+            receiver = Receiver(
+                broker=self._broker,
+                executor=executor,
+                max_async_tasks=self._concurrency,
+                run_startup=False,
+                ack_type=AcknowledgeType.WHEN_EXECUTED,
+                wait_tasks_timeout=self._shutdown_seconds,
+            )
+            await receiver.listen(stop)
+
+    async def claim_once(self, key: str, ttl_seconds: int) -> bool:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        self._started = False
+        await self._broker.shutdown()  # also closes the connections of a broker never started
+
+
+class RedisQueue(TaskiqQueue):
+    def __init__(self, settings: Settings) -> None:
+        concurrency = settings.worker_concurrency
+        broker = RedisStreamBroker(
+            settings.redis_url,
+            queue_name=STREAM,
+            consumer_group_name=GROUP,
+            consumer_id="0",  # a group made after jobs were sent still gets them
+            max_connection_pool_size=concurrency + 10,  # acks, the reader, locks
+            xread_block=READ_BLOCK_MS,
+            xread_count=READ_COUNT,
+            maxlen=STREAM_MAX_LEN,
+            idle_timeout=int(settings.queue_redeliver_seconds * 1000),
+            unacknowledged_lock_timeout=max(1.0, settings.queue_redeliver_seconds),
+        )
+        super().__init__(
+            broker, concurrency=concurrency, shutdown_seconds=settings.worker_shutdown_seconds
+        )
+        self._redis = Redis(connection_pool=broker.connection_pool)
+
+    async def claim_once(self, key: str, ttl_seconds: int) -> bool:
+        return bool(await self._redis.set(LOCK_PREFIX + key, "1", nx=True, ex=max(1, ttl_seconds)))
+
+
+class MemoryQueue(TaskiqQueue):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            InMemoryBroker(max_stored_results=1),
+            concurrency=settings.worker_concurrency,
+            shutdown_seconds=settings.worker_shutdown_seconds,
+        )
+        self._claims: dict[str, float] = {}
+
+    @property
+    def in_process(self) -> bool:
+        return True
+
+    async def consume(self, stop: asyncio.Event) -> None:
+        """Jobs already run where they are sent: wait for `stop`."""
+        await stop.wait()
+
+    async def claim_once(self, key: str, ttl_seconds: int) -> bool:
+        now = time.monotonic()
+        for old in [k for k, until in self._claims.items() if until <= now]:
+            del self._claims[old]
+        if key in self._claims:
+            return False
+        self._claims[key] = now + ttl_seconds
+        return True
+
+
+def create_queue(settings: Settings) -> JobQueue:
+    return RedisQueue(settings) if settings.redis_url else MemoryQueue(settings)

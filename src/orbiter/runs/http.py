@@ -1,0 +1,47 @@
+"""HTTP pieces other domains' routers share for runs: the `Idempotency-Key` header and an
+SSE response of a run's events (`runs.events.follow`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Header
+from fastapi.responses import StreamingResponse
+
+from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
+from orbiter.runs import events
+from orbiter.runtime.resources import Resources
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="The same key from the same user within 24 hours returns the run the "
+        "first request started instead of starting another",
+    ),
+]
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        description="Resume after this event (`<run id>:<seq>`, an `id` of the stream)",
+    ),
+]
+
+
+def run_events_response(
+    resources: Resources,
+    run_id: uuid.UUID,
+    last_event_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> StreamingResponse:
+    """The run's events after `last_event_id` as SSE, until it ends or waits for an answer.
+    The caller checked that the user may see the run (and `events.after_seq` the header)."""
+    events.after_seq(run_id, last_event_id)  # a bad Last-Event-ID is a 400 before streaming
+    stream = events.sse_frames(events.follow(resources, run_id, last_event_id))
+    return StreamingResponse(
+        stream, media_type=SSE_MEDIA_TYPE, headers={**SSE_HEADERS, **(headers or {})}
+    )
