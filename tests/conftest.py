@@ -29,6 +29,7 @@ from tests.helpers import SignedIn, browser_for, sign_in_everywhere
 pytest_plugins = [
     "tests.fakes.llm_servers",  # fake_llm, fake_llm_servers
     "tests.fakes.google",  # fake_google, google_app
+    "tests.workers",  # run_worker
 ]
 
 ROOT = Path(__file__).resolve().parents[1]

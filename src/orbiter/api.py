@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
+from orbiter.agents import executor as _agent_executor  # noqa: F401  registers `agent` runs
+from orbiter.agents.router import router as agents_router
 from orbiter.api_keys.router import router as api_keys_router
 from orbiter.auth.dependencies import require_principal
 from orbiter.auth.router import router as auth_router
@@ -51,6 +53,7 @@ DOMAIN_ROUTERS = (
     runs_router,  # /api/v1/runs
     runs_ci_router,  # /api/v1/ci/runs
     tools_router,  # /api/v1/tools
+    agents_router,  # /api/v1/agents
 )
 
 

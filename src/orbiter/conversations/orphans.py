@@ -5,6 +5,10 @@ flushes, or its watchdog's touch), on whichever replica runs it. A `streaming` m
 untouched for longer than a follower's silence window has nobody running it: it is stopped with
 the text received so far. The API does this at start-up, the worker at each maintenance pass,
 and a follower (`follow.py`) when its reply falls silent.
+
+An agent's reply (`run_id` set) belongs to its run, which may work or wait for an answer for
+days without touching it: it is left alone until the run has ended, and then stored with the
+run's outcome (`agent_turns.settle_ended_runs`) if the run could not write it itself.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orbiter.conversations.agent_turns import settle_ended_runs
 from orbiter.core.db import transaction
 from orbiter.core.time import utcnow
 from orbiter.models import Message
@@ -38,11 +43,16 @@ async def stop_orphaned_replies(
     async with transaction(sessionmaker) as db:
         result = await db.execute(
             update(Message)
-            .where(Message.status == "streaming", Message.updated_at < utcnow() - quiet_for)
+            .where(
+                Message.status == "streaming",
+                Message.updated_at < utcnow() - quiet_for,
+                Message.run_id.is_(None),
+            )
             .values(status="incomplete", error=STOPPED_GONE)
             .execution_options(synchronize_session=False)
         )
     stopped = int(getattr(result, "rowcount", 0) or 0)
+    stopped += await settle_ended_runs(sessionmaker, quiet_for=quiet_for)
     if stopped:
         logger.warning("stopped %d replies left streaming by a process that is gone", stopped)
     return stopped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -11,9 +12,9 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from orbiter.auth.dependencies import CurrentPrincipal
-from orbiter.conversations import events, follow, replies, service
+from orbiter.conversations import agent_turns, events, follow, questions, replies, service
 from orbiter.conversations.events import StreamEvent
-from orbiter.conversations.guard import StreamGuard, request_guard, watching
+from orbiter.conversations.guard import AccessLost, StreamGuard, request_guard, watching
 from orbiter.conversations.schemas import (
     Cleared,
     ConversationCreate,
@@ -24,12 +25,15 @@ from orbiter.conversations.schemas import (
     MessageParts,
     MessageRead,
     ProjectInfo,
+    QuestionReply,
     TimelineEntry,
 )
 from orbiter.conversations.stream import serve_stream
 from orbiter.core.errors import BadRequest
 from orbiter.core.pagination import Page
 from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE, format_comment, format_sse
+from orbiter.runs import events as run_events
+from orbiter.runs.schemas import RunRead
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -189,6 +193,12 @@ async def post_message(
     `Last-Event-ID` and receives the events after that one (no new message is posted).
     Without it, the call waits and returns both messages. 502 when the model fails before
     any output (both messages stay stored; the assistant's with status `error`).
+
+    In a conversation with an agent, the message starts an agent run (the assistant message's
+    `run_id`) that writes the reply: the SSE stream is `message.created` (user, then
+    assistant), then the run's events (`step_started`, `delta`, `tool_call`, `tool_result`,
+    `question`, then `done`, `error` or `cancelled`; ids `<run id>:<seq>`), ending at the end
+    of the run or at a question; without SSE the call returns when the run ends or asks.
     """
     wants_sse = SSE_MEDIA_TYPE in request.headers.get("accept", "")
 
@@ -205,11 +215,29 @@ async def post_message(
         if not wants_sse:
             raise BadRequest("Last-Event-ID resumes an SSE stream: send Accept: text/event-stream")
         message_id, seq = events.parse_event_id(last_event_id)
+        if await agent_turns.run_of_conversation(
+            resources, principal, conversation_id=conversation_id, run_id=message_id
+        ):
+            resumed = agent_turns.follow_turn(resources, message_id, last_event_id)
+            return _run_sse_response([], resumed, guard())
         await follow.check_resumable(
             resources, principal, conversation_id=conversation_id, message_id=message_id
         )
         stream = follow.follow_reply(resources, conversation_id, message_id, seq)
         return _sse_response([], stream, {}, guard(), message_id)
+    turn = await agent_turns.post_agent_message(
+        resources, principal, conversation_id=conversation_id, body=body
+    )
+    if turn is not None:
+        if wants_sse:
+            created = [
+                format_sse("message.created", {"message": message.model_dump(mode="json")})
+                for message in (turn.user_message, turn.assistant_message)
+                if message is not None
+            ]
+            running = agent_turns.follow_turn(resources, turn.run.id)
+            return _run_sse_response(created, running, guard())
+        return await agent_turns.wait_for_turn(resources, turn)
     started = await replies.start_reply(
         resources, principal, conversation_id=conversation_id, body=body
     )
@@ -258,6 +286,36 @@ def _sse_response(
     return StreamingResponse(body(), media_type=SSE_MEDIA_TYPE, headers={**SSE_HEADERS, **headers})
 
 
+def _run_sse_response(
+    head: list[bytes],
+    stream: AsyncGenerator[run_events.RunEvent | None],
+    guard: StreamGuard,
+) -> StreamingResponse:
+    """An agent run's events as SSE after `head`, ended early (an `error` event) when the
+    caller loses access."""
+
+    async def body() -> AsyncIterator[bytes]:
+        async with aclosing(stream), watching(guard) as lost:
+            for frame in head:
+                yield frame
+            async for frame in run_events.sse_frames(_until_lost(stream, lost)):
+                yield frame
+            if lost.done():
+                ended = lost.result().event(None)
+                yield format_sse(ended.event, ended.data, ended.id)
+
+    return StreamingResponse(body(), media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+
+
+async def _until_lost(
+    stream: AsyncGenerator[run_events.RunEvent | None], lost: asyncio.Task[AccessLost]
+) -> AsyncIterator[run_events.RunEvent | None]:
+    async for item in stream:
+        if lost.done():
+            return
+        yield item
+
+
 @router.get(
     "/{conversation_id}/message-parts",
     response_model=Page[MessageParts],
@@ -281,6 +339,55 @@ async def list_message_parts(
         before=before,
     )
     return Page(data=data, pagination=info)
+
+
+@router.post(
+    "/{conversation_id}/questions/{request_id}/reply",
+    response_model=RunRead,
+    summary="Answer an agent's question",
+)
+async def reply_to_question(
+    conversation_id: uuid.UUID,
+    request_id: str,
+    body: QuestionReply,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+) -> RunRead:
+    """Answer the question an agent asked (`question` event, `request_id`): one list of
+    answers per question. The run continues in the background (editor or owner); 404 when no
+    run of the conversation waits for this question."""
+    return await questions.answer_question(
+        db,
+        resources,
+        user_id=principal.user_id,
+        conversation_id=conversation_id,
+        request_id=request_id,
+        answers=body.answers,
+    )
+
+
+@router.post(
+    "/{conversation_id}/questions/{request_id}/reject",
+    response_model=RunRead,
+    summary="Decline an agent's question",
+)
+async def reject_question(
+    conversation_id: uuid.UUID,
+    request_id: str,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+) -> RunRead:
+    """Decline to answer: the agent is told the user declined, and its run continues."""
+    return await questions.answer_question(
+        db,
+        resources,
+        user_id=principal.user_id,
+        conversation_id=conversation_id,
+        request_id=request_id,
+        answers=None,
+    )
 
 
 @router.post("/{conversation_id}/clear", response_model=Cleared, summary="Clear a conversation")

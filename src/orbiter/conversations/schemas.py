@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,7 +35,9 @@ class ConversationCreate(RequestModel):
         default=None, description="A workspace of the same project"
     )
     agent_id: uuid.UUID | None = Field(
-        default=None, description="Reserved: agents are not available yet, so it must be null"
+        default=None,
+        description="An agent of the same project: each message then runs it, and its run "
+        "writes the reply (tool calls and results in the message's parts)",
     )
     title: str | None = Field(default=None, max_length=MAX_TITLE)
 
@@ -109,6 +111,9 @@ class MessageRead(BaseModel):
     prompt_tokens: int | None
     completion_tokens: int | None
     user_id: uuid.UUID | None
+    run_id: uuid.UUID | None = Field(
+        default=None, description="An agent's reply: the run writing it (GET /runs/{id})"
+    )
     created_at: datetime
 
 
@@ -123,7 +128,8 @@ class MessageParts(BaseModel):
     created_at: datetime
     parts: list[dict[str, Any]] = Field(
         description="`{type: text, text}`, `{type: tool_call, id, name, arguments}`, "
-        "`{type: tool_result, tool_call_id, content}`"
+        "`{type: tool_result, tool_call_id, name, output, error}` (an agent's tool calls), "
+        "`{type: question, request_id, questions, status, answers?}` (an agent asking)"
     )
 
 
@@ -170,4 +176,14 @@ class ProjectInfo(BaseModel):
     workspace: WorkspaceSummary | None
     manifest: ManifestSummary | None = Field(
         description="The workspace's current manifest, when it has one"
+    )
+
+
+class QuestionReply(RequestModel):
+    answers: list[
+        Annotated[list[Annotated[str, Field(max_length=10_000)]], Field(max_length=50)]
+    ] = Field(
+        max_length=20,
+        description="One list per question, in the order asked: the chosen options, or free text",
+        examples=[[["Paris"]]],
     )

@@ -26,10 +26,10 @@ from orbiter.conversations.schemas import (
     WorkspaceSummary,
 )
 from orbiter.core.db import delete_one
-from orbiter.core.errors import BadRequest, NotFound, ValidationFailed
+from orbiter.core.errors import BadRequest, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
-from orbiter.models import Conversation, Message, Project, Role, Workspace
+from orbiter.models import Agent, Conversation, Message, Project, Role, Workspace
 from orbiter.storage import BlobNotFound, BlobStore
 from orbiter.tenancy.access import (
     load_project,
@@ -100,14 +100,14 @@ async def _workspace_in_project(
 async def create_conversation(
     db: AsyncSession, *, user_id: uuid.UUID, body: ConversationCreate
 ) -> ConversationRead:
-    if body.agent_id is not None:
-        raise ValidationFailed.for_field(
-            "agent_id", "Agents are not available yet; leave agent_id out (or null)"
-        )
     project_id = await project_or_personal(db, user_id=user_id, project_id=body.project_id)
     project, _ = await load_project(
         db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR
     )
+    if body.agent_id is not None:
+        await load_reference(
+            db, Agent, body.agent_id, project_id=project.id, field="agent_id", label="Agent"
+        )
     workspace_name = None
     if body.workspace_id is not None:
         workspace = await _workspace_in_project(
@@ -115,7 +115,11 @@ async def create_conversation(
         )
         workspace_name = workspace.name
     conversation = Conversation(
-        project_id=project.id, workspace_id=body.workspace_id, user_id=user_id, title=body.title
+        project_id=project.id,
+        workspace_id=body.workspace_id,
+        agent_id=body.agent_id,
+        user_id=user_id,
+        title=body.title,
     )
     db.add(conversation)
     await db.flush()

@@ -54,6 +54,11 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "conversations-list-messages": errors(400),
     "conversations-list-message-parts": errors(400),
     "conversations-post-message": errors(400, 502),
+    "conversations-reply-to-question": errors(409),
+    "conversations-reject-question": errors(409),
+    "tools-create": errors(409, 502),
+    "tools-update": errors(409, 502),
+    "agents-run": errors(409),
     "runs-cancel": errors(409),
     "runs-events": errors(400),
 }

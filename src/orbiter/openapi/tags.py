@@ -67,6 +67,11 @@ _DESCRIPTIONS = {
         "ask_user) and a project's custom HTTP tools, each with the JSON Schema of its input; "
         "invoke one to try it."
     ),
+    "agents": (
+        "Agents of a project: instructions, a model and tools. A run of an agent calls the "
+        "model and the tools it asks for until it answers; it runs in the background and can "
+        "stream its events, and in a conversation it writes the reply."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

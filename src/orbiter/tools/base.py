@@ -21,11 +21,14 @@ MAX_OUTPUT_CHARS = 100_000  # the JSON text of an output; longer outputs fail, n
 
 
 class ToolFailed(Exception):
-    """The tool ran and failed; `message` is for the model (or the invoking user)."""
+    """The tool ran and failed; `message` is for the model (or the invoking user). `code`
+    (an envelope code) is what a run of the tool alone fails with: UPSTREAM_ERROR when a
+    service the tool called failed, BAD_REQUEST when the input made no sense to it."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str = "BAD_REQUEST") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class ToolContext:
     """Who runs the tool, where, and the process's resources (settings, secrets, network)."""
 
     resources: Resources
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None  # None: the run's user was deleted meanwhile
     project_id: uuid.UUID
     run_id: uuid.UUID | None = None
 

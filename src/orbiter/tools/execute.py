@@ -3,7 +3,7 @@
 Every way a call can go wrong becomes a `ToolResult` with an `error` (input that does not
 match the schema, arguments that are not JSON, the tool failing, raising, timing out, or
 returning something that is not JSON): an agent's model sees that error and carries on.
-`AwaitInput` (a tool asking the user) passes through.
+The engine's control flow (`AwaitInput` from a tool asking the user, a cancel) passes through.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from orbiter.runs.engine import AwaitApproval, AwaitInput, RunCancelled
 from orbiter.tools.base import RunnableTool, ToolContext, ToolFailed, json_output
 from orbiter.tools.schema_check import input_problems
 
@@ -26,6 +27,7 @@ class ToolResult:
     output: Any
     error: str | None
     duration_ms: int
+    error_code: str = "BAD_REQUEST"  # see ToolFailed.code
 
     @property
     def ok(self) -> bool:
@@ -64,20 +66,25 @@ async def run_tool(
     started = time.perf_counter()
     output: Any = None
     error: str | None = None
+    code = "BAD_REQUEST"
     try:
         async with asyncio.timeout(tool.timeout_seconds):
             output = json_output(await tool.run(context, arguments))
     except ToolFailed as exc:
-        error = exc.message
+        error, code = exc.message, exc.code
     except TimeoutError:
         error = f"{tool.name} did not finish within {tool.timeout_seconds:g} s"
+        code = "UPSTREAM_ERROR" if not tool.builtin else "INTERNAL_ERROR"
+    except (AwaitInput, AwaitApproval, RunCancelled):
+        raise  # the engine's control flow, not failures
     except Exception as exc:
-        if type(exc).__name__ in PASS_THROUGH:
-            raise
         logger.exception("tool %s failed unexpectedly", tool.name)
         error = f"{tool.name} failed unexpectedly ({type(exc).__name__})"
+        code = "INTERNAL_ERROR"
     elapsed = round((time.perf_counter() - started) * 1000)
-    return ToolResult(output=None if error else output, error=error, duration_ms=elapsed)
+    if error is not None:
+        return ToolResult(output=None, error=error, duration_ms=elapsed, error_code=code)
+    return ToolResult(output=output, error=None, duration_ms=elapsed)
 
 
 async def call_tool(
@@ -91,8 +98,3 @@ async def call_tool(
     if problem is not None:
         return ToolResult(output=None, error=problem, duration_ms=0)
     return await run_tool(tool, context, parsed)
-
-
-# Control flow of the run engine, not failures (matched by name: tools sit above the engine's
-# exceptions only through ask_user, and this module stays importable without it).
-PASS_THROUGH = frozenset({"AwaitInput", "AwaitApproval", "RunCancelled"})

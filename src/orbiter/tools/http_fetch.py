@@ -25,6 +25,7 @@ MAX_RESPONSE_BYTES = 256 * 1024
 DEFAULT_TIMEOUT_SECONDS = 15.0
 MAX_TIMEOUT_SECONDS = 30.0
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+UPSTREAM = "UPSTREAM_ERROR"
 SHOWN_HEADERS = ("content-type", "content-length", "location", "retry-after", "etag")
 
 
@@ -51,11 +52,15 @@ async def fetch(
         async with asyncio.timeout(seconds):
             return await _exchange(settings, method, url, sent_headers, content, seconds)
     except TimeoutError as exc:
-        raise ToolFailed(f"{method} {url} did not finish within {seconds:g} s") from exc
+        raise ToolFailed(
+            f"{method} {url} did not finish within {seconds:g} s", code=UPSTREAM
+        ) from exc
     except AppError as exc:  # the guard refused the address it connected to
-        raise ToolFailed(exc.message) from exc
+        raise ToolFailed(exc.message, code=exc.code) from exc
     except httpx2.HTTPError as exc:
-        raise ToolFailed(f"{method} {url} failed: {exc or type(exc).__name__}") from exc
+        raise ToolFailed(
+            f"{method} {url} failed: {exc or type(exc).__name__}", code=UPSTREAM
+        ) from exc
 
 
 def _body(body: Any, headers: dict[str, str]) -> tuple[bytes | None, dict[str, str]]:

@@ -5,13 +5,17 @@ API, invoke and agents all read this list."""
 from __future__ import annotations
 
 from orbiter.tools.base import RunnableTool
+from orbiter.tools.builtin.ask_user import ASK_USER
 from orbiter.tools.builtin.calculator import CALCULATOR
 from orbiter.tools.builtin.current_time import CURRENT_TIME
 from orbiter.tools.builtin.http_request import HTTP_REQUEST
 
 BUILTINS: dict[str, RunnableTool] = {
-    tool.name: tool for tool in (CALCULATOR, CURRENT_TIME, HTTP_REQUEST)
+    tool.name: tool for tool in (ASK_USER, CALCULATOR, CURRENT_TIME, HTTP_REQUEST)
 }
+# Built-ins that need a person to talk to: offered only to runs in a conversation, and not
+# invocable on their own.
+CONVERSATIONAL = frozenset({ASK_USER.name})
 
 
 def builtin(name: str) -> RunnableTool | None:

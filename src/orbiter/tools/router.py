@@ -9,8 +9,8 @@ from fastapi import APIRouter, Response
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
-from orbiter.tools import service
-from orbiter.tools.schemas import ToolCreate, ToolRead, ToolUpdate
+from orbiter.tools import invoke, service
+from orbiter.tools.schemas import ToolCreate, ToolInvoke, ToolOutput, ToolRead, ToolUpdate
 
 router = APIRouter(prefix="/tools", tags=["tools"])
 
@@ -72,3 +72,15 @@ async def delete_tool(tool_id: str, principal: CurrentPrincipal, db: DbSession) 
     Built-in tools are read-only (403)."""
     await service.delete_tool(db, user_id=principal.user_id, tool_id=tool_id)
     return Response(status_code=204)
+
+
+@router.post("/{tool_id}/invoke", response_model=ToolOutput, summary="Invoke a tool")
+async def invoke_tool(
+    tool_id: str, body: ToolInvoke, principal: CurrentPrincipal, resources: ResourcesDep
+) -> ToolOutput:
+    """Run one tool now with `input` (validated against its input_schema: 422) and answer
+    `{output, error, run_id, duration_ms}`: `error` says why the tool failed (`output` is then
+    null). The call is recorded as a finished one-step run of kind `tool` (`GET /runs/{id}`)
+    in the tool's project (built-ins: `project_id`, default the personal one); starting it
+    needs the editor role there. `ask_user` runs only inside an agent's run (400)."""
+    return await invoke.invoke_tool(resources, principal, tool_id=tool_id, body=body)

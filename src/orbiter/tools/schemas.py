@@ -120,6 +120,11 @@ class ToolInvoke(RequestModel):
     input: dict[str, Any] = Field(
         default_factory=dict, description="Validated against the tool's input_schema"
     )
+    project_id: uuid.UUID | None = Field(
+        default=None,
+        description="Built-in tools: the project the run is recorded in (default: the "
+        "personal project). Custom tools run in their own project.",
+    )
 
 
 class ToolOutput(BaseModel):

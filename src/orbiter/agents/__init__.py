@@ -1,0 +1,1 @@
+"""Agents: instructions, a model and tools, run by the engine (`executor.py`)."""
