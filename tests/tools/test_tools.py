@@ -14,14 +14,14 @@ from tests.fakes.llm_servers import FakeLLM
 from tests.helpers import add_member, assert_error, browser_for, unique_email
 from tests.tools.util import API, create_tool, http_tool
 
-BUILTINS = ["calculator", "current_time", "http_request"]
+BUILTINS = ["ask_user", "calculator", "current_time", "http_request"]
 
 
 async def test_built_ins_are_listed_first_and_read_only(browser) -> None:
     listed = (await browser.get(API)).json()
     assert [t["id"] for t in listed["data"]] == BUILTINS
     assert listed["pagination"]["total"] == len(BUILTINS)
-    calculator = listed["data"][0]
+    calculator = listed["data"][1]
     assert calculator["builtin"] is True and calculator["type"] == "builtin"
     assert calculator["project_id"] is None and calculator["config"] is None
     assert calculator["input_schema"]["required"] == ["expression"]
