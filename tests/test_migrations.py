@@ -92,6 +92,8 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "stored_objects": {"ck_stored_objects_kind"},
         "object_owners": {"ck_object_owners_kind"},
         "drift_reports": {"ck_drift_reports_kind"},
+        "runs": {"ck_runs_kind", "ck_runs_status"},
+        "spans": {"ck_spans_type", "ck_spans_status"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 
