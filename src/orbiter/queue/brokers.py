@@ -17,6 +17,8 @@ survives the process, and the runs table (the outbox) brings back what was lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,10 +39,14 @@ LOCK_PREFIX = "orbiter:lock:"
 STREAM_MAX_LEN = 100_000  # approximate; jobs lost to trimming are sent again by their owner
 READ_BLOCK_MS = 1000
 READ_COUNT = 100
+RETRY_SECONDS = 1.0
+logger = logging.getLogger("orbiter.queue")
 
 
 class TaskiqQueue:
     def __init__(self, broker: AsyncBroker, *, concurrency: int, shutdown_seconds: float) -> None:
+        # taskiq logs a line per job at INFO; ours (orbiter.runs) say what matters.
+        logging.getLogger("taskiq").setLevel(logging.WARNING)
         self._broker = broker
         self._concurrency = concurrency
         self._shutdown_seconds = shutdown_seconds
@@ -68,18 +74,25 @@ class TaskiqQueue:
     async def consume(self, stop: asyncio.Event) -> None:
         """Taskiq's receiver in this process (not the `taskiq worker` command): up to
         `concurrency` jobs at once; when `stop` is set it takes no more and waits up to
-        `shutdown_seconds` for the running ones."""
+        `shutdown_seconds` for the running ones. When the broker fails (Redis restarted and
+        lost the stream's consumer group, a dropped connection) it starts again."""
         self._broker.is_worker_process = True
         with ThreadPoolExecutor(max_workers=1) as executor:  # for sync handlers; there are none
-            receiver = Receiver(
-                broker=self._broker,
-                executor=executor,
-                max_async_tasks=self._concurrency,
-                run_startup=False,
-                ack_type=AcknowledgeType.WHEN_EXECUTED,
-                wait_tasks_timeout=self._shutdown_seconds,
-            )
-            await receiver.listen(stop)
+            while not stop.is_set():
+                receiver = Receiver(
+                    broker=self._broker,
+                    executor=executor,
+                    max_async_tasks=self._concurrency,
+                    run_startup=True,  # (re)declares the consumer group
+                    ack_type=AcknowledgeType.WHEN_EXECUTED,
+                    wait_tasks_timeout=self._shutdown_seconds,
+                )
+                try:
+                    await receiver.listen(stop)
+                except Exception:
+                    logger.warning("the job queue failed; listening again", exc_info=True)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
 
     async def claim_once(self, key: str, ttl_seconds: int) -> bool:
         raise NotImplementedError

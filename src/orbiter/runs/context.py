@@ -38,12 +38,11 @@ class RunCancelled(Exception):
     """A cancel was requested (`ctx.check_cancelled()`); the run ends `cancelled`."""
 
 
-class RunLimitExceeded(AppError):
-    """A cap of ORBITER_RUN_MAX_STEPS / _TOKENS / _SECONDS was reached; the run fails."""
+class RunLimitExceeded(Exception):
+    """A cap of ORBITER_RUN_MAX_STEPS / _TOKENS / _SECONDS was reached; the run fails with
+    this code (a run error, never an HTTP answer)."""
 
     code = "RUN_LIMIT_EXCEEDED"
-    status_code = 422
-    default_message = "The run reached one of its limits"
 
 
 class _Pause(Exception):

@@ -227,6 +227,8 @@ class Engine:
             if isinstance(exc, asyncio.CancelledError):
                 raise  # this job itself was cancelled
             return self._unexpected(ctx, exc)
+        except RunLimitExceeded as exc:
+            return _failed(exc.code, str(exc))
         except AppError as exc:
             return _failed(exc.code, exc.message)
         except Exception as exc:
