@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from httpx_ws import aconnect_ws
 
 from tests.agents.util import make_agent, priced_provider, wait_for_run
-from tests.conversations.util import new_conversation, parse_sse, wait_for_status
+from tests.conversations.util import new_conversation, parse_sse, wait_for_status, ws_client
 from tests.fakes.llm_servers import FakeLLM, turn
 from tests.helpers import (
+    SignedIn,
     add_member,
     assert_error,
     assert_missing_reference,
@@ -210,3 +212,46 @@ async def test_only_editors_answer_and_only_agents_of_the_project_join(
         json={"input": "Hi", "conversation_id": conversation["id"]},
     )
     assert_missing_reference(elsewhere, "conversation_id", conversation["id"])
+
+
+async def test_the_conversation_stream_shows_the_runs_tool_calls_and_results(
+    app: FastAPI, signed_in: Any, fake_llm: FakeLLM
+) -> None:
+    user: SignedIn = await signed_in()
+    conversation = await agent_conversation(user.browser, fake_llm, tool_ids=["calculator"])
+    fake_llm.queue_turns(turn("", ("calculator", {"expression": "5 * 5"})), turn("25."))
+    path = f"{API}/conversations/{conversation['id']}/stream?token={user.token}"
+    async with ws_client(app) as client, aconnect_ws(path, client) as ws:
+        posted = await post(user.api, conversation["id"], "5 * 5?")
+        assert posted.status_code == 200, posted.text
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1]["event"] != "done":
+            seen.append(json.loads(await ws.receive_text(timeout=10)))
+    names = [e["event"] for e in seen]
+    assert names[:2] == ["message.created", "message.created"]
+    run_id = posted.json()["assistant_message"]["run_id"]
+    call = next(e for e in seen if e["event"] == "tool_call")
+    result = next(e for e in seen if e["event"] == "tool_result")
+    assert call["id"].startswith(f"{run_id}:") and call["data"]["name"] == "calculator"
+    assert result["data"]["output"] == {"expression": "5 * 5", "result": 25}
+    assert seen[-1]["data"]["output"]["text"] == "25."
+
+
+async def test_a_dropped_reply_stream_resumes_after_the_last_event_id(
+    browser, fake_llm: FakeLLM
+) -> None:
+    conversation = await agent_conversation(browser, fake_llm, tool_ids=["calculator"])
+    fake_llm.queue_turns(turn("", ("calculator", {"expression": "2 + 2"})), turn("Four."))
+    streamed = await post(browser, conversation["id"], "2 + 2?", Accept="text/event-stream")
+    events = parse_sse(streamed.text)
+    cut = next(i for i, e in enumerate(events) if e.event == "tool_call")
+    resumed = await browser.post(
+        f"{API}/conversations/{conversation['id']}/messages",
+        json={"content": "2 + 2?"},
+        headers={"Accept": "text/event-stream", "Last-Event-ID": events[cut].id},
+    )
+    assert resumed.status_code == 200, resumed.text
+    again = parse_sse(resumed.text)
+    assert [e.id for e in again] == [e.id for e in events[cut + 1 :]]
+    messages = (await browser.get(f"{API}/conversations/{conversation['id']}/messages")).json()
+    assert messages["pagination"]["total"] == 2  # resuming posted nothing
