@@ -25,6 +25,7 @@ from orbiter.main import create_app
 from orbiter.models import Base
 from orbiter.runtime.resources import Resources
 from tests.helpers import SignedIn, browser_for, sign_in_everywhere
+from tests.state import wipe_shared_state
 
 pytest_plugins = [
     "tests.fakes.llm_servers",  # fake_llm, fake_llm_servers
@@ -83,8 +84,7 @@ async def _fresh_state(app: FastAPI) -> AsyncIterator[None]:
         for table in reversed(Base.metadata.sorted_tables):
             await db.execute(delete(table))
         await db.commit()
-    await res.kv.clear()
-    await res.limiter.clear()
+    await wipe_shared_state(res)
 
 
 @pytest.fixture

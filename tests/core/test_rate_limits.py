@@ -21,6 +21,7 @@ from tests.helpers import (
     new_client,
     unique_email,
 )
+from tests.state import fresh_rate_limits
 
 DOWN_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there
 
@@ -55,7 +56,7 @@ async def test_concurrent_requests_get_exactly_the_limit_and_every_one_its_heade
     """200 requests at once from one user with a 60/min limit: 60 pass, 140 are 429, none
     slips through uncounted (without headers) and no session lookup fails (503)."""
     browser, _ = await browser_for(app)
-    await app.state.resources.limiter.clear()  # a fresh window, whatever signing in counted
+    await fresh_rate_limits(app.state.resources)  # a fresh window, whatever signing in counted
     responses = await asyncio.gather(*(browser.get("/api/v1/auth/me") for _ in range(200)))
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 60 and statuses.count(429) == 140, sorted(set(statuses))
@@ -112,7 +113,7 @@ async def test_forwarded_for_is_only_trusted_from_a_configured_proxy(migrated: S
             assert response.status_code == 200
     untrusting = create_app(migrated.model_copy(update=limits))
     async with LifespanManager(untrusting), new_client(untrusting) as client:
-        await untrusting.state.resources.limiter.clear()
+        await fresh_rate_limits(untrusting.state.resources)
         first = await client.post(
             "/api/v1/oauth/device", data={}, headers={"X-Forwarded-For": "203.0.113.3"}
         )
