@@ -88,6 +88,12 @@ async def _fresh_state(app: FastAPI) -> AsyncIterator[None]:
 
 
 @pytest.fixture
+def no_grace(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blob gc without its grace period: whatever nothing references is collectable at once."""
+    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
+
+
+@pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as c:
         yield c

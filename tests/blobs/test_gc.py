@@ -21,11 +21,6 @@ from tests.helpers import SignedIn, add_member, assert_error
 SignedInFactory = Callable[[], Awaitable[SignedIn]]
 
 
-@pytest.fixture
-def no_grace(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
-
-
 def file_entry(path: str, digest: str, size: int) -> dict[str, Any]:
     return {"path": path, "hash": digest, "size": size, "mode": 420}
 

@@ -36,11 +36,6 @@ from tests.helpers import BASE_URL, SignedIn
 SignedInFactory = Callable[[], Awaitable[SignedIn]]
 
 
-@pytest.fixture
-def no_grace(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
-
-
 async def gc(client: AsyncClient) -> dict[str, Any]:
     response = await client.post("/api/v1/blobs/gc", json={"dryRun": False})
     assert response.status_code == 200, response.text

@@ -15,11 +15,6 @@ async def test_unknown_route_is_404_envelope(client: AsyncClient) -> None:
     assert_error(await client.get("/nowhere"), 404, "RESOURCE_NOT_FOUND")
 
 
-async def test_ci_routes_of_domains_not_built_yet_are_a_clear_404(client: AsyncClient) -> None:
-    response = await client.post("/api/v1/ci/workflows/0c6f0a8e-4b7e-4a53-9d0e-1b7f1f1f1f1f/run")
-    assert_error(response, 404, "RESOURCE_NOT_FOUND")
-
-
 async def test_wrong_method_is_405_envelope(client: AsyncClient) -> None:
     assert_error(await client.delete("/api/v1/auth/register"), 405, "METHOD_NOT_ALLOWED")
 
