@@ -93,6 +93,32 @@ async def test_sends_the_history_model_and_config(signed_in, fake_llm: FakeLLM, 
     assert sent.headers["authorization"] == "Bearer sk-test-key-1234abcd"
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_any_order_of_turns_reaches_the_provider_in_a_shape_it_accepts(
+    signed_in, fake_llm: FakeLLM, kind: str
+):
+    """A greeting from the assistant first, a blank assistant turn (a reply that was only a
+    tool call) and two user turns in a row: OpenAI takes them as they are; Anthropic, which
+    needs alternating, non-blank turns from a first user turn, gets them fitted."""
+    user = await signed_in()
+    await create_fake_provider(user.browser, fake_llm, kind)
+    history = [
+        {"role": "assistant", "content": "How can I help?"},
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "In Paris"},
+    ]
+    response = await chat(user.api, messages=history, model=model_for(kind, "echo"))
+    assert response.status_code == 200, response.text
+    assert parse_sse(response.text)[-1].event == "done"
+    [sent] = fake_llm.completions()
+    turns = [(m["role"], m["content"]) for m in sent.json["messages"]]
+    if kind == "anthropic":
+        assert turns == [("user", "Weather?\n\nIn Paris")]
+    else:
+        assert turns == [(m["role"], m["content"]) for m in history]
+
+
 async def test_uses_the_default_provider_unless_one_is_chosen(signed_in, fake_llm: FakeLLM):
     user = await signed_in()
     first = await create_fake_provider(user.browser, fake_llm, "openai", name="one")
@@ -162,6 +188,10 @@ async def test_unknown_or_foreign_provider_is_404(signed_in, fake_llm: FakeLLM):
         {"messages": [{"role": "user", "content": "hi"}], "provider_id": "not-a-uuid"},
         {"messages": [{"role": "user", "content": "hi"}], "unknown": True},
         {"messages": [{"role": "user", "content": "a\u0000b"}]},
+        # No tools are declared, so no tool call awaits a result (the real APIs refuse one).
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "42"}]},
+        {"messages": [{"role": "user", "content": " \n "}]},
+        {"messages": [{"role": "user", "content": []}]},
     ],
 )
 async def test_bad_bodies_are_422_before_any_upstream_call(signed_in, fake_llm: FakeLLM, body):
