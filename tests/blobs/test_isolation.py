@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from httpx import AsyncClient
 
-from tests.blobs.util import manifest_bytes, sha256, upload_blob, upload_manifest
-from tests.helpers import SignedIn, assert_error
-
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
+from tests.blobs.util import collect, manifest_bytes, sha256, upload_blob, upload_manifest
+from tests.helpers import SignedInFactory, assert_error
 
 
 async def test_second_user_gets_404_with_every_auth_method(signed_in: SignedInFactory) -> None:
@@ -47,9 +45,7 @@ async def test_gc_collects_the_callers_orphans_and_spares_another_users(
     )
     theirs = await upload_blob(other.browser, os.urandom(300))
 
-    collected = await other.api.post("/api/v1/blobs/gc", json={"dryRun": False})
-    assert collected.status_code == 200, collected.text
-    report = collected.json()
+    report = await collect(other.api, dryRun=False)
     assert (report["scannedBlobs"], report["orphanedBlobs"], report["freedBytes"]) == (1, 1, 300)
     assert report["orphanedManifests"] == 0
     assert_error(await other.api.get(f"/api/v1/blobs/download/{theirs}"), 404, "RESOURCE_NOT_FOUND")
@@ -60,7 +56,7 @@ async def test_gc_collects_the_callers_orphans_and_spares_another_users(
     stats = (await owner.api.get("/api/v1/blobs/stats")).json()
     assert stats["blobs"]["count"] == 1 and stats["manifests"]["count"] == 1
     # ... and the owner's own pass would collect them.
-    dry = (await owner.api.post("/api/v1/blobs/gc", json={"dryRun": True})).json()
+    dry = await collect(owner.api, dryRun=True)
     assert (dry["orphanedBlobs"], dry["orphanedManifests"]) == (1, 1)
 
 
@@ -77,7 +73,7 @@ async def test_other_users_manifest_needs_its_exact_bytes(signed_in: SignedInFac
 
 async def test_routes_need_authentication(client: AsyncClient) -> None:
     digest = "0" * 64
-    for method, url, body in [
+    routes: list[tuple[str, str, dict[str, Any] | None]] = [
         ("POST", "/api/v1/blobs/exists", {"hashes": []}),
         ("POST", "/api/v1/blobs/presign-upload", {"hashes": []}),
         ("POST", "/api/v1/blobs/presign-download", {"hashes": []}),
@@ -86,6 +82,7 @@ async def test_routes_need_authentication(client: AsyncClient) -> None:
         ("PUT", f"/api/v1/blobs/manifests/{digest}", None),
         ("POST", "/api/v1/blobs/gc", {}),
         ("GET", "/api/v1/blobs/stats", None),
-    ]:
+    ]
+    for method, url, body in routes:
         response = await client.request(method, url, json=body)
         assert_error(response, 401, "UNAUTHORIZED")

@@ -8,8 +8,9 @@ import pytest
 from httpx import AsyncClient
 
 from orbiter.runtime.resources import Resources
-from tests.fakes.llm_servers import FakeLLM, create_fake_provider, parse_sse
-from tests.helpers import assert_error
+from tests.fakes.llm_servers import FakeLLM, create_fake_provider
+from tests.helpers import SignedInFactory, assert_error
+from tests.sse import parse_sse
 
 KINDS = ["openai", "anthropic"]
 
@@ -28,7 +29,9 @@ def text_of(events: list[Any]) -> str:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_streams_deltas_then_done_with_usage(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_streams_deltas_then_done_with_usage(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     provider = await create_fake_provider(user.browser, fake_llm, kind)
     response = await chat(user.api, messages=[{"role": "user", "content": "Hello there friend"}])
@@ -52,7 +55,9 @@ async def test_streams_deltas_then_done_with_usage(signed_in, fake_llm: FakeLLM,
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_sends_the_history_model_and_config(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_sends_the_history_model_and_config(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
     history = [
@@ -95,8 +100,8 @@ async def test_sends_the_history_model_and_config(signed_in, fake_llm: FakeLLM, 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_any_order_of_turns_reaches_the_provider_in_a_shape_it_accepts(
-    signed_in, fake_llm: FakeLLM, kind: str
-):
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     """A greeting from the assistant first, a blank assistant turn (a reply that was only a
     tool call) and two user turns in a row: OpenAI takes them as they are; Anthropic, which
     needs alternating, non-blank turns from a first user turn, gets them fitted."""
@@ -119,7 +124,9 @@ async def test_any_order_of_turns_reaches_the_provider_in_a_shape_it_accepts(
         assert turns == [(m["role"], m["content"]) for m in history]
 
 
-async def test_uses_the_default_provider_unless_one_is_chosen(signed_in, fake_llm: FakeLLM):
+async def test_uses_the_default_provider_unless_one_is_chosen(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     first = await create_fake_provider(user.browser, fake_llm, "openai", name="one")
     second = await create_fake_provider(user.browser, fake_llm, "anthropic", name="two")
@@ -131,7 +138,9 @@ async def test_uses_the_default_provider_unless_one_is_chosen(signed_in, fake_ll
     assert [r.server for r in fake_llm.completions()] == ["openai", "anthropic"]
 
 
-async def test_ollama_provider_streams_through_its_v1_api(signed_in, fake_llm: FakeLLM):
+async def test_ollama_provider_streams_through_its_v1_api(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, "ollama", api_key=None)
     response = await chat(user.browser)
@@ -141,7 +150,9 @@ async def test_ollama_provider_streams_through_its_v1_api(signed_in, fake_llm: F
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_tool_calls_stream_as_tool_call_events(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_tool_calls_stream_as_tool_call_events(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
     events = parse_sse((await chat(user.browser, model=model_for(kind, "tool"))).text)
@@ -153,7 +164,9 @@ async def test_tool_calls_stream_as_tool_call_events(signed_in, fake_llm: FakeLL
     assert events[-1].event == "done" and events[-1].data["finish_reason"] == "tool_calls"
 
 
-async def test_no_provider_is_503_saying_how_to_add_one(signed_in, fake_llm: FakeLLM):
+async def test_no_provider_is_503_saying_how_to_add_one(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     for client in user.clients().values():
         error = assert_error(await chat(client), 503, "SERVICE_UNAVAILABLE")
@@ -162,7 +175,9 @@ async def test_no_provider_is_503_saying_how_to_add_one(signed_in, fake_llm: Fak
     assert fake_llm.requests == []
 
 
-async def test_unknown_or_foreign_provider_is_404(signed_in, fake_llm: FakeLLM):
+async def test_unknown_or_foreign_provider_is_404(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     owner, other = await signed_in(), await signed_in()
     provider = await create_fake_provider(owner.browser, fake_llm)
     await create_fake_provider(other.browser, fake_llm)
@@ -194,7 +209,9 @@ async def test_unknown_or_foreign_provider_is_404(signed_in, fake_llm: FakeLLM):
         {"messages": [{"role": "user", "content": []}]},
     ],
 )
-async def test_bad_bodies_are_422_before_any_upstream_call(signed_in, fake_llm: FakeLLM, body):
+async def test_bad_bodies_are_422_before_any_upstream_call(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, body: dict[str, Any]
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     response = await user.browser.post("/api/v1/chat", json=body)
@@ -205,8 +222,8 @@ async def test_bad_bodies_are_422_before_any_upstream_call(signed_in, fake_llm: 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_bad_key_is_a_502_envelope_with_the_providers_message(
-    signed_in, fake_llm: FakeLLM, kind: str
-):
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind, api_key="bad-key-000000000")
     error = assert_error(await chat(user.browser), 502, "UPSTREAM_ERROR")
@@ -218,8 +235,12 @@ async def test_bad_key_is_a_502_envelope_with_the_providers_message(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_server_errors_are_retried_then_502(
-    signed_in, fake_llm: FakeLLM, kind: str, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    kind: str,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 1)
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
@@ -232,8 +253,8 @@ async def test_server_errors_are_retried_then_502(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_rate_limited_upstream_is_retried_until_it_succeeds(
-    signed_in, fake_llm: FakeLLM, kind: str
-):
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     fake_llm.set_fail_times(2)
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
@@ -244,8 +265,11 @@ async def test_rate_limited_upstream_is_retried_until_it_succeeds(
 
 
 async def test_rate_limited_upstream_beyond_the_retries_is_502(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 1)
     fake_llm.set_fail_times(5)
     user = await signed_in()
@@ -256,8 +280,12 @@ async def test_rate_limited_upstream_beyond_the_retries_is_502(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_slow_provider_times_out_as_502(
-    signed_in, fake_llm: FakeLLM, kind: str, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    kind: str,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_timeout_seconds", 0.2)
     monkeypatch.setattr(resources.settings, "llm_max_retries", 0)
     fake_llm.set_delays(before=1.5)
@@ -270,7 +298,9 @@ async def test_slow_provider_times_out_as_502(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_slow_but_in_time_provider_streams_normally(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_slow_but_in_time_provider_streams_normally(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     fake_llm.set_delays(before=0.1, between=0.02)
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
@@ -281,8 +311,8 @@ async def test_slow_but_in_time_provider_streams_normally(signed_in, fake_llm: F
 @pytest.mark.parametrize("behaviour", ["disconnect", "malformed", "truncated"])
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_stream_that_breaks_ends_with_an_error_event(
-    signed_in, fake_llm: FakeLLM, kind: str, behaviour: str
-):
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str, behaviour: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, behaviour))
@@ -298,8 +328,12 @@ async def test_a_stream_that_breaks_ends_with_an_error_event(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_replies_longer_than_the_cap_are_cut_and_flagged(
-    signed_in, fake_llm: FakeLLM, kind: str, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    kind: str,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_response_chars", 10)
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
@@ -311,8 +345,11 @@ async def test_replies_longer_than_the_cap_are_cut_and_flagged(
 
 
 async def test_connection_refused_is_502(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 0)
     user = await signed_in()
     response = await user.browser.post(
@@ -325,8 +362,11 @@ async def test_connection_refused_is_502(
 
 
 async def test_llm_rate_limit_applies_per_user_with_headers(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 2)
     user, other = await signed_in(), await signed_in()
     await create_fake_provider(user.browser, fake_llm)
@@ -345,8 +385,11 @@ async def test_llm_rate_limit_applies_per_user_with_headers(
 
 
 async def test_llm_rate_limit_can_be_switched_off(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 1)
     monkeypatch.setattr(resources.limiter, "enabled", False)
     user = await signed_in()
@@ -355,5 +398,5 @@ async def test_llm_rate_limit_can_be_switched_off(
         assert (await chat(user.browser)).status_code == 200
 
 
-async def test_chat_needs_authentication(client: AsyncClient):
+async def test_chat_needs_authentication(client: AsyncClient) -> None:
     assert_error(await chat(client), 401, "UNAUTHORIZED")

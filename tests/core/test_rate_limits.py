@@ -10,7 +10,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from orbiter.auth.resolve import session_store
+from orbiter.auth.browser_sessions import session_store
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from tests.helpers import (
@@ -19,6 +19,7 @@ from tests.helpers import (
     browser_for,
     create_api_key,
     new_client,
+    register,
     unique_email,
 )
 from tests.state import fresh_rate_limits
@@ -70,8 +71,7 @@ async def test_concurrent_requests_get_exactly_the_limit_and_every_one_its_heade
 
 
 async def test_failed_logins_are_limited_per_account(client: AsyncClient) -> None:
-    email = unique_email()
-    await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    email = await register(client)
     for _ in range(10):
         bad = await client.post(
             "/api/v1/auth/login", json={"email": email, "password": "wrong-password"}
@@ -80,8 +80,7 @@ async def test_failed_logins_are_limited_per_account(client: AsyncClient) -> Non
     locked = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert_error(locked, 429, "RATE_LIMITED")
     assert int(locked.headers["Retry-After"]) > 60  # a 15-minute window
-    other = unique_email()
-    await client.post("/api/v1/auth/register", json={"email": other, "password": PASSWORD})
+    other = await register(client)
     assert (
         await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})
     ).status_code == 200

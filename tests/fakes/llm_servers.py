@@ -554,27 +554,3 @@ async def create_fake_provider(
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-@dataclass(frozen=True)
-class SseEvent:
-    id: str | None
-    event: str
-    data: Any
-
-
-def parse_sse(text: str) -> list[SseEvent]:
-    """Parse a whole `text/event-stream` body (JSON data) into its events."""
-    events: list[SseEvent] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" in fields:
-            data = json.loads("\n".join(fields["data"]))
-            event_id = fields.get("id", [None])[-1]
-            events.append(SseEvent(event_id, fields.get("event", ["message"])[-1], data))
-    return events
