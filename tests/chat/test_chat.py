@@ -9,7 +9,7 @@ from httpx import AsyncClient
 
 from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
-from tests.helpers import SignedInFactory, assert_error
+from tests.helpers import SignedIn, SignedInFactory, assert_error
 from tests.sse import parse_sse
 
 KINDS = ["openai", "anthropic"]
@@ -22,6 +22,21 @@ def model_for(kind: str, behaviour: str) -> str:
 async def chat(client: AsyncClient, **body: Any) -> Any:
     body.setdefault("messages", [{"role": "user", "content": "Hello there"}])
     return await client.post("/api/v1/chat", json=body)
+
+
+async def user_with_provider(
+    signed_in: SignedInFactory, fake: FakeLLM, kind: str = "openai"
+) -> SignedIn:
+    """A new user whose default provider is the fake of `kind`."""
+    user = await signed_in()
+    await create_fake_provider(user.browser, fake, kind)
+    return user
+
+
+def sent_turns(fake: FakeLLM) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The one completion request the fake received, and its turns as (role, content)."""
+    [sent] = fake.completions()
+    return sent.json, [(m["role"], m["content"]) for m in sent.json["messages"]]
 
 
 def text_of(events: list[Any]) -> str:
@@ -58,8 +73,7 @@ async def test_streams_deltas_then_done_with_usage(
 async def test_sends_the_history_model_and_config(
     signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
 ) -> None:
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     history = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "First question"},
@@ -73,11 +87,9 @@ async def test_sends_the_history_model_and_config(
     response = await chat(user.cli, messages=history, model=model_for(kind, "echo"), config=config)
     assert response.status_code == 200, response.text
     assert text_of(parse_sse(response.text)) == "Echo: Second question"
-    [sent] = fake_llm.completions()
-    body = sent.json
+    body, turns = sent_turns(fake_llm)
     assert body["model"] == model_for(kind, "echo")
     assert body["temperature"] == 0.5 and body["top_p"] == 0.9 and body["max_tokens"] == 50
-    turns = [(m["role"], m["content"]) for m in body["messages"]]
     if kind == "anthropic":
         assert body["system"] == "Be brief."
         assert body["stop_sequences"] == ["END"]
@@ -95,7 +107,7 @@ async def test_sends_the_history_model_and_config(
             ("user", "Second question"),
         ]
     # the key went only to the provider, as its auth header
-    assert sent.headers["authorization"] == "Bearer sk-test-key-1234abcd"
+    assert fake_llm.completions()[0].headers["authorization"] == "Bearer sk-test-key-1234abcd"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -105,8 +117,7 @@ async def test_any_order_of_turns_reaches_the_provider_in_a_shape_it_accepts(
     """A greeting from the assistant first, a blank assistant turn (a reply that was only a
     tool call) and two user turns in a row: OpenAI takes them as they are; Anthropic, which
     needs alternating, non-blank turns from a first user turn, gets them fitted."""
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     history = [
         {"role": "assistant", "content": "How can I help?"},
         {"role": "user", "content": "Weather?"},
@@ -116,8 +127,7 @@ async def test_any_order_of_turns_reaches_the_provider_in_a_shape_it_accepts(
     response = await chat(user.api, messages=history, model=model_for(kind, "echo"))
     assert response.status_code == 200, response.text
     assert parse_sse(response.text)[-1].event == "done"
-    [sent] = fake_llm.completions()
-    turns = [(m["role"], m["content"]) for m in sent.json["messages"]]
+    _, turns = sent_turns(fake_llm)
     if kind == "anthropic":
         assert turns == [("user", "Weather?\n\nIn Paris")]
     else:
@@ -153,8 +163,7 @@ async def test_ollama_provider_streams_through_its_v1_api(
 async def test_tool_calls_stream_as_tool_call_events(
     signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
 ) -> None:
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     events = parse_sse((await chat(user.browser, model=model_for(kind, "tool"))).text)
     calls = [e.data for e in events if e.event == "tool_call"]
     assert len(calls) == 1
@@ -212,8 +221,7 @@ async def test_unknown_or_foreign_provider_is_404(
 async def test_bad_bodies_are_422_before_any_upstream_call(
     signed_in: SignedInFactory, fake_llm: FakeLLM, body: dict[str, Any]
 ) -> None:
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm)
+    user = await user_with_provider(signed_in, fake_llm)
     response = await user.browser.post("/api/v1/chat", json=body)
     error = assert_error(response, 422, "VALIDATION_ERROR")
     assert error["details"]["fields"]
@@ -242,8 +250,7 @@ async def test_server_errors_are_retried_then_502(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 1)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     error = assert_error(
         await chat(user.browser, model=model_for(kind, "error")), 502, "UPSTREAM_ERROR"
     )
@@ -256,8 +263,7 @@ async def test_rate_limited_upstream_is_retried_until_it_succeeds(
     signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
 ) -> None:
     fake_llm.set_fail_times(2)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, "flaky"))
     assert response.status_code == 200, response.text
     assert text_of(parse_sse(response.text)) == "Echo: Hello there"
@@ -272,8 +278,7 @@ async def test_rate_limited_upstream_beyond_the_retries_is_502(
 ) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 1)
     fake_llm.set_fail_times(5)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm)
+    user = await user_with_provider(signed_in, fake_llm)
     error = assert_error(await chat(user.browser, model="flaky"), 502, "UPSTREAM_ERROR")
     assert "429" in error["message"]
 
@@ -289,8 +294,7 @@ async def test_slow_provider_times_out_as_502(
     monkeypatch.setattr(resources.settings, "llm_timeout_seconds", 0.2)
     monkeypatch.setattr(resources.settings, "llm_max_retries", 0)
     fake_llm.set_delays(before=1.5)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     error = assert_error(
         await chat(user.browser, model=model_for(kind, "slow")), 502, "UPSTREAM_ERROR"
     )
@@ -302,8 +306,7 @@ async def test_slow_but_in_time_provider_streams_normally(
     signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
 ) -> None:
     fake_llm.set_delays(before=0.1, between=0.02)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, "slow"))
     assert text_of(parse_sse(response.text)) == "Echo: Hello there"
 
@@ -313,8 +316,7 @@ async def test_slow_but_in_time_provider_streams_normally(
 async def test_a_stream_that_breaks_ends_with_an_error_event(
     signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str, behaviour: str
 ) -> None:
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, behaviour))
     assert response.status_code == 200, "streaming had begun: the failure is an event"
     events = parse_sse(response.text)
@@ -335,8 +337,7 @@ async def test_replies_longer_than_the_cap_are_cut_and_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_response_chars", 10)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     fake_llm.queue_reply("0123456789abcdefghijklmnopqrstuvwxyz")
     events = parse_sse((await chat(user.browser)).text)
     assert text_of(events) == "0123456789"
@@ -392,8 +393,7 @@ async def test_llm_rate_limit_can_be_switched_off(
 ) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 1)
     monkeypatch.setattr(resources.limiter, "enabled", False)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm)
+    user = await user_with_provider(signed_in, fake_llm)
     for _ in range(3):
         assert (await chat(user.browser)).status_code == 200
 

@@ -20,6 +20,13 @@ async def post(url: str, body: dict[str, Any]) -> httpx.Response:
         return await client.post(url, json=body, headers={"Authorization": "Bearer sk-test"})
 
 
+async def assert_refused(url: str, body: dict[str, Any]) -> None:
+    """400 `invalid_request_error`, as both real APIs answer a body they refuse."""
+    response = await post(url, body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -41,9 +48,7 @@ async def post(url: str, body: dict[str, Any]) -> httpx.Response:
 async def test_anthropic_fake_refuses_what_the_messages_api_refuses(
     fake_llm: FakeLLM, body: dict[str, Any]
 ) -> None:
-    response = await post(f"{fake_llm.anthropic_url}/v1/messages", body)
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["type"] == "invalid_request_error"
+    await assert_refused(f"{fake_llm.anthropic_url}/v1/messages", body)
 
 
 async def test_anthropic_fake_takes_a_final_assistant_prefill(fake_llm: FakeLLM) -> None:
@@ -73,9 +78,7 @@ CALL = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments
 async def test_openai_fake_refuses_what_chat_completions_refuses(
     fake_llm: FakeLLM, body: dict[str, Any]
 ) -> None:
-    response = await post(f"{fake_llm.openai_url}/chat/completions", body)
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["type"] == "invalid_request_error"
+    await assert_refused(f"{fake_llm.openai_url}/chat/completions", body)
 
 
 async def test_openai_fake_takes_a_tool_result_answering_a_call(fake_llm: FakeLLM) -> None:
