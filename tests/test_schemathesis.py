@@ -36,8 +36,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from orbiter.core.settings import Settings
 from tests.fakes.llm_servers import FakeLLM, provider_body
-from tests.helpers import PASSWORD
-from tests.live import free_port
+from tests.helpers import PASSWORD, free_port
 
 VENV_BIN = Path(sys.executable).parent
 SCHEMATHESIS = VENV_BIN / "schemathesis"

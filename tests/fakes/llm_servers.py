@@ -17,6 +17,9 @@ Behaviour is chosen by the model name (substring match, so `claude-slow` works t
   tool                   a tool call `get_weather({"city": "Paris"})`, finish reason tool_calls
 and by the API key: a key starting with `bad` answers 401 (OpenAI / Anthropic error shape);
 `redirect-key` answers GET /models with a 302 to a path that is never expected to be hit.
+Bodies the real APIs refuse are refused the same way (400 `invalid_request_error`, see
+`tests.fakes.llm_checks`): no `model`, Anthropic without `max_tokens` or with turns that do
+not alternate from a first user turn, an OpenAI `tool` message without `tool_call_id`, ...
 `fake.queue_reply("text")` makes the next completions (any echo-like model) answer "text".
 Every request is logged in `fake.requests` (server, method, path, headers, json body).
 
@@ -24,19 +27,17 @@ Scripted turns (multi-step tool calling): `fake.queue_turns(turn(...), ...)` mak
 completions of any model but error/flaky answer with those turns in order, on both servers,
 streamed the way each API streams: text and/or tool calls (several = parallel calls), with
 the given usage. `outage()` as a turn makes that and every later completion answer 500
-(until the test ends). Both servers reject what the real APIs reject, with their 400 shape:
-Anthropic without `max_tokens`, a `tool_result` without a matching `tool_use` in the turn
-before (or a `tool_use` left unanswered), empty text blocks, a tool without an object
-`input_schema`; OpenAI a `tool` message without `tool_call_id` or not answering a preceding
-`tool_calls`, an assistant's `tool_calls` left unanswered, a tool name outside
-`^[a-zA-Z0-9_-]{1,64}$`.
+(until the test ends). The checks refuse malformed tool calling too: a `tool_result` without
+its `tool_use` in the turn before or a `tool_use` left unanswered (Anthropic), a `tool`
+message not answering the assistant's `tool_calls` right before it or a call left unanswered
+(OpenAI), tool names outside `^[a-zA-Z0-9_-]{1,64}$`, an Anthropic tool whose `input_schema`
+is not an object schema.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import threading
 import time
@@ -52,6 +53,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.llm_checks import anthropic_problem, openai_problem
 
 OPENAI_MODELS = ["echo", "slow", "flaky", "error", "disconnect", "malformed", "truncated", "tool"]
 ANTHROPIC_MODELS = [f"claude-{m}" for m in OPENAI_MODELS]
@@ -194,8 +197,10 @@ def _sse(data: Any, event: str | None = None) -> bytes:
 # ------------------------------------------------------------------ OpenAI-compatible
 
 
-def _openai_error(status: int, message: str, type_: str, code: str | None = None) -> Response:
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+def _openai_error(
+    status: int, message: str, type_: str, code: str | None = None, param: str | None = None
+) -> Response:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return JSONResponse(body, status_code=status)
 
 
@@ -230,9 +235,11 @@ def openai_app(state: FakeState) -> Starlette:
             return _openai_error(
                 401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"
             )
-        if (problem := openai_problem(body)) is not None:
-            return _openai_error(400, problem, "invalid_request_error")
-        model = str(body.get("model", ""))
+        problem = openai_problem(body)
+        if problem is not None:
+            message, param = problem
+            return _openai_error(400, message, "invalid_request_error", param=param)
+        model = str(body["model"])
         messages = body.get("messages", [])
         if "error" in model:
             return _openai_error(500, "The server had an error", "server_error")
@@ -368,9 +375,10 @@ def anthropic_app(state: FakeState) -> Starlette:
         body = await _record(request, "anthropic", state)
         if _anthropic_key(request).startswith("bad"):
             return _anthropic_error(401, "authentication_error", "invalid x-api-key")
-        if (problem := anthropic_problem(body)) is not None:
+        problem = anthropic_problem(body)
+        if problem is not None:
             return _anthropic_error(400, "invalid_request_error", problem)
-        model = str(body.get("model", ""))
+        model = str(body["model"])
         turns = body.get("messages", [])
         if "error" in model:
             return _anthropic_error(500, "api_error", "Internal server error")
@@ -466,8 +474,6 @@ async def _anthropic_stream(
 
 # ------------------------------------------------------------------ scripted turns
 
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
 
 def _arguments(call: ScriptedCall) -> str:
     return call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
@@ -482,94 +488,6 @@ def _scripted_usage(scripted: ScriptedTurn, messages: list[dict[str, Any]]) -> t
     if scripted.usage is not None:
         return scripted.usage
     return words(messages), len(split_deltas(scripted.text)) + len(scripted.calls)
-
-
-def openai_problem(body: Any) -> str | None:
-    """What the Chat Completions API refuses with 400 about tools, else None."""
-    if not isinstance(body, dict):
-        return "We could not parse the JSON body of your request."
-    for index, tool in enumerate(body.get("tools") or []):
-        name = str((tool.get("function") or {}).get("name", ""))
-        if tool.get("type") != "function" or not TOOL_NAME.match(name):
-            return f"Invalid 'tools[{index}].function.name': string does not match pattern."
-    unanswered: list[str] = []
-    answerable: set[str] = set()
-    for message in body.get("messages") or []:
-        role = message.get("role")
-        if role == "tool":
-            call_id = message.get("tool_call_id")
-            if not call_id:
-                return (
-                    "Missing parameter 'tool_call_id': messages with role 'tool' must have "
-                    "a 'tool_call_id'."
-                )
-            if call_id not in answerable:
-                return (
-                    "Invalid parameter: messages with role 'tool' must be a response to a "
-                    "preceeding message with 'tool_calls'."
-                )
-            answerable.discard(call_id)
-            unanswered.remove(call_id)
-            continue
-        if unanswered:
-            break
-        answerable = set()
-        if role == "assistant" and message.get("tool_calls"):
-            unanswered = [call["id"] for call in message["tool_calls"]]
-            answerable = set(unanswered)
-    if unanswered:
-        return (
-            "An assistant message with 'tool_calls' must be followed by tool messages "
-            "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-            f"response messages: {', '.join(unanswered)}"
-        )
-    return None
-
-
-def _blocks_of(message: dict[str, Any]) -> list[dict[str, Any]]:
-    content = message.get("content")
-    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
-
-
-def anthropic_problem(body: Any) -> str | None:
-    """What the Messages API refuses with 400 (required fields, tool_use/tool_result pairing)."""
-    if not isinstance(body, dict):
-        return "invalid JSON body"
-    if "max_tokens" not in body:
-        return "max_tokens: Field required"
-    for index, tool in enumerate(body.get("tools") or []):
-        schema = tool.get("input_schema")
-        if not isinstance(schema, dict) or schema.get("type") != "object":
-            return f"tools.{index}.custom.input_schema.type: Input should be 'object'"
-        if not TOOL_NAME.match(str(tool.get("name", ""))):
-            return f"tools.{index}.custom.name: String should match pattern"
-    messages = body.get("messages") or []
-    for index, message in enumerate(messages):
-        content = message.get("content")
-        blocks = _blocks_of(message)
-        if content == "" or any(b.get("type") == "text" and not b.get("text") for b in blocks):
-            return "messages: text content blocks must be non-empty"
-        used = [b["id"] for b in blocks if b.get("type") == "tool_use"]
-        following = _blocks_of(messages[index + 1]) if index + 1 < len(messages) else []
-        answered = {b.get("tool_use_id") for b in following if b.get("type") == "tool_result"}
-        if message.get("role") == "assistant" and (
-            missing := [i for i in used if i not in answered]
-        ):
-            return (
-                f"messages.{index}: `tool_use` ids were found without `tool_result` blocks "
-                f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
-                "corresponding `tool_result` block in the next message."
-            )
-        previous = _blocks_of(messages[index - 1]) if index > 0 else []
-        offered = {b.get("id") for b in previous if b.get("type") == "tool_use"}
-        for position, block in enumerate(blocks):
-            if block.get("type") == "tool_result" and block.get("tool_use_id") not in offered:
-                return (
-                    f"messages.{index}.content.{position}: unexpected `tool_use_id` found in "
-                    f"`tool_result` blocks: {block.get('tool_use_id')}. Each `tool_result` "
-                    "block must have a corresponding `tool_use` block in the previous message."
-                )
-    return None
 
 
 async def _openai_turn(
@@ -799,27 +717,3 @@ async def create_fake_provider(
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-@dataclass(frozen=True)
-class SseEvent:
-    id: str | None
-    event: str
-    data: Any
-
-
-def parse_sse(text: str) -> list[SseEvent]:
-    """Parse a whole `text/event-stream` body (JSON data) into its events."""
-    events: list[SseEvent] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" in fields:
-            data = json.loads("\n".join(fields["data"]))
-            event_id = fields.get("id", [None])[-1]
-            events.append(SseEvent(event_id, fields.get("event", ["message"])[-1], data))
-    return events

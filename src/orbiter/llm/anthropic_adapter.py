@@ -38,19 +38,23 @@ Content = str | list[dict[str, Any]]
 
 
 def to_anthropic(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
-    """System prompts go to `system`; turns alternate user/assistant (same-role turns merge).
+    """The Messages API's shape: system prompts go to `system`; turns alternate from a first
+    user turn (same-role turns merge; assistant turns and tool results before the first user
+    turn are left out) and have content (blank ones are left out).
 
     An assistant turn that called tools holds `tool_use` blocks; tool results are `tool_result`
     blocks of the next user turn (several results of one turn merge into it, before any
     text, as the Messages API requires). Plain turns stay plain strings.
     """
-    system = "\n\n".join(m.content for m in messages if m.role == "system") or None
+    system = "\n\n".join(m.content for m in messages if m.role == "system" and m.content) or None
     turns: list[dict[str, Any]] = []
     for message in messages:
-        if message.role == "system":
+        content = _content(message)
+        if message.role == "system" or not content:
             continue
         role = "assistant" if message.role == "assistant" else "user"
-        content = _content(message)
+        if not turns and (role != "user" or message.role == "tool"):
+            continue
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"] = _merge(turns[-1]["content"], content)
         else:
@@ -61,7 +65,7 @@ def to_anthropic(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str
 def _content(message: ChatMessage) -> Content:
     if message.role == "assistant" and message.tool_calls:
         blocks: list[dict[str, Any]] = []
-        if message.content:
+        if message.content.strip():
             blocks.append({"type": "text", "text": message.content})
         blocks.extend(
             {"type": "tool_use", "id": call.id, "name": call.name, "input": _input(call)}
@@ -75,7 +79,7 @@ def _content(message: ChatMessage) -> Content:
         if message.is_error:
             block["is_error"] = True
         return [block]
-    return message.content
+    return message.content if message.content.strip() else ""
 
 
 def _input(call: ToolCall) -> dict[str, Any]:
