@@ -5,20 +5,23 @@ from __future__ import annotations
 import uuid
 
 from fastapi import FastAPI
+from httpx import AsyncClient
 
-from tests.agents.util import API, make_agent
+from tests.agents.util import make_agent
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
 from tests.helpers import (
+    API,
     add_member,
     assert_error,
     assert_missing_reference,
     browser_for,
+    new_project,
     unique_email,
 )
 from tests.tools.util import create_tool, http_tool
 
 
-async def test_create_read_update_list_and_delete(browser, fake_llm: FakeLLM) -> None:
+async def test_create_read_update_list_and_delete(browser: AsyncClient, fake_llm: FakeLLM) -> None:
     provider = await create_fake_provider(browser, fake_llm)
     tool = await create_tool(browser, http_tool(fake_llm))
     agent = await make_agent(
@@ -49,11 +52,11 @@ async def test_create_read_update_list_and_delete(browser, fake_llm: FakeLLM) ->
         "VALIDATION_ERROR",
     )
 
-    other = (await browser.post(f"{API}/projects", json={"name": "Other"})).json()
-    elsewhere = await make_agent(browser, name="Elsewhere", project_id=other["id"])
+    other = await new_project(browser, "Other")
+    elsewhere = await make_agent(browser, name="Elsewhere", project_id=other)
     everything = (await browser.get(f"{API}/agents")).json()
     assert [a["id"] for a in everything["data"]] == [elsewhere["id"], agent["id"]]
-    only = (await browser.get(f"{API}/agents?project_id={other['id']}")).json()
+    only = (await browser.get(f"{API}/agents?project_id={other}")).json()
     assert [a["id"] for a in only["data"]] == [elsewhere["id"]]
 
     assert (await browser.delete(f"{API}/agents/{agent['id']}")).status_code == 204
@@ -61,7 +64,7 @@ async def test_create_read_update_list_and_delete(browser, fake_llm: FakeLLM) ->
     assert_error(await browser.delete(f"{API}/agents/{agent['id']}"), 404, "RESOURCE_NOT_FOUND")
 
 
-async def test_duplicate_makes_a_copy_named_copy(browser) -> None:
+async def test_duplicate_makes_a_copy_named_copy(browser: AsyncClient) -> None:
     agent = await make_agent(browser, name="Researcher", tool_ids=["current_time"])
     response = await browser.post(f"{API}/agents/{agent['id']}/duplicate")
     assert response.status_code == 201, response.text
@@ -73,13 +76,13 @@ async def test_duplicate_makes_a_copy_named_copy(browser) -> None:
 
 
 async def test_references_that_are_not_the_callers_are_missing(
-    app: FastAPI, browser, fake_llm: FakeLLM
+    app: FastAPI, browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     stranger, _ = await browser_for(app)
     theirs = await create_fake_provider(stranger, fake_llm)
     their_tool = await create_tool(stranger, http_tool(fake_llm))
-    other = (await browser.post(f"{API}/projects", json={"name": "Other"})).json()
-    other_tool = await create_tool(browser, http_tool(fake_llm, project_id=other["id"]))
+    other = await new_project(browser, "Other")
+    other_tool = await create_tool(browser, http_tool(fake_llm, project_id=other))
     base = {"name": "A", "instructions": "Help"}
     nobody, no_base = str(uuid.uuid4()), str(uuid.uuid4())
     cases = [
@@ -101,29 +104,31 @@ async def test_references_that_are_not_the_callers_are_missing(
 
 
 async def test_viewers_read_agents_editors_change_and_run_them(
-    app: FastAPI, browser, fake_llm: FakeLLM
+    app: FastAPI, browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    project = (await browser.post(f"{API}/projects", json={"name": "Team"})).json()
-    agent = await make_agent(browser, project_id=project["id"])
+    project = await new_project(browser, "Team")
+    agent = await make_agent(browser, project_id=project)
     email = unique_email("viewer")
     viewer, _ = await browser_for(app, email)
-    await add_member(browser, project["id"], viewer, email, "viewer")
+    await add_member(browser, project, viewer, email, "viewer")
     assert (await viewer.get(f"{API}/agents/{agent['id']}")).status_code == 200
     for verb, url, body in (
         ("PUT", f"{API}/agents/{agent['id']}", {"name": "Mine"}),
         ("DELETE", f"{API}/agents/{agent['id']}", None),
         ("POST", f"{API}/agents/{agent['id']}/duplicate", None),
         ("POST", f"{API}/agents/{agent['id']}/run", {"input": "Hi"}),
-        ("POST", f"{API}/agents", {"name": "V", "instructions": "x", "project_id": project["id"]}),
+        ("POST", f"{API}/agents", {"name": "V", "instructions": "x", "project_id": project}),
     ):
         assert_error(await viewer.request(verb, url, json=body), 403, "FORBIDDEN")
     assert (await browser.get(f"{API}/runs")).json()["data"] == []
     await viewer.aclose()
 
 
-async def test_deleting_a_custom_tool_takes_it_out_of_agents(browser, fake_llm: FakeLLM) -> None:
+async def test_deleting_a_custom_tool_takes_it_out_of_agents(
+    browser: AsyncClient, fake_llm: FakeLLM
+) -> None:
     tool = await create_tool(browser, http_tool(fake_llm))
     agent = await make_agent(browser, tool_ids=[tool["id"], "calculator"])
-    assert (await browser.delete(f"/api/v1/tools/{tool['id']}")).status_code == 204
+    assert (await browser.delete(f"{API}/tools/{tool['id']}")).status_code == 204
     after = (await browser.get(f"{API}/agents/{agent['id']}")).json()
     assert after["tool_ids"] == ["calculator"] and after["version"] == 2

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.agents.util import API, make_agent, priced_provider, start_run, wait_for_run
+from tests.agents.util import make_agent, priced_provider, start_run, wait_for_run
 from tests.fakes.llm_servers import FakeLLM, turn
-from tests.helpers import SignedIn, assert_error, assert_missing_reference
+from tests.helpers import API, SignedIn, assert_error, assert_missing_reference, new_project
 from tests.tools.util import create_tool, http_tool
 
 
@@ -18,15 +18,13 @@ async def test_a_second_user_gets_404_on_every_agent_tool_and_question_route(
     signed_in: Callable[[], Awaitable[SignedIn]], fake_llm: FakeLLM, method: str
 ) -> None:
     alice, bob = await signed_in(), await signed_in()
-    project = (await alice.browser.post(f"{API}/projects", json={"name": "Alice's"})).json()
+    project = await new_project(alice.browser, "Alice's")
     await priced_provider(alice.browser, fake_llm)
-    tool = await create_tool(alice.browser, http_tool(fake_llm, project_id=project["id"]))
-    agent = await make_agent(
-        alice.browser, project_id=project["id"], tool_ids=["ask_user", tool["id"]]
-    )
+    tool = await create_tool(alice.browser, http_tool(fake_llm, project_id=project))
+    agent = await make_agent(alice.browser, project_id=project, tool_ids=["ask_user", tool["id"]])
     conversation = (
         await alice.browser.post(
-            f"{API}/conversations", json={"project_id": project["id"], "agent_id": agent["id"]}
+            f"{API}/conversations", json={"project_id": project, "agent_id": agent["id"]}
         )
     ).json()
     fake_llm.queue_turns(turn("", ("ask_user", {"questions": [{"question": "Sure?"}]})))
@@ -50,12 +48,12 @@ async def test_a_second_user_gets_404_on_every_agent_tool_and_question_route(
         ("DELETE", f"{API}/agents/{agent['id']}", None),
         ("POST", f"{API}/agents/{agent['id']}/duplicate", None),
         ("POST", f"{API}/agents/{agent['id']}/run", {"input": "Hi"}),
-        ("GET", f"{API}/agents?project_id={project['id']}", None),
+        ("GET", f"{API}/agents?project_id={project}", None),
         ("GET", f"{API}/tools/{tool['id']}", None),
         ("PUT", f"{API}/tools/{tool['id']}", {"description": "Bob's"}),
         ("DELETE", f"{API}/tools/{tool['id']}", None),
         ("POST", f"{API}/tools/{tool['id']}/invoke", {"input": {"limit": 1}}),
-        ("GET", f"{API}/tools?project_id={project['id']}", None),
+        ("GET", f"{API}/tools?project_id={project}", None),
         ("POST", f"{questions}/reply", {"answers": [["yes"]]}),
         ("POST", f"{questions}/reject", None),
     ]

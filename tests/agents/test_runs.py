@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
+from httpx import AsyncClient
 
 from orbiter.runtime.resources import Resources
 from tests.agents.util import (
-    API,
     cost,
     make_agent,
     model_for,
@@ -17,15 +17,16 @@ from tests.agents.util import (
     start_run,
     wait_for_run,
 )
-from tests.fakes.llm_servers import FakeLLM, outage, parse_sse, turn
-from tests.helpers import assert_error
+from tests.fakes.llm_servers import FakeLLM, outage, turn
+from tests.helpers import API, assert_error
+from tests.sse import parse_sse
 
 KINDS = ["openai", "anthropic"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_parallel_tool_calls_then_an_answer_with_trace_tokens_and_cost(
-    browser, fake_llm: FakeLLM, kind: str
+    browser: AsyncClient, fake_llm: FakeLLM, kind: str
 ) -> None:
     provider = await priced_provider(browser, fake_llm, kind)
     agent = await make_agent(browser, tool_ids=["calculator", "current_time"])
@@ -69,7 +70,7 @@ async def test_parallel_tool_calls_then_an_answer_with_trace_tokens_and_cost(
 
 
 async def test_a_failing_tool_is_an_error_span_the_model_reads_and_the_run_goes_on(
-    browser, fake_llm: FakeLLM
+    browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     await priced_provider(browser, fake_llm)
     agent = await make_agent(browser, tool_ids=["calculator"])
@@ -100,7 +101,7 @@ async def test_a_failing_tool_is_an_error_span_the_model_reads_and_the_run_goes_
 
 
 async def test_a_tool_that_hangs_times_out_and_the_model_hears_it(
-    browser, fake_llm: FakeLLM
+    browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     """http_request to a server that accepts the connection and never answers."""
     silent = socket.socket()
@@ -121,7 +122,9 @@ async def test_a_tool_that_hangs_times_out_and_the_model_hears_it(
     assert tool["status"] == "error" and "did not finish within 1 s" in tool["error"]
 
 
-async def test_max_steps_fails_the_run_with_a_clear_error(browser, fake_llm: FakeLLM) -> None:
+async def test_max_steps_fails_the_run_with_a_clear_error(
+    browser: AsyncClient, fake_llm: FakeLLM
+) -> None:
     await priced_provider(browser, fake_llm)
     agent = await make_agent(browser, tool_ids=["calculator"], max_steps=2)
     again = turn("", ("calculator", {"expression": "1 + 1"}))
@@ -136,7 +139,7 @@ async def test_max_steps_fails_the_run_with_a_clear_error(browser, fake_llm: Fak
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_provider_outage_fails_the_run_with_upstream_error(
-    browser, fake_llm: FakeLLM, kind: str
+    browser: AsyncClient, fake_llm: FakeLLM, kind: str
 ) -> None:
     await priced_provider(browser, fake_llm, kind)
     agent = await make_agent(browser, tool_ids=["calculator"])
@@ -150,7 +153,7 @@ async def test_a_provider_outage_fails_the_run_with_upstream_error(
     assert all(s["status"] != "open" for s in spans(done["trace"]))
 
 
-async def test_without_a_provider_the_run_fails_saying_how_to_add_one(browser) -> None:
+async def test_without_a_provider_the_run_fails_saying_how_to_add_one(browser: AsyncClient) -> None:
     agent = await make_agent(browser)
     done = await wait_for_run(browser, (await start_run(browser, agent["id"], "Hi"))["id"])
     assert done["status"] == "failed"
@@ -158,7 +161,9 @@ async def test_without_a_provider_the_run_fails_saying_how_to_add_one(browser) -
     assert "POST /api/v1/providers" in done["error"]["message"]
 
 
-async def test_the_same_idempotency_key_returns_the_first_run(browser, fake_llm: FakeLLM) -> None:
+async def test_the_same_idempotency_key_returns_the_first_run(
+    browser: AsyncClient, fake_llm: FakeLLM
+) -> None:
     await priced_provider(browser, fake_llm)
     agent = await make_agent(browser)
     url = f"{API}/agents/{agent['id']}/run"
@@ -177,7 +182,7 @@ async def test_the_same_idempotency_key_returns_the_first_run(browser, fake_llm:
     assert listed["pagination"]["total"] == 2
 
 
-async def test_the_run_streams_its_events_as_sse(browser, fake_llm: FakeLLM) -> None:
+async def test_the_run_streams_its_events_as_sse(browser: AsyncClient, fake_llm: FakeLLM) -> None:
     await priced_provider(browser, fake_llm)
     agent = await make_agent(browser, tool_ids=["calculator"])
     fake_llm.queue_turns(turn("", ("calculator", {"expression": "2 ** 10"})), turn("1024."))
@@ -200,8 +205,8 @@ async def test_the_run_streams_its_events_as_sse(browser, fake_llm: FakeLLM) -> 
         "step_finished",
         "done",
     ], kinds
-    run_id = events[0].id.split(":")[0]
-    assert all(e.id.startswith(f"{run_id}:") for e in events)
+    run_id = str(events[0].id).split(":")[0]
+    assert all(str(e.id).startswith(f"{run_id}:") for e in events)
     call = events[1].data
     assert call["name"] == "calculator" and call["arguments"] == '{"expression": "2 ** 10"}'
     assert events[2].data["output"] == {"expression": "2 ** 10", "result": 1024}
@@ -210,7 +215,7 @@ async def test_the_run_streams_its_events_as_sse(browser, fake_llm: FakeLLM) -> 
 
 
 async def test_each_llm_call_of_a_run_counts_in_the_llm_rate_limit(
-    browser, fake_llm: FakeLLM, resources: Resources, monkeypatch
+    browser: AsyncClient, fake_llm: FakeLLM, resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 3)
     await priced_provider(browser, fake_llm)

@@ -8,8 +8,8 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.fakes.llm_servers import FakeLLM, provider_body
+from tests.helpers import API
 
-API = "/api/v1"
 # USD per million tokens for the fakes' models, as provider price overrides.
 PRICES = {"input": 2.0, "output": 8.0}
 STOPPED = {"succeeded", "failed", "cancelled", "awaiting_input"}

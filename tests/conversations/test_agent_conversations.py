@@ -9,21 +9,24 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from httpx_ws import aconnect_ws
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
 from tests.agents.util import make_agent, priced_provider, wait_for_run
-from tests.conversations.util import new_conversation, parse_sse, wait_for_status, ws_client
+from tests.conversations.util import new_conversation, wait_for_status, ws_client
 from tests.fakes.llm_servers import FakeLLM, turn
 from tests.helpers import (
+    API,
     SignedIn,
+    SignedInFactory,
     add_member,
     assert_error,
     assert_missing_reference,
     browser_for,
+    new_project,
     unique_email,
 )
+from tests.sse import parse_sse
 
-API = "/api/v1"
 QUESTION = {"question": "Which city?", "options": ["Paris", "Rome"]}
 
 
@@ -53,7 +56,7 @@ async def parts(client: AsyncClient, conversation_id: str) -> list[dict[str, Any
 
 
 async def test_a_message_runs_the_agent_and_the_reply_holds_its_answer_and_tool_calls(
-    browser, fake_llm: FakeLLM
+    browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     conversation = await agent_conversation(browser, fake_llm, tool_ids=["calculator"])
     fake_llm.queue_turns(
@@ -86,7 +89,9 @@ async def test_a_message_runs_the_agent_and_the_reply_holds_its_answer_and_tool_
     assert [m["content"] for m in history[1:]] == ["What is 12 squared?", "It is 144.", "Sure?"]
 
 
-async def test_the_reply_streams_as_sse_with_the_runs_events(browser, fake_llm: FakeLLM) -> None:
+async def test_the_reply_streams_as_sse_with_the_runs_events(
+    browser: AsyncClient, fake_llm: FakeLLM
+) -> None:
     conversation = await agent_conversation(browser, fake_llm, tool_ids=["calculator"])
     fake_llm.queue_turns(turn("", ("calculator", {"expression": "3 + 4"})), turn("Seven."))
     response = await post(browser, conversation["id"], "3 + 4?", Accept="text/event-stream")
@@ -99,7 +104,7 @@ async def test_the_reply_streams_as_sse_with_the_runs_events(browser, fake_llm: 
     reply = events[1].data["message"]
     assert reply["role"] == "assistant" and reply["status"] == "streaming"
     run_id = reply["run_id"]
-    assert all(e.id.startswith(f"{run_id}:") for e in events[2:])
+    assert all(str(e.id).startswith(f"{run_id}:") for e in events[2:])
     assert all(e.data.get("message_id") == reply["id"] for e in events[2:-1])
     messages = await wait_for_status(browser, conversation["id"], "complete")
     assert messages[-1]["content"] == "Seven."
@@ -127,7 +132,7 @@ async def ask(
 
 
 async def test_a_question_waits_for_the_reply_then_the_run_goes_on(
-    browser, fake_llm: FakeLLM
+    browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     conversation, question = await ask(browser, fake_llm)
     assert question["questions"] == [{**QUESTION, "multiple": False}]
@@ -174,7 +179,7 @@ async def test_a_question_waits_for_the_reply_then_the_run_goes_on(
     assert question_part["status"] == "answered" and question_part["answers"] == [["Paris"]]
 
 
-async def test_a_declined_question_tells_the_agent(browser, fake_llm: FakeLLM) -> None:
+async def test_a_declined_question_tells_the_agent(browser: AsyncClient, fake_llm: FakeLLM) -> None:
     conversation, question = await ask(browser, fake_llm)
     fake_llm.queue_turns(turn("Fine, I will pick for you."))
     url = f"{API}/conversations/{conversation['id']}/questions/{question['request_id']}/reject"
@@ -189,10 +194,10 @@ async def test_a_declined_question_tells_the_agent(browser, fake_llm: FakeLLM) -
 
 
 async def test_only_editors_answer_and_only_agents_of_the_project_join(
-    app: FastAPI, browser, fake_llm: FakeLLM
+    app: FastAPI, browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    team = (await browser.post(f"{API}/projects", json={"name": "Team"})).json()
-    conversation, question = await ask(browser, fake_llm, project_id=team["id"])
+    team = await new_project(browser, "Team")
+    conversation, question = await ask(browser, fake_llm, project_id=team)
     email = unique_email("viewer")
     viewer, _ = await browser_for(app, email)
     await add_member(browser, conversation["project_id"], viewer, email, "viewer")
@@ -203,8 +208,8 @@ async def test_only_editors_answer_and_only_agents_of_the_project_join(
     assert_error(await browser.post(unknown), 404, "RESOURCE_NOT_FOUND")
     await viewer.aclose()
 
-    other = (await browser.post(f"{API}/projects", json={"name": "Other"})).json()
-    foreign = await make_agent(browser, project_id=other["id"])
+    other = await new_project(browser, "Other")
+    foreign = await make_agent(browser, project_id=other)
     refused = await browser.post(f"{API}/conversations", json={"agent_id": foreign["id"]})
     assert_missing_reference(refused, "agent_id", foreign["id"])
     elsewhere = await browser.post(
@@ -215,13 +220,16 @@ async def test_only_editors_answer_and_only_agents_of_the_project_join(
 
 
 async def test_the_conversation_stream_shows_the_runs_tool_calls_and_results(
-    app: FastAPI, signed_in: Any, fake_llm: FakeLLM
+    app: FastAPI, signed_in: SignedInFactory, fake_llm: FakeLLM
 ) -> None:
     user: SignedIn = await signed_in()
     conversation = await agent_conversation(user.browser, fake_llm, tool_ids=["calculator"])
     fake_llm.queue_turns(turn("", ("calculator", {"expression": "5 * 5"})), turn("25."))
     path = f"{API}/conversations/{conversation['id']}/stream?token={user.token}"
-    async with ws_client(app) as client, aconnect_ws(path, client) as ws:
+    async with (
+        ws_client(app) as client,
+        aconnect_ws(path, client, session_class=AsyncWebSocketSession) as ws,
+    ):
         posted = await post(user.api, conversation["id"], "5 * 5?")
         assert posted.status_code == 200, posted.text
         seen: list[dict[str, Any]] = []
@@ -238,7 +246,7 @@ async def test_the_conversation_stream_shows_the_runs_tool_calls_and_results(
 
 
 async def test_a_dropped_reply_stream_resumes_after_the_last_event_id(
-    browser, fake_llm: FakeLLM
+    browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     conversation = await agent_conversation(browser, fake_llm, tool_ids=["calculator"])
     fake_llm.queue_turns(turn("", ("calculator", {"expression": "2 + 2"})), turn("Four."))
@@ -248,7 +256,7 @@ async def test_a_dropped_reply_stream_resumes_after_the_last_event_id(
     resumed = await browser.post(
         f"{API}/conversations/{conversation['id']}/messages",
         json={"content": "2 + 2?"},
-        headers={"Accept": "text/event-stream", "Last-Event-ID": events[cut].id},
+        headers={"Accept": "text/event-stream", "Last-Event-ID": str(events[cut].id)},
     )
     assert resumed.status_code == 200, resumed.text
     again = parse_sse(resumed.text)

@@ -18,9 +18,9 @@ from orbiter.models import Run, Span
 from orbiter.runs import jobs, service
 from orbiter.runs.engine import Engine
 from orbiter.runtime.resources import Resources
-from tests.conversations.util import parse_sse
 from tests.helpers import SignedIn, assert_error
 from tests.runs.util import API, get_run, start_run, wait_for
+from tests.sse import parse_sse
 
 pytestmark = pytest.mark.usefixtures("worker")
 SLEEP = {"do": "sleep", "seconds": 30}

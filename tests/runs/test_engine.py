@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from orbiter.runtime.resources import Resources
-from tests.conversations.util import parse_sse
 from tests.helpers import SignedIn
 from tests.runs.util import API, get_run, spans_by_name, start_run, wait_for
+from tests.sse import parse_sse
 
 pytestmark = pytest.mark.usefixtures("worker")
 

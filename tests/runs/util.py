@@ -13,10 +13,10 @@ from orbiter.core.db import transaction
 from orbiter.queue import drop_pending, send_pending
 from orbiter.runs import service
 from orbiter.runtime.resources import Resources
+from tests.helpers import API as API  # the shared one, re-exported for the runs tests
 from tests.helpers import SignedIn
 from tests.runs.scripted import KIND
 
-API = "/api/v1"
 FINISHED = ("succeeded", "failed", "cancelled")
 
 

@@ -7,8 +7,9 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.fakes.llm_servers import FakeLLM
+from tests.helpers import API
 
-API = "/api/v1/tools"
+TOOLS = f"{API}/tools"
 SCHEMA = {
     "type": "object",
     "properties": {"limit": {"type": "integer", "minimum": 1}},
@@ -38,7 +39,7 @@ def http_tool(fake: FakeLLM, **overrides: Any) -> dict[str, Any]:
 
 
 async def create_tool(client: AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post(API, json=body)
+    response = await client.post(TOOLS, json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created

@@ -19,7 +19,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-Role = Literal["system", "user", "assistant"]
+# `tool`: the result of one tool call, sent only with the `tool_call_id` of a call the
+# assistant's turn right before made (both APIs refuse a result answering no call).
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
