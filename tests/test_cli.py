@@ -4,6 +4,7 @@ migrate says what it did; check and rotate-keys; every failure is one line and e
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import subprocess
 import sys
@@ -33,8 +34,12 @@ ORBITER = Path(sys.executable).parent / "orbiter"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _orbiter(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+async def _orbiter(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the command while this process's event loop goes on: the test app in this process
+    runs its background work (ticks that write to the same database) and must not be frozen
+    holding a database lock the command waits for."""
+    return await asyncio.to_thread(
+        subprocess.run,
         [str(ORBITER), *args],
         env=os.environ | env,
         capture_output=True,
@@ -54,30 +59,28 @@ def _one_line_error(done: subprocess.CompletedProcess[str], *expected: str) -> s
     return lines[0]
 
 
-def test_create_user_refuses_a_duplicate_email_and_a_common_password(migrated: Settings) -> None:
+async def test_create_user_refuses_a_duplicate_email_and_a_common_password(
+    migrated: Settings,
+) -> None:
     email = unique_email("cli")
-    done = _orbiter(
+    done = await _orbiter(
         "create-user", "--email", email, "--name", "Ops", "--plan", "pro",
         ORBITER_NEW_PASSWORD=PASSWORD,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert email in done.stdout
-    again = _orbiter("create-user", "--email", email, ORBITER_NEW_PASSWORD=PASSWORD)
+    again = await _orbiter("create-user", "--email", email, ORBITER_NEW_PASSWORD=PASSWORD)
     _one_line_error(again, "already exists")
-    weak = _orbiter("create-user", "--email", unique_email("cli"), "--password", "password")
+    weak = await _orbiter("create-user", "--email", unique_email("cli"), "--password", "password")
     _one_line_error(weak, "too common")
 
 
 async def test_a_cli_created_user_can_log_in_with_their_plan(client: AsyncClient) -> None:
     email = unique_email("cli")
-    env = {**os.environ, "ORBITER_NEW_PASSWORD": PASSWORD}
-    subprocess.run(
-        [str(ORBITER), "create-user", "--email", email, "--plan", "team"],
-        env=env,
-        capture_output=True,
-        timeout=120,
-        check=True,
+    done = await _orbiter(
+        "create-user", "--email", email, "--plan", "team", ORBITER_NEW_PASSWORD=PASSWORD
     )
+    assert done.returncode == 0, done.stderr
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     assert login.json()["user"]["plan"] == "team"
@@ -112,10 +115,10 @@ async def test_the_worker_purges_long_expired_tokens_and_keeps_live_ones(
     await browser.aclose()
 
 
-def test_version_and_help_for_every_option() -> None:
+async def test_version_and_help_for_every_option() -> None:
     from orbiter.cli import build_parser
 
-    done = _orbiter("--version")
+    done = await _orbiter("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"orbiter {version('orbiter')}"
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -126,37 +129,37 @@ def test_version_and_help_for_every_option() -> None:
     assert all(c.help for c in commands._choices_actions)
 
 
-def test_migrate_says_from_which_revision_to_which(tmp_path: Path) -> None:
+async def test_migrate_says_from_which_revision_to_which(tmp_path: Path) -> None:
     fresh = {"ORBITER_DATABASE_URL": "", "ORBITER_DATA_DIR": str(tmp_path)}
     head = ScriptDirectory(str(ROOT / "migrations")).get_current_head()
-    first = _orbiter("migrate", **fresh)
+    first = await _orbiter("migrate", **fresh)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"migrated the database from an empty database to {head}"
-    again = _orbiter("migrate", **fresh)
+    again = await _orbiter("migrate", **fresh)
     assert again.stdout.strip() == f"already at head ({head})"
-    _one_line_error(_orbiter("migrate", "no-such-revision", **fresh), "no-such-revision")
+    _one_line_error(await _orbiter("migrate", "no-such-revision", **fresh), "no-such-revision")
 
 
-def test_serve_refuses_an_unmigrated_database_with_the_command_to_run(tmp_path: Path) -> None:
+async def test_serve_refuses_an_unmigrated_database_with_the_command_to_run(tmp_path: Path) -> None:
     fresh = {"ORBITER_DATABASE_URL": "", "ORBITER_DATA_DIR": str(tmp_path)}
-    done = _orbiter("serve", "--port", "1", **fresh)
+    done = await _orbiter("serve", "--port", "1", **fresh)
     _one_line_error(done, "not migrated", "orbiter migrate")
 
 
-def test_an_unreachable_database_is_one_line_with_the_password_masked() -> None:
+async def test_an_unreachable_database_is_one_line_with_the_password_masked() -> None:
     url = "postgresql+asyncpg://orbiter:hunter2@127.0.0.1:1/none"
     for args in (("migrate",), ("create-user", "--email", "a@example.com", "--password", PASSWORD)):
-        line = _one_line_error(_orbiter(*args, ORBITER_DATABASE_URL=url), "cannot reach")
+        line = _one_line_error(await _orbiter(*args, ORBITER_DATABASE_URL=url), "cannot reach")
         assert "orbiter:***@127.0.0.1:1/none" in line and "hunter2" not in line
 
 
-def test_missing_production_settings_are_one_line() -> None:
+async def test_missing_production_settings_are_one_line() -> None:
     env = {"ORBITER_ENVIRONMENT": "production", "ORBITER_SECRET_KEY": "change-me"}
-    _one_line_error(_orbiter("check", **env), "invalid settings", "ORBITER_SECRET_KEY")
+    _one_line_error(await _orbiter("check", **env), "invalid settings", "ORBITER_SECRET_KEY")
 
 
-def test_check_reports_each_dependency(migrated: Settings, backend: str) -> None:
-    done = _orbiter("check")
+async def test_check_reports_each_dependency(migrated: Settings, backend: str) -> None:
+    done = await _orbiter("check")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["settings", "database", "redis", "blob store"]
@@ -164,7 +167,7 @@ def test_check_reports_each_dependency(migrated: Settings, backend: str) -> None
     assert lines[3].startswith("blob store: ok")
     redis = "redis: ok" if backend == "services" else "redis: not configured"
     assert lines[2].startswith(redis)
-    down = _orbiter("check", ORBITER_REDIS_URL="redis://127.0.0.1:1/0")
+    down = await _orbiter("check", ORBITER_REDIS_URL="redis://127.0.0.1:1/0")
     assert down.returncode == 1
     assert down.stdout.splitlines()[2].startswith("redis: FAILED")
 
@@ -186,19 +189,19 @@ async def test_rotate_keys_re_encrypts_every_secret_with_the_newest_key(
     old = (migrated.data_dir / "encryption_keys").read_text().strip()  # the test run's key
     new = new_key_entry("k2")
 
-    refused = _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=new)
+    refused = await _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=new)
     assert refused.returncode == 1 and "2 not decryptable" in refused.stdout
     assert "tool secret headers: 0 re-encrypted with key k2, 0 already current, 1 not" in (
         refused.stdout
     )
-    done = _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
+    done = await _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "env var values: 2 re-encrypted with key k2, 0 already current",
         "provider API keys: 1 re-encrypted with key k2, 0 already current",
         "tool secret headers: 1 re-encrypted with key k2, 0 already current",
     ]
-    again = _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
+    again = await _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
     assert "0 re-encrypted with key k2, 2 already current" in again.stdout
 
     only_new = create_app(migrated.model_copy(update={"encryption_keys": [new]}))

@@ -56,8 +56,11 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "conversations-post-message": errors(400, 502),
     "conversations-reply-to-question": errors(409),
     "conversations-reject-question": errors(409),
-    "tools-create": errors(409, 502),
+    "tools-list": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "tools-create": errors(404, 409, 502),
     "tools-update": errors(409, 502),
+    "agents-list": errors(404),
+    "agents-create": errors(404),
     "agents-run": errors(409),
     "runs-cancel": errors(409),
     "runs-events": errors(400),
