@@ -1,7 +1,6 @@
 """A worker for the tests that start runs: on the services backend (Redis job stream) the API
 does not run jobs itself, so a `Background` (what `orbiter worker` runs) consumes them in the
-test process. Embedded, the app already runs them. (tests/runs has the same fixture as
-`worker`, for its own tests.)"""
+test process. Embedded, the app already runs them. (tests/runs names it `worker`.)"""
 
 from __future__ import annotations
 

@@ -25,8 +25,9 @@ from tests.helpers import (
     new_project,
     unique_email,
 )
-from tests.sse import parse_sse
+from tests.sse import SseEvent, parse_sse
 
+SSE = "text/event-stream"
 QUESTION = {"question": "Which city?", "options": ["Paris", "Rome"]}
 
 
@@ -48,6 +49,18 @@ async def post(client: AsyncClient, conversation_id: str, content: str, **header
         json={"content": content},
         headers=headers,
     )
+
+
+async def streamed_sum(
+    client: AsyncClient, fake: FakeLLM, expression: str, answer: str
+) -> tuple[dict[str, Any], list[SseEvent]]:
+    """A conversation with a calculator agent, and the SSE events of asking it `expression`
+    (the model calls the calculator once, then answers `answer`)."""
+    conversation = await agent_conversation(client, fake, tool_ids=["calculator"])
+    fake.queue_turns(turn("", ("calculator", {"expression": expression})), turn(answer))
+    response = await post(client, conversation["id"], f"{expression}?", Accept=SSE)
+    assert response.status_code == 200, response.text
+    return conversation, parse_sse(response.text)
 
 
 async def parts(client: AsyncClient, conversation_id: str) -> list[dict[str, Any]]:
@@ -92,11 +105,7 @@ async def test_a_message_runs_the_agent_and_the_reply_holds_its_answer_and_tool_
 async def test_the_reply_streams_as_sse_with_the_runs_events(
     browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    conversation = await agent_conversation(browser, fake_llm, tool_ids=["calculator"])
-    fake_llm.queue_turns(turn("", ("calculator", {"expression": "3 + 4"})), turn("Seven."))
-    response = await post(browser, conversation["id"], "3 + 4?", Accept="text/event-stream")
-    assert response.status_code == 200, response.text
-    events = parse_sse(response.text)
+    conversation, events = await streamed_sum(browser, fake_llm, "3 + 4", "Seven.")
     kinds = [e.event for e in events]
     assert kinds[:2] == ["message.created", "message.created"]
     assert {"tool_call", "tool_result", "delta", "step_started"} <= set(kinds)
@@ -125,7 +134,7 @@ async def ask(
             usage=(10, 5),
         )
     )
-    response = await post(client, conversation["id"], "Plan my trip", Accept="text/event-stream")
+    response = await post(client, conversation["id"], "Plan my trip", Accept=SSE)
     events = parse_sse(response.text)
     assert events[-1].event == "question", [e.event for e in events]
     return conversation, events[-1].data
@@ -248,15 +257,12 @@ async def test_the_conversation_stream_shows_the_runs_tool_calls_and_results(
 async def test_a_dropped_reply_stream_resumes_after_the_last_event_id(
     browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    conversation = await agent_conversation(browser, fake_llm, tool_ids=["calculator"])
-    fake_llm.queue_turns(turn("", ("calculator", {"expression": "2 + 2"})), turn("Four."))
-    streamed = await post(browser, conversation["id"], "2 + 2?", Accept="text/event-stream")
-    events = parse_sse(streamed.text)
+    conversation, events = await streamed_sum(browser, fake_llm, "2 + 2", "Four.")
     cut = next(i for i, e in enumerate(events) if e.event == "tool_call")
     resumed = await browser.post(
         f"{API}/conversations/{conversation['id']}/messages",
         json={"content": "2 + 2?"},
-        headers={"Accept": "text/event-stream", "Last-Event-ID": str(events[cut].id)},
+        headers={"Accept": SSE, "Last-Event-ID": str(events[cut].id)},
     )
     assert resumed.status_code == 200, resumed.text
     again = parse_sse(resumed.text)

@@ -525,35 +525,27 @@ async def _anthropic_turn(
     start = _anthropic_message(model, "", turns)
     start.update(content=[], stop_reason=None, usage={"input_tokens": prompt, "output_tokens": 1})
     yield _sse({"type": "message_start", "message": start}, "message_start")
-    index = 0
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     if scripted.text:
-        block: dict[str, Any] = {"type": "text", "text": ""}
-        yield _sse(
-            {"type": "content_block_start", "index": index, "content_block": block},
-            "content_block_start",
+        texts = split_deltas(scripted.text)
+        blocks.append(
+            ({"type": "text", "text": ""}, [{"type": "text_delta", "text": t} for t in texts])
         )
-        for text in split_deltas(scripted.text):
-            delta = {"type": "text_delta", "text": text}
-            yield _sse(
-                {"type": "content_block_delta", "index": index, "delta": delta},
-                "content_block_delta",
-            )
-        yield _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
-        index += 1
     for call in scripted.calls:
         block = {"type": "tool_use", "id": state.call_id("toolu"), "name": call.name, "input": {}}
+        parts = _halves(_arguments(call))
+        blocks.append((block, [{"type": "input_json_delta", "partial_json": p} for p in parts]))
+    for index, (block, deltas) in enumerate(blocks):
         yield _sse(
             {"type": "content_block_start", "index": index, "content_block": block},
             "content_block_start",
         )
-        for part in _halves(_arguments(call)):
-            delta = {"type": "input_json_delta", "partial_json": part}
+        for delta in deltas:
             yield _sse(
                 {"type": "content_block_delta", "index": index, "delta": delta},
                 "content_block_delta",
             )
         yield _sse({"type": "content_block_stop", "index": index}, "content_block_stop")
-        index += 1
     delta_event = {
         "type": "message_delta",
         "delta": {

@@ -8,13 +8,11 @@ process for the test, as `orbiter worker` would (tests/runs/test_workers.py uses
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
 from orbiter.runs import engine
-from orbiter.runtime.resources import Resources
-from orbiter.worker import Background
 from tests.helpers import SignedIn
 from tests.runs.scripted import KIND, scripted
 
@@ -29,16 +27,8 @@ def scripted_executor() -> Iterator[None]:
 
 
 @pytest.fixture
-async def worker(resources: Resources) -> AsyncIterator[None]:
-    if resources.queue.in_process:
-        yield
-        return
-    background = Background(resources)
-    await background.start()
-    try:
-        yield
-    finally:
-        await background.stop()
+def worker(run_worker: None) -> None:
+    """The shared consumer of tests/workers.py, by the name these tests use."""
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ and a missing reference and someone else's get the same 422 `reference_not_found
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,6 @@ from orbiter.core.errors import NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.models import Agent, Role, Tool
 from orbiter.providers.service import load_provider
-from orbiter.runs import service as runs
 from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import (
     check_references,
@@ -36,6 +36,8 @@ from orbiter.tenancy.projects import project_or_personal
 from orbiter.tools.registry import builtin
 
 COPY_SUFFIX = " (copy)"
+# Fields a new agent takes as they are, from the request or from the agent it copies.
+SETTINGS = ("description", "instructions", "model", "temperature", "max_steps")
 
 
 def agent_read(row: Agent) -> AgentRead:
@@ -128,20 +130,15 @@ async def create_agent(db: AsyncSession, *, user_id: uuid.UUID, body: AgentCreat
         await _check_provider(db, user_id, body.provider_id)
     tool_ids = await _checked_tools(db, project_id, body.tool_ids)
     _check_knowledge_bases(body.knowledge_base_ids)
-    row = Agent(
-        project_id=project_id,
-        created_by=user_id,
-        name=body.name,
-        description=body.description,
-        instructions=body.instructions,
-        provider_id=body.provider_id,
-        model=body.model,
-        tool_ids=tool_ids,
-        knowledge_base_ids=[],
-        temperature=body.temperature,
-        max_steps=body.max_steps,
-        version=1,
+    settings = body.model_dump(include=set(SETTINGS) | {"name", "provider_id"})
+    return await _insert(
+        db, user_id, project_id=project_id, tool_ids=tool_ids, knowledge_base_ids=[], **settings
     )
+
+
+async def _insert(db: AsyncSession, user_id: uuid.UUID, **fields: Any) -> AgentRead:
+    """A new agent (version 1) made by the caller, recorded as `agent.created`."""
+    row = Agent(created_by=user_id, version=1, **fields)
     db.add(row)
     await db.flush()
     await _event(db, row, user_id, "agent.created")
@@ -173,11 +170,9 @@ async def update_agent(
         row.tool_ids = await _checked_tools(db, row.project_id, body.tool_ids)
     if body.knowledge_base_ids is not None:
         _check_knowledge_bases(body.knowledge_base_ids)
-    for name in ("name", "description", "instructions", "provider_id", "model", "temperature"):
+    for name in ("name", "provider_id", *SETTINGS):
         if name in sent:
             setattr(row, name, getattr(body, name))
-    if "max_steps" in sent:
-        row.max_steps = body.max_steps
     row.version += 1
     await db.flush()
     await db.refresh(row)
@@ -203,24 +198,16 @@ async def duplicate_agent(
             await load_provider(db, user_id=user_id, provider_id=provider_id)
         except NotFound:
             provider_id = None
-    copy = Agent(
+    return await _insert(
+        db,
+        user_id,
         project_id=row.project_id,
-        created_by=user_id,
-        name=(row.name[: 200 - len(COPY_SUFFIX)] + COPY_SUFFIX),
-        description=row.description,
-        instructions=row.instructions,
+        name=row.name[: 200 - len(COPY_SUFFIX)] + COPY_SUFFIX,
         provider_id=provider_id,
-        model=row.model,
         tool_ids=list(row.tool_ids),
         knowledge_base_ids=list(row.knowledge_base_ids),
-        temperature=row.temperature,
-        max_steps=row.max_steps,
-        version=1,
+        **{name: getattr(row, name) for name in SETTINGS},
     )
-    db.add(copy)
-    await db.flush()
-    await _event(db, copy, user_id, "agent.created")
-    return agent_read(copy)
 
 
 # ---------------------------------------------------------------- runs
@@ -239,14 +226,11 @@ async def start_run(
     message and the reply the run writes there."""
     agent = await load_agent(db, user_id=user_id, agent_id=agent_id)
     if body.conversation_id is None:
-        run = await runs.create_run(
+        run = await agent_turns.queue_agent_run(
             db,
             resources,
             user_id=user_id,
-            project_id=agent.project_id,
-            kind="agent",
-            target_id=agent.id,
-            target_version=str(agent.version),
+            agent=agent,
             input={"input": body.input},
             idempotency_key=idempotency_key,
         )

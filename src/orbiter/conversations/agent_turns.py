@@ -52,6 +52,31 @@ class AgentTurn:
     updated: ConversationRead | None = None  # the conversation, when this turn titled it
 
 
+async def queue_agent_run(
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    agent: Agent,
+    input: dict[str, Any],
+    conversation_id: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> Run:
+    """A queued run of this version of the agent (an earlier one for a known key)."""
+    return await runs.create_run(
+        db,
+        resources,
+        user_id=user_id,
+        project_id=agent.project_id,
+        kind="agent",
+        target_id=agent.id,
+        target_version=str(agent.version),
+        input=input,
+        conversation_id=conversation_id,
+        idempotency_key=idempotency_key,
+    )
+
+
 async def start_turn(
     db: AsyncSession,
     resources: Resources,
@@ -67,14 +92,11 @@ async def start_turn(
     if conversation.project_id != agent.project_id:
         raise missing_reference("conversation_id", "Conversation")
     assistant_id = uuid.uuid4()
-    run = await runs.create_run(
+    run = await queue_agent_run(
         db,
         resources,
         user_id=user_id,
-        project_id=agent.project_id,
-        kind="agent",
-        target_id=agent.id,
-        target_version=str(agent.version),
+        agent=agent,
         input={"input": content, "message_id": str(assistant_id)},
         conversation_id=conversation.id,
         idempotency_key=idempotency_key,
