@@ -116,14 +116,25 @@ class RedisQueue(TaskiqQueue):
             maxlen=STREAM_MAX_LEN,
             idle_timeout=int(settings.queue_redeliver_seconds * 1000),
             unacknowledged_lock_timeout=max(1.0, settings.queue_redeliver_seconds),
+            # No socket timeout on the broker's connections (redis-py 8 defaults to 5 s): on
+            # Python 3.11 redis-py sends through `asyncio.wait_for`, which can swallow the
+            # cancel taskiq uses to stop reading (CPython gh-86296), leaving the stream read
+            # loop running forever after shutdown. Reads are bounded by XREADGROUP's BLOCK;
+            # keepalive notices a dead peer.
+            socket_timeout=None,
+            socket_keepalive=True,
         )
         super().__init__(
             broker, concurrency=concurrency, shutdown_seconds=settings.worker_shutdown_seconds
         )
-        self._redis = Redis(connection_pool=broker.connection_pool)
+        self._redis = Redis.from_url(settings.redis_url)  # with redis-py's timeouts
 
     async def claim_once(self, key: str, ttl_seconds: int) -> bool:
         return bool(await self._redis.set(LOCK_PREFIX + key, "1", nx=True, ex=max(1, ttl_seconds)))
+
+    async def close(self) -> None:
+        await super().close()
+        await self._redis.aclose()
 
 
 class MemoryQueue(TaskiqQueue):
