@@ -196,6 +196,23 @@ async def test_a_run_whose_worker_died_is_failed_by_the_reaper(
     assert await jobs.reap_lost_runs(resources) == 0
 
 
+async def test_the_running_process_reaps_a_run_left_by_one_that_died(
+    resources: Resources, owner: SignedIn
+) -> None:
+    """A restart: the run's last process died, this one (embedded: the API process) runs the
+    reaper on its own ticks; nobody calls it."""
+    run_id = await start_run(resources, owner, send=False)
+    stale = utcnow() - timedelta(seconds=resources.settings.run_stale_seconds + 1)
+    async with transaction(resources.sessionmaker) as db:
+        await db.execute(
+            update(Run)
+            .where(Run.id == uuid.UUID(run_id))
+            .values(status="running", attempts=1, started_at=stale, heartbeat_at=stale)
+        )
+    run = await wait_for(owner.api, run_id, timeout=jobs.REAP_EVERY_SECONDS * 3)
+    assert run["status"] == "failed" and run["error"] == jobs.LOST
+
+
 async def test_a_queued_run_whose_job_was_lost_is_sent_again(
     resources: Resources, owner: SignedIn
 ) -> None:
