@@ -6,7 +6,7 @@ jobs, each once per tick across all workers. Embedded, the API process does all 
 itself (`Background` in the app's lifespan), so `make run` needs nothing more.
 
 Periodic jobs, one line each in `periodic_jobs`:
-* maintenance (every minute): purge long-expired credentials; store replies left `streaming`
+* maintenance (every `ORBITER_MAINTENANCE_SECONDS`, default a minute): purge long-expired credentials; store replies left `streaming`
   by a process that is gone as `incomplete` (conversations/orphans.py);
 * runs.reap: fail runs whose worker stopped (runs/jobs.py);
 * runs.resend: send again runs left `queued` (the runs table is the queue's outbox).
@@ -37,7 +37,6 @@ from orbiter.runs.executors import load_executors
 from orbiter.runtime.resources import Resources
 
 logger = logging.getLogger("orbiter.worker")
-MAINTENANCE_EVERY_SECONDS = 60
 KEEP_EXPIRED = timedelta(days=1)
 
 PeriodicFactory = Callable[[Resources], Periodic]
@@ -66,7 +65,9 @@ async def maintenance(resources: Resources) -> None:
 
 def periodic_jobs(resources: Resources) -> list[Periodic]:
     return [
-        Periodic("maintenance", MAINTENANCE_EVERY_SECONDS, partial(maintenance, resources)),
+        Periodic(
+            "maintenance", resources.settings.maintenance_seconds, partial(maintenance, resources)
+        ),
         Periodic(
             "runs.reap", run_jobs.REAP_EVERY_SECONDS, partial(run_jobs.reap_lost_runs, resources)
         ),

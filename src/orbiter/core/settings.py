@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     queue_redeliver_seconds: float = Field(default=60.0, gt=0)
     worker_concurrency: int = Field(default=100, ge=1)
     worker_shutdown_seconds: float = Field(default=10.0, ge=0)
+    # How often the maintenance job runs (credentials purged, orphaned replies stopped).
+    maintenance_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -49,6 +49,11 @@ class JobQueue(Protocol):
         """True for exactly one caller per key (across processes on Redis) within the ttl."""
         ...
 
+    async def record_periodic(self, name: str, slot: int, ok: bool, seconds: float) -> None:
+        """Note that this process ran periodic job `name` for tick `slot` (Redis: the
+        `orbiter:periodic` stream, shared by all workers)."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -19,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.kicker import AsyncKicker
@@ -36,6 +39,8 @@ from orbiter.queue.base import Handler, Job, JobQueue
 STREAM = "orbiter:jobs"
 GROUP = "orbiter-workers"
 LOCK_PREFIX = "orbiter:lock:"
+PERIODIC_STREAM = "orbiter:periodic"  # who ran which periodic job for which tick
+PERIODIC_KEEP = 1000
 STREAM_MAX_LEN = 100_000  # approximate; jobs lost to trimming are sent again by their owner
 READ_BLOCK_MS = 1000
 READ_COUNT = 100
@@ -116,14 +121,35 @@ class RedisQueue(TaskiqQueue):
             maxlen=STREAM_MAX_LEN,
             idle_timeout=int(settings.queue_redeliver_seconds * 1000),
             unacknowledged_lock_timeout=max(1.0, settings.queue_redeliver_seconds),
+            # No socket timeout on the broker's connections (redis-py 8 defaults to 5 s): on
+            # Python 3.11 redis-py sends through `asyncio.wait_for`, which can swallow the
+            # cancel taskiq uses to stop reading (CPython gh-86296), leaving the stream read
+            # loop running forever after shutdown. Reads are bounded by XREADGROUP's BLOCK;
+            # keepalive notices a dead peer.
+            socket_timeout=None,
+            socket_keepalive=True,
         )
         super().__init__(
             broker, concurrency=concurrency, shutdown_seconds=settings.worker_shutdown_seconds
         )
-        self._redis = Redis(connection_pool=broker.connection_pool)
+        self._redis = Redis.from_url(settings.redis_url)  # with redis-py's timeouts
 
     async def claim_once(self, key: str, ttl_seconds: int) -> bool:
         return bool(await self._redis.set(LOCK_PREFIX + key, "1", nx=True, ex=max(1, ttl_seconds)))
+
+    async def record_periodic(self, name: str, slot: int, ok: bool, seconds: float) -> None:
+        entry: dict[FieldT, EncodableT] = {
+            "job": name,
+            "tick": slot,
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "ok": "1" if ok else "0",
+            "seconds": f"{seconds:.3f}",
+        }
+        await self._redis.xadd(PERIODIC_STREAM, entry, maxlen=PERIODIC_KEEP, approximate=True)
+
+    async def close(self) -> None:
+        await super().close()
+        await self._redis.aclose()
 
 
 class MemoryQueue(TaskiqQueue):
@@ -151,6 +177,9 @@ class MemoryQueue(TaskiqQueue):
             return False
         self._claims[key] = now + ttl_seconds
         return True
+
+    async def record_periodic(self, name: str, slot: int, ok: bool, seconds: float) -> None:
+        """One process runs every tick here: nothing to share (a failure is in its log)."""
 
 
 def create_queue(settings: Settings) -> JobQueue:

@@ -7,7 +7,9 @@ tick, a dict embedded) runs it and the others skip it. Registering one is one li
     Periodic("runs.reap", 5, partial(reap_lost_runs, resources))
 
 A job still running when its next tick comes is not started twice in the same process; a
-failure is logged and the next tick runs it again.
+failure is logged and the next tick runs it again. Each run is recorded
+(`queue.record_periodic`): on Redis, in the stream `orbiter:periodic` (job, tick, worker,
+ok, seconds; the last thousand), so an operator sees which worker ran what and when.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class Ticker:
                 continue
             if await self._claim(job, slot):
                 self._running[job.name] = asyncio.create_task(
-                    self._run(job), name=f"periodic-{job.name}"
+                    self._run(job, slot), name=f"periodic-{job.name}"
                 )
 
     async def _claim(self, job: Periodic, slot: int) -> bool:
@@ -73,11 +75,18 @@ class Ticker:
             logger.warning("could not claim the tick of %s; skipping it", job.name)
             return False
 
-    async def _run(self, job: Periodic) -> None:
+    async def _run(self, job: Periodic, slot: int) -> None:
+        started = time.monotonic()
+        ok = False
         try:
             await job.run()
+            ok = True
         except Exception:
             logger.exception("periodic job %s failed", job.name)
+        try:
+            await self._queue.record_periodic(job.name, slot, ok, time.monotonic() - started)
+        except Exception:
+            logger.warning("could not record the run of periodic job %s", job.name)
 
     async def stop(self) -> None:
         tasks = [task for task in self._running.values() if not task.done()]

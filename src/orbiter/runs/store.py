@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, insert, literal, select, update
+from sqlalchemy import Row, Table, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orbiter.core.db import read_only
@@ -20,6 +20,10 @@ from orbiter.models import Run, Span
 
 # Autocommit: each statement is its own transaction (read_only is that connection).
 single_statements = read_only
+# The hot writes (claim, heartbeat, spans, the outcome) go to the tables, not the mapped
+# classes: Core statements skip the ORM's per-statement DML bookkeeping (bench/runs.py).
+RUNS = cast(Table, Run.__table__)
+SPANS = cast(Table, Span.__table__)
 
 CLAIMED = (
     Run.id,
@@ -39,25 +43,27 @@ CLAIMED = (
 
 
 def _owned(run_id: uuid.UUID, attempts: int) -> Any:
-    return (Run.id == run_id) & (Run.status == "running") & (Run.attempts == attempts)
+    c = RUNS.c
+    return (c.id == run_id) & (c.status == "running") & (c.attempts == attempts)
 
 
 async def claim(conn: AsyncConnection, run_id: uuid.UUID) -> Row[Any] | None:
     """Take a queued run: running, one more attempt. None when it is not queued (another
     worker has it, or it ended): a job delivered twice does nothing the second time."""
     now = utcnow()
-    started = literal(now, Run.started_at.type)
+    c = RUNS.c
+    started = literal(now, c.started_at.type)
     stmt = (
-        update(Run)
-        .where(Run.id == run_id, Run.status == "queued")
+        update(RUNS)
+        .where(c.id == run_id, c.status == "queued")
         .values(
             status="running",
-            attempts=Run.attempts + 1,
-            started_at=func.coalesce(Run.started_at, started),
+            attempts=c.attempts + 1,
+            started_at=func.coalesce(c.started_at, started),
             heartbeat_at=now,
             updated_at=now,
         )
-        .returning(*CLAIMED)
+        .returning(*(c[column.key] for column in CLAIMED))
     )
     return (await conn.execute(stmt)).first()
 
@@ -65,10 +71,10 @@ async def claim(conn: AsyncConnection, run_id: uuid.UUID) -> Row[Any] | None:
 async def heartbeat(conn: AsyncConnection, run_id: uuid.UUID, attempts: int) -> bool | None:
     """Still ours: whether a cancel was requested. None: the run is no longer ours."""
     stmt = (
-        update(Run)
+        update(RUNS)
         .where(_owned(run_id, attempts))
         .values(heartbeat_at=utcnow())
-        .returning(Run.cancel_requested)
+        .returning(RUNS.c.cancel_requested)
     )
     row = (await conn.execute(stmt)).first()
     return None if row is None else bool(row[0])
@@ -79,17 +85,17 @@ async def update_owned(
 ) -> bool:
     """Write `values` to the run while this claim owns it; False when it no longer does."""
     result = await conn.execute(
-        update(Run).where(_owned(run_id, attempts)).values(updated_at=utcnow(), **values)
+        update(RUNS).where(_owned(run_id, attempts)).values(updated_at=utcnow(), **values)
     )
     return bool(getattr(result, "rowcount", 0))
 
 
 async def insert_span(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(Span).values(**values))
+    await conn.execute(insert(SPANS).values(**values))
 
 
 async def close_span(conn: AsyncConnection, span_id: uuid.UUID, **values: Any) -> None:
-    await conn.execute(update(Span).where(Span.id == span_id).values(**values))
+    await conn.execute(update(SPANS).where(SPANS.c.id == span_id).values(**values))
 
 
 async def close_open_spans(
@@ -129,8 +135,8 @@ async def fail_stale(
 ) -> bool:
     now = utcnow()
     result = await conn.execute(
-        update(Run)
-        .where(_owned(run_id, attempts), Run.heartbeat_at < cutoff)
+        update(RUNS)
+        .where(_owned(run_id, attempts), RUNS.c.heartbeat_at < cutoff)
         .values(status="failed", error=error, finished_at=now, heartbeat_at=None, updated_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
