@@ -12,15 +12,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /app/venv
 WORKDIR /src
 
-# Dependencies first (from pyproject.toml), so a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-print('\n'.join(project['dependencies']))" > requirements.txt \
- && pip install -r requirements.txt
+# Dependencies first, exactly as locked (hash-checked), so a code change does not reinstall them.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
-# Then the package itself, as a regular (non-editable) install.
+# Then the package itself, as a regular (non-editable) install; `pip check` fails the build when
+# the lock no longer satisfies pyproject.toml (run `make lock`).
+COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install --no-deps .
+RUN pip install --no-deps . && pip check
 
 # ---- runtime ----------------------------------------------------------------------------
 FROM python:3.11-slim

@@ -3,10 +3,13 @@
 #   make run                 migrate, then serve on $HOST:$PORT (default 127.0.0.1:8000)
 #   make test ARGS="-k auth" the suite against embedded backends and real services
 #   make lint | format | bench | migrate | check | clean
+#   make lock                re-resolve the lock files after a change to pyproject.toml
+#   make lock LOCK_ARGS=--upgrade   ... and move every pin to the newest release allowed
 #
-# `run` and `migrate` install only what serving needs (`pip install -e .`); test, lint,
-# format and bench add the development tools (`.[dev]`). Each install is redone only when
-# pyproject.toml is newer than its stamp.
+# Installs come from the lock files, hash-checked, then Orbiter itself without dependencies:
+# `run`, `migrate` and `check` install requirements.lock (what serving needs); test, lint,
+# format and bench install requirements-dev.lock (the same pins plus the development tools).
+# Each install is redone only when pyproject.toml or its lock file is newer than its stamp.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -15,8 +18,17 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --quiet
 ARGS   ?=
+LOCK     := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_VERSION := 0.13.9
+UV_STAMP := $(VENV)/.installed-uv-$(UV_VERSION)
+# One resolution for every platform, from Python 3.11 up, with the hash of every file.
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock"
+# LOCK_ARGS: e.g. --upgrade, or --upgrade-package fastapi; by default pins move only as needed.
+LOCK_ARGS ?=
 
-.PHONY: run test lint format bench migrate check clean venv
+.PHONY: run test lint format bench migrate check clean venv lock
 
 # Create the virtualenv once; `rm -rf` a half-made one so the next run starts over.
 $(BIN)/python:
@@ -25,15 +37,34 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "creating $(VENV) failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	@echo "installing Orbiter and what it needs to serve into $(VENV) (first run, or pyproject.toml changed)..."
-	@$(PIP) -e .
+# `pip check` catches a lock older than pyproject.toml (a dependency it does not hold).
+define install_locked
+	@$(PIP) --require-hashes -r $(1)
+	@$(PIP) --no-deps -e .
+	@$(BIN)/python -m pip check --disable-pip-version-check >/dev/null || { \
+		$(BIN)/python -m pip check --disable-pip-version-check >&2; \
+		echo "$(1) does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }
+endef
+
+$(RUN_STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	@echo "installing Orbiter and what it needs to serve ($(LOCK)) into $(VENV) (first run, or pyproject.toml or the lock changed)..."
+	$(call install_locked,$(LOCK))
 	@touch $(RUN_STAMP)
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	@echo "installing Orbiter with the development tools into $(VENV) (first run, or pyproject.toml changed)..."
-	@$(PIP) -e '.[dev]'
+$(DEV_STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	@echo "installing Orbiter with the development tools ($(DEV_LOCK)) into $(VENV) (first run, or pyproject.toml or the lock changed)..."
+	$(call install_locked,$(DEV_LOCK))
 	@touch $(DEV_STAMP) $(RUN_STAMP)
+
+$(UV_STAMP): | $(BIN)/python
+	@echo "installing uv $(UV_VERSION) into $(VENV) (for make lock)..."
+	@$(PIP) 'uv==$(UV_VERSION)'
+	@touch $(UV_STAMP)
+
+# The development lock is constrained by the runtime one: tests run the versions that ship.
+lock: $(UV_STAMP)
+	$(UV_COMPILE) $(LOCK_ARGS) -o $(LOCK)
+	$(UV_COMPILE) $(LOCK_ARGS) --extra dev -c $(LOCK) -o $(DEV_LOCK)
 
 venv: $(DEV_STAMP)
 

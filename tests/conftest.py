@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from orbiter.core.settings import Settings, get_settings
 from orbiter.main import create_app
 from orbiter.models import Base
 from orbiter.runtime.resources import Resources
-from tests.helpers import SignedIn, browser_for, sign_in_everywhere
+from tests.helpers import BASE_URL, SignedIn, SignedInFactory, browser_for, sign_in_everywhere
+from tests.state import wipe_shared_state
 
 pytest_plugins = [
     "tests.fakes.llm_servers",  # fake_llm, fake_llm_servers
@@ -32,7 +33,6 @@ pytest_plugins = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_URL = "http://testserver"
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +83,13 @@ async def _fresh_state(app: FastAPI) -> AsyncIterator[None]:
         for table in reversed(Base.metadata.sorted_tables):
             await db.execute(delete(table))
         await db.commit()
-    await res.kv.clear()
-    await res.limiter.clear()
+    await wipe_shared_state(res)
+
+
+@pytest.fixture
+def no_grace(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blob gc without its grace period: whatever nothing references is collectable at once."""
+    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
 
 
 @pytest.fixture
@@ -109,7 +114,7 @@ async def browser(app: FastAPI) -> AsyncIterator[AsyncClient]:
 
 
 @pytest.fixture
-async def signed_in(app: FastAPI) -> AsyncIterator[Callable[[], Awaitable[SignedIn]]]:
+async def signed_in(app: FastAPI) -> AsyncIterator[SignedInFactory]:
     """Make users signed in all three ways; their clients are closed after the test."""
     made: list[SignedIn] = []
 

@@ -1,14 +1,21 @@
-"""Black-box helpers: sign users in each of the three ways, through HTTP only."""
+"""The one set of black-box helpers: users signed in each of the three ways, projects and
+members, error envelopes, all through HTTP only."""
 
 from __future__ import annotations
 
 import itertools
+import re
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 
+API = "/api/v1"
 BASE_URL = "http://testserver"
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -16,6 +23,28 @@ _counter = itertools.count(1)
 
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}{next(_counter)}@example.com"
+
+
+def iso_time(value: str) -> datetime:
+    """A response's timestamp as an aware datetime."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def fill_path(path: str) -> str:
+    """A route template with made-up values: hashes for `*hash*`, UUIDs for `*id`, else `x`."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return "a" * 64 if "hash" in name else str(uuid.uuid4()) if name.endswith("id") else "x"
+
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (right after this returns)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def full_width(text: str) -> str:
@@ -66,20 +95,43 @@ class SignedIn:
             await c.aclose()
 
 
+SignedInFactory = Callable[[], Awaitable[SignedIn]]
+
+
+async def register(
+    client: AsyncClient,
+    email: str | None = None,
+    *,
+    password: str = PASSWORD,
+    prefix: str = "user",
+    existing: bool = False,
+) -> str:
+    """Register an account; returns its email. `existing=True` lets it exist already."""
+    email = email or unique_email(prefix)
+    registered = await client.post(
+        f"{API}/auth/register", json={"email": email, "password": password, "name": "Test User"}
+    )
+    assert registered.status_code in ((201, 409) if existing else (201,)), registered.text
+    return email
+
+
 async def browser_for(
     app: FastAPI, email: str | None = None, password: str = PASSWORD
 ) -> tuple[AsyncClient, dict[str, Any]]:
     """Register (or log in) and return a cookie client that sends its CSRF token."""
-    email = email or unique_email()
     client = new_client(app)
-    registered = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": password, "name": "Test User"}
-    )
-    assert registered.status_code in (201, 409), registered.text
+    email = await register(client, email, password=password, existing=True)
     login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert login.status_code == 200, login.text
     client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
     return client, login.json()["user"]
+
+
+async def new_project(client: AsyncClient, name: str = "Apollo", **extra: Any) -> str:
+    """Create a project; returns its id."""
+    response = await client.post(f"{API}/projects", json={"name": name, **extra})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 async def add_member(

@@ -25,8 +25,10 @@ from orbiter.models import (
     Workspace,
 )
 from orbiter.runtime.resources import Resources
+from tests.blobs.util import upload_tree
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
-from tests.workspaces.util import manifest_of, new_project, new_workspace
+from tests.helpers import new_project
+from tests.workspaces.util import new_workspace
 
 
 async def _refused(resources: Resources, statement: Any) -> None:
@@ -46,7 +48,7 @@ async def _ids(browser: AsyncClient, fake: FakeLLM) -> dict[str, uuid.UUID]:
         json={"files_added": 1, "files_modified": 0, "files_deleted": 0, "bytes_changed": 2},
     )
     assert reported.status_code == 201, reported.text
-    await manifest_of(browser, {"a.txt": b"a"})  # a stored object
+    await upload_tree(browser, {"a.txt": b"a"})  # a stored object
     device = await browser.post("/api/v1/oauth/device", data={"client_id": "orbiter-cli"})
     assert device.status_code == 200, device.text
     provider = await create_fake_provider(browser, fake, models=["echo"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -25,10 +24,9 @@ from orbiter.core.db import transaction
 from orbiter.models import Workspace
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256, upload_blob, upload_manifest, upload_tree
-from tests.helpers import SignedIn, add_member
-from tests.workspaces.util import API, new_project, new_snapshot, new_workspace
+from tests.helpers import API, SignedInFactory, add_member, new_project
+from tests.workspaces.util import new_snapshot, new_workspace
 
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
 SECRET = b"# Deploy notes\n\nproduction database password: hunter2\n"
 
 

@@ -20,9 +20,16 @@ from orbiter.models import User
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256
 from tests.fakes.google import FakeGoogle
-from tests.helpers import PASSWORD, assert_error, browser_for, full_width, new_client, unique_email
+from tests.helpers import (
+    API,
+    PASSWORD,
+    assert_error,
+    browser_for,
+    full_width,
+    new_client,
+    unique_email,
+)
 
-API = "/api/v1"
 JSON = {"Content-Type": "application/json"}
 
 

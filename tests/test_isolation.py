@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
-from tests.helpers import SignedIn, assert_error
-
-API = "/api/v1"
+from tests.helpers import API, SignedIn, SignedInFactory, assert_error
 
 
 @pytest.fixture
-async def alice(signed_in: Callable[[], Awaitable[SignedIn]]) -> SignedIn:
+async def alice(signed_in: SignedInFactory) -> SignedIn:
     return await signed_in()
 
 
 @pytest.fixture
-async def bob(signed_in: Callable[[], Awaitable[SignedIn]]) -> SignedIn:
+async def bob(signed_in: SignedInFactory) -> SignedIn:
     return await signed_in()
 
 

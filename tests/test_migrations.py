@@ -239,7 +239,9 @@ async def _rows_before_the_rules(engine: AsyncEngine) -> dict[str, uuid.UUID]:
 async def _flags(engine: AsyncEngine, table: str, flag: str) -> dict[uuid.UUID, bool]:
     async with engine.connect() as db:
         rows = await db.execute(
-            sa.select(sa.column("id", sa.Uuid()), sa.column(flag)).select_from(sa.table(table))
+            sa.select(sa.column("id", sa.Uuid()), sa.column(flag, sa.Boolean())).select_from(
+                sa.table(table)
+            )
         )
         return {row[0]: bool(row[1]) for row in rows}
 

@@ -13,17 +13,18 @@ from httpx import AsyncClient, Response
 
 from tests.fakes.llm_servers import FakeLLM, provider_body
 from tests.helpers import (
+    API,
     PASSWORD,
     SignedIn,
     add_member,
     assert_error,
     browser_for,
     new_client,
+    new_project,
     unique_email,
 )
-from tests.workspaces.util import new_project, new_workspace
+from tests.workspaces.util import new_workspace
 
-API = "/api/v1"
 RACERS = 5
 CROWD = 20
 

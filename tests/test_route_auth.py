@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import uuid
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -11,9 +10,8 @@ from httpx import AsyncClient
 
 from orbiter.auth.dependencies import PUBLIC_ROUTES
 from orbiter.runtime.resources import Resources
-from tests.helpers import assert_error
+from tests.helpers import API, assert_error, fill_path
 
-API = "/api/v1"
 PUBLIC_API_ROUTES = {
     ("POST", f"{API}/auth/register"),
     ("POST", f"{API}/auth/login"),
@@ -26,15 +24,6 @@ PUBLIC_API_ROUTES = {
 }
 # Outside /api/v1 the app serves only these, none of which acts for a user.
 PUBLIC_PAGES = {"/health", "/openapi.json", "/docs", "/redoc", "/device"}
-HASH = "a" * 64
-
-
-def _fill(path: str) -> str:
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return HASH if "hash" in name else str(uuid.uuid4()) if name.endswith("id") else "x"
-
-    return re.sub(r"\{([^}]+)\}", value, path)
 
 
 def test_the_allowlist_in_code_is_the_reviewed_one() -> None:
@@ -53,8 +42,8 @@ async def test_every_api_route_answers_401_without_credentials_unless_public(
     ]
     assert len(operations) > 80
     for method, path in operations:
-        body = {} if method in {"POST", "PUT", "PATCH"} else None
-        response = await client.request(method, _fill(path), json=body)
+        body: dict[str, Any] | None = {} if method in {"POST", "PUT", "PATCH"} else None
+        response = await client.request(method, fill_path(path), json=body)
         if (method, path) in PUBLIC_API_ROUTES:
             assert response.status_code != 401, (method, path, response.text)
         else:

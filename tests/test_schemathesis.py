@@ -3,9 +3,11 @@
 The server runs as a subprocess (`orbiter serve`) on a free loopback port with the same
 ORBITER_* environment as the rest of the suite (so this runs on both backends), rate limits
 off. The test signs a user up over HTTP, creates an API key, and hands it to the schemathesis
-CLI, which checks every operation for server errors, undeclared content types, responses that
-do not match the declared schema, and declared-but-unenforced authentication. A second, short
-run covers the few operations that refuse API keys by design, with a browser session.
+CLI, which checks every operation for server errors, undeclared status codes, content types
+and headers, responses that do not match the declared schema, and declared-but-unenforced
+authentication. A second, short run covers the few operations that refuse API keys by design,
+with a browser session; a third the operations that call an LLM, where 502 and 503 (but no
+other server error) are expected.
 
 Deeper local search: ORBITER_SCHEMATHESIS_MAX_EXAMPLES=500 ORBITER_SCHEMATHESIS_SEED=7 ...
 """
@@ -34,15 +36,16 @@ from jwt.algorithms import RSAAlgorithm
 
 from orbiter.core.settings import Settings
 from tests.fakes.llm_servers import FakeLLM, provider_body
-from tests.helpers import PASSWORD
-from tests.live import free_port
+from tests.helpers import PASSWORD, free_port
 
 VENV_BIN = Path(sys.executable).parent
 SCHEMATHESIS = VENV_BIN / "schemathesis"
 
 CHECKS = (
     "not_a_server_error",
+    "status_code_conformance",
     "content_type_conformance",
+    "response_headers_conformance",
     "response_schema_conformance",
     "ignored_auth",
 )
@@ -62,10 +65,13 @@ RUN_TIMEOUT = 600.0
 SESSION_ONLY_PATHS = r"^/api/v1/(api-keys|oauth/device/(authorize|deny))"
 # Operations that call the user's LLM provider. The fuzzer also creates providers of its own
 # (with made-up base URLs) and may make one the default, so these answer 502/503 by contract
-# (API.md: an upstream failure is UPSTREAM_ERROR, no provider is SERVICE_UNAVAILABLE). They get
-# a run of their own without `not_a_server_error`; every other check still applies.
+# (an upstream failure is UPSTREAM_ERROR, no usable provider SERVICE_UNAVAILABLE). They get a run
+# of their own in which `not_a_server_error` accepts exactly those two: a 500 still fails it.
 LLM_CALL_PATHS = r"^/api/v1/(chat(/morph-chat)?|conversations/\{[^}]+\}/messages)$"
 EXCLUDE_ARGS: tuple[str, ...] = ("--exclude-path-regex", LLM_CALL_PATHS)
+LLM_CONFIG = """[checks.not_a_server_error]
+expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]
+"""
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,19 +239,22 @@ def schemathesis(
     headers: dict[str, str],
     extra: list[str],
     workdir: Path,
-    checks: tuple[str, ...] = CHECKS,
+    config: str = "",
 ) -> Run:
-    argv = [str(SCHEMATHESIS), "run", f"{base_url}/openapi.json"]
+    workdir.mkdir()
+    config_file = workdir / "schemathesis.toml"
+    config_file.write_text(config)
+    argv = [str(SCHEMATHESIS), "--config-file", str(config_file), "run", f"{base_url}/openapi.json"]
     for header, value in headers.items():
         argv += ["--header", f"{header}: {value}"]
-    argv += ["--checks", ",".join(checks)]
+    argv += ["--checks", ",".join(CHECKS)]
     argv += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1"]
     argv += ["--request-timeout", "20", "--suppress-health-check", "all"]
     argv += ["--generation-database", "none"]  # no .hypothesis folder anywhere
     argv += ["--no-color", "--output-truncate", "false", *extra]
-    workdir.mkdir()
     started = time.monotonic()
-    # cwd: an empty temp dir, so no schemathesis.toml from elsewhere applies.
+    # cwd: a temp dir holding only this run's config, so no schemathesis.toml from elsewhere
+    # applies.
     result = subprocess.run(
         argv,
         cwd=workdir,
@@ -316,7 +325,7 @@ def test_openapi_schema_holds_under_fuzzing(
             credentials.key_headers(),
             ["--include-path-regex", LLM_CALL_PATHS],
             tmp_path / "llm",
-            checks=tuple(check for check in CHECKS if check != "not_a_server_error"),
+            config=LLM_CONFIG,
         )
     )
     assert server.running(), f"server died during the run\n{server.log_tail()}"

@@ -11,10 +11,10 @@ from orbiter.blobs.router import router as blobs_router
 from orbiter.chat.router import router as chat_router
 from orbiter.ci.router import router as ci_router
 from orbiter.conversations.router import router as conversations_router
-from orbiter.core.schemas import ERROR_RESPONSES
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.oauth.router import router as oauth_router
+from orbiter.openapi import install_openapi
 from orbiter.projects.router import invitations_router
 from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
@@ -51,8 +51,8 @@ DOMAIN_ROUTERS = (
 
 def include_api(app: FastAPI) -> None:
     """One include per domain, each on the app itself: FastAPI matches included routers on
-    every request, and a router nested in another cost a second matching pass."""
+    every request, and a router nested in another cost a second matching pass. The OpenAPI
+    document then gets each operation's own error responses (`orbiter.openapi`)."""
     for router in DOMAIN_ROUTERS:
-        app.include_router(
-            router, prefix=API_PREFIX, responses=ERROR_RESPONSES, dependencies=AUTHENTICATED
-        )
+        app.include_router(router, prefix=API_PREFIX, dependencies=AUTHENTICATED)
+    install_openapi(app, api_prefix=API_PREFIX)

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from orbiter.api import include_api
 from orbiter.apidocs import install_api_docs
@@ -25,6 +24,7 @@ from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
 from orbiter.health.startup import start_up
 from orbiter.oauth.router import pages as oauth_pages
+from orbiter.openapi import TAGS, operation_id
 from orbiter.runtime.resources import Resources
 
 DESCRIPTION = """Self-hostable backend for AI-assisted software work.
@@ -33,11 +33,6 @@ Authenticate with a session cookie (`POST /api/v1/auth/login`, then send `X-CSRF
 writes), an `X-API-Key` (`POST /api/v1/api-keys`), or a bearer token from the device flow
 (`/api/v1/oauth/device`). Errors share one envelope: `{"error": {"code", "message", "details"}}`.
 """
-
-
-def _operation_id(route: APIRoute) -> str:
-    tag = route.tags[0] if route.tags else "default"
-    return f"{tag}-{route.name}"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
+        openapi_tags=TAGS,
         docs_url=None,  # /docs and /redoc: install_api_docs, assets served offline
         redoc_url=None,
         # No redirect from /path/ to /path: Starlette builds its Location from the Host header.

@@ -276,6 +276,6 @@ async def test_an_unknown_ci_route_is_a_not_found_envelope(app: FastAPI) -> None
     browser, _ = await browser_for(app)
     key = await create_api_key(browser)
     async with new_client(app, **{"X-API-Key": key}) as ci:
-        response = await ci.get(f"/api/v1/ci/runs/{uuid.uuid4()}")
+        response = await ci.get(f"/api/v1/ci/no-such-thing/{uuid.uuid4()}")  # in no contract
     assert_error(response, 404, "RESOURCE_NOT_FOUND")
     await browser.aclose()

@@ -12,19 +12,13 @@ from httpx import AsyncClient
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from orbiter.runtime.resources import Resources
-from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
+from tests.helpers import PASSWORD, assert_error, browser_for, new_client, register, unique_email
 
 LOGIN = "/api/v1/auth/login"
 
 
-async def _register(client: AsyncClient) -> str:
-    email = unique_email()
-    await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
-    return email
-
-
 async def test_cookie_is_httponly_lax_signed_and_long(client: AsyncClient) -> None:
-    email = await _register(client)
+    email = await register(client)
     response = await client.post(LOGIN, json={"email": email, "password": PASSWORD})
     header = response.headers["set-cookie"]
     assert "HttpOnly" in header and "SameSite=lax" in header and "Path=/" in header
@@ -37,13 +31,13 @@ async def test_cookie_is_httponly_lax_signed_and_long(client: AsyncClient) -> No
 async def test_secure_cookie_when_configured(migrated: Settings) -> None:
     app = create_app(migrated.model_copy(update={"cookie_secure": True}))
     async with LifespanManager(app), new_client(app) as c:
-        email = await _register(c)
+        email = await register(c)
         response = await c.post(LOGIN, json={"email": email, "password": PASSWORD})
         assert "Secure" in response.headers["set-cookie"]
 
 
 async def test_a_tampered_cookie_is_refused(client: AsyncClient) -> None:
-    email = await _register(client)
+    email = await register(client)
     await client.post(LOGIN, json={"email": email, "password": PASSWORD})
     value = client.cookies["orbiter_session"]
     client.cookies.set("orbiter_session", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
@@ -51,7 +45,7 @@ async def test_a_tampered_cookie_is_refused(client: AsyncClient) -> None:
 
 
 async def test_every_login_gets_a_new_session_id_and_the_old_one_dies(client: AsyncClient) -> None:
-    email = await _register(client)
+    email = await register(client)
     await client.post(LOGIN, json={"email": email, "password": PASSWORD})
     first = client.cookies["orbiter_session"]
     await client.post(LOGIN, json={"email": email, "password": PASSWORD})
@@ -106,7 +100,7 @@ async def test_cookie_writes_from_a_foreign_origin_are_refused(app: FastAPI) -> 
 
 
 async def test_login_from_a_foreign_origin_is_refused(client: AsyncClient) -> None:
-    email = await _register(client)
+    email = await register(client)
     response = await client.post(
         LOGIN,
         json={"email": email, "password": PASSWORD},
@@ -118,7 +112,7 @@ async def test_login_from_a_foreign_origin_is_refused(client: AsyncClient) -> No
 async def test_anonymous_csrf_token_is_accepted_by_login_and_a_forged_one_is_not(
     client: AsyncClient,
 ) -> None:
-    email = await _register(client)
+    email = await register(client)
     client.cookies.clear()
     token = (await client.get("/api/v1/auth/csrf")).json()["csrf_token"]
     ok = await client.post(

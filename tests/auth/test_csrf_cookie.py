@@ -13,7 +13,7 @@ from httpx import AsyncClient, Response
 
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
-from tests.helpers import PASSWORD, assert_error, new_client, unique_email
+from tests.helpers import PASSWORD, assert_error, new_client, register
 
 LOGIN = "/api/v1/auth/login"
 CSRF = "/api/v1/auth/csrf"
@@ -28,8 +28,7 @@ def _cookie(response: Response, name: str) -> str:
 
 
 async def _sign_in(client: AsyncClient) -> Response:
-    email = unique_email("csrf")
-    await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    email = await register(client, prefix="csrf")
     response = await client.post(LOGIN, json={"email": email, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return response

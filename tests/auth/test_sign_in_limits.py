@@ -13,7 +13,7 @@ from httpx import AsyncClient, Response
 
 from orbiter.auth import passwords
 from orbiter.runtime.resources import Resources
-from tests.helpers import PASSWORD, assert_error, browser_for, new_client, unique_email
+from tests.helpers import PASSWORD, assert_error, browser_for, new_client, register
 
 LOGIN = "/api/v1/auth/login"
 AUTHORIZE = "/api/v1/oauth/device/authorize"
@@ -47,19 +47,10 @@ def statuses(responses: list[Response]) -> dict[int, int]:
     return found
 
 
-async def _register(client: AsyncClient) -> str:
-    email = unique_email("target")
-    registered = await client.post(
-        "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
-    )
-    assert registered.status_code == 201, registered.text
-    return email
-
-
 async def test_28_simultaneous_wrong_passwords_check_at_most_10(
     client: AsyncClient, verifier_calls: list[str]
 ) -> None:
-    email = await _register(client)
+    email = await register(client, prefix="target")
     responses = await asyncio.gather(
         *(
             client.post(LOGIN, json={"email": email, "password": f"wrong guess {i}"})
@@ -84,7 +75,7 @@ async def test_28_simultaneous_wrong_passwords_check_at_most_10(
 async def test_a_correct_password_gives_its_attempt_back_but_clears_no_failures(
     client: AsyncClient, verifier_calls: list[str]
 ) -> None:
-    email = await _register(client)
+    email = await register(client, prefix="target")
 
     async def wrong() -> Response:
         return await client.post(LOGIN, json={"email": email, "password": "not the password"})

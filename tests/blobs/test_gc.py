@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,15 +14,8 @@ from orbiter.blobs.manifest import blob_key
 from orbiter.core.time import utcnow
 from orbiter.models import ObjectOwner
 from orbiter.runtime.resources import Resources
-from tests.blobs.util import upload_blob, upload_manifest
-from tests.helpers import SignedIn, add_member, assert_error
-
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
-
-
-@pytest.fixture
-def no_grace(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
+from tests.blobs.util import collect, upload_blob, upload_manifest
+from tests.helpers import SignedInFactory, add_member, assert_error, new_project
 
 
 def file_entry(path: str, digest: str, size: int) -> dict[str, Any]:
@@ -33,13 +25,6 @@ def file_entry(path: str, digest: str, size: int) -> dict[str, Any]:
 async def personal_project(client: AsyncClient) -> str:
     projects = (await client.get("/api/v1/projects")).json()["data"]
     return str(next(p for p in projects if p["is_personal"])["id"])
-
-
-async def gc(client: AsyncClient, **body: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/blobs/gc", json=body)
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 async def blob_count(client: AsyncClient) -> int:
@@ -72,7 +57,7 @@ async def test_gc_collects_only_unreferenced_blobs(
         "content-length"
     ]
 
-    dry = await gc(browser)  # dryRun defaults to true
+    dry = await collect(browser)  # dryRun defaults to true
     assert dry == {
         "success": True,
         "dryRun": True,
@@ -85,7 +70,7 @@ async def test_gc_collects_only_unreferenced_blobs(
     assert await blob_count(browser) == 3
     assert (await browser.get(f"/api/v1/blobs/download/{c}")).status_code == 200
 
-    real = await gc(browser, dryRun=False)
+    real = await collect(browser, dryRun=False)
     assert real == {**dry, "dryRun": False}
     assert await blob_count(browser) == 2
     exists = await browser.post("/api/v1/blobs/exists", json={"hashes": [a, b, c]})
@@ -97,7 +82,7 @@ async def test_gc_collects_only_unreferenced_blobs(
     assert (await browser.get(f"/api/v1/blobs/download/{b}")).content == in_workspace
     assert (await browser.get(f"/api/v1/blobs/manifests/{snapshot_manifest}")).status_code == 200
 
-    again = await gc(browser, dryRun=False)
+    again = await collect(browser, dryRun=False)
     assert again["orphanedBlobs"] == 0 and again["orphanedManifests"] == 0
     assert again["scannedBlobs"] == 2
 
@@ -105,7 +90,7 @@ async def test_gc_collects_only_unreferenced_blobs(
 async def test_grace_period_protects_recent_uploads(browser: AsyncClient) -> None:
     """A blob uploaded for a snapshot still being registered is never collected."""
     await upload_blob(browser, os.urandom(64))
-    result = await gc(browser, dryRun=False)
+    result = await collect(browser, dryRun=False)
     assert result["scannedBlobs"] == 1 and result["orphanedBlobs"] == 0
     assert await blob_count(browser) == 1
 
@@ -129,7 +114,7 @@ async def test_exists_restarts_the_grace_period(browser: AsyncClient, resources:
     await age_ownership(resources, kept, hours=5)
     await age_ownership(resources, dropped, hours=5)
     await browser.post("/api/v1/blobs/exists", json={"hashes": [kept]})
-    result = await gc(browser, dryRun=False)
+    result = await collect(browser, dryRun=False)
     assert result["orphanedBlobs"] == 1
     exists = await browser.post("/api/v1/blobs/exists", json={"hashes": [kept, dropped]})
     assert exists.json()["existing"] == [kept]
@@ -142,7 +127,7 @@ async def test_recent_manifest_protects_its_blobs(
     digest = await upload_blob(browser, b"old but needed " + os.urandom(8))
     await age_ownership(resources, digest, hours=5)
     await upload_manifest(browser, [file_entry("f", digest, 23)])
-    result = await gc(browser, dryRun=False)
+    result = await collect(browser, dryRun=False)
     assert result["orphanedBlobs"] == 0
     assert await blob_count(browser) == 1
 
@@ -150,10 +135,10 @@ async def test_recent_manifest_protects_its_blobs(
 async def test_max_blobs_bounds_one_pass(browser: AsyncClient, no_grace: None) -> None:
     for _ in range(5):
         await upload_blob(browser, os.urandom(10))
-    first = await gc(browser, dryRun=False, maxBlobs=2)
+    first = await collect(browser, dryRun=False, maxBlobs=2)
     assert first["scannedBlobs"] == 2 and first["orphanedBlobs"] == 2
     assert await blob_count(browser) == 3
-    rest = await gc(browser, dryRun=False, maxBlobs=10)
+    rest = await collect(browser, dryRun=False, maxBlobs=10)
     assert rest["scannedBlobs"] == 3 and rest["orphanedBlobs"] == 3
     assert await blob_count(browser) == 0
 
@@ -166,12 +151,12 @@ async def test_shared_object_survives_until_its_last_owner_lets_go(
     digest = await upload_blob(alice.api, data)
     await upload_blob(bob.api, data)
 
-    assert (await gc(alice.api, dryRun=False))["orphanedBlobs"] == 1
+    assert (await collect(alice.api, dryRun=False))["orphanedBlobs"] == 1
     assert (await alice.api.get(f"/api/v1/blobs/download/{digest}")).status_code == 404
     assert (await bob.api.get(f"/api/v1/blobs/download/{digest}")).content == data
     assert await resources.blobs.exists(blob_key(digest))
 
-    assert (await gc(bob.cli, dryRun=False))["orphanedBlobs"] == 1
+    assert (await collect(bob.cli, dryRun=False))["orphanedBlobs"] == 1
     assert not await resources.blobs.exists(blob_key(digest))
     # Uploading again stores it anew.
     again = await alice.api.put(f"/api/v1/blobs/upload/{digest}", content=data)
@@ -182,8 +167,7 @@ async def test_blobs_of_a_shared_projects_snapshots_are_kept(
     signed_in: SignedInFactory, no_grace: None
 ) -> None:
     owner, member = await signed_in(), await signed_in()
-    project = await owner.api.post("/api/v1/projects", json={"name": "shared"})
-    project_id = project.json()["id"]
+    project_id = await new_project(owner.api, "shared")
     await add_member(owner.browser, project_id, member.browser, member.email, "editor")
     data = os.urandom(40)
     digest = await upload_blob(owner.api, data)
@@ -193,7 +177,7 @@ async def test_blobs_of_a_shared_projects_snapshots_are_kept(
         f"/api/v1/projects/{project_id}/snapshots", json={"manifest_hash": manifest}
     )
     assert snap.status_code == 201, snap.text
-    assert (await gc(member.api, dryRun=False))["orphanedBlobs"] == 0
+    assert (await collect(member.api, dryRun=False))["orphanedBlobs"] == 0
     assert await blob_count(member.api) == 1
 
 

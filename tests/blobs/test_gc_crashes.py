@@ -30,21 +30,8 @@ from orbiter.main import create_app
 from orbiter.runtime.deps import ResourcesDep, get_db
 from orbiter.runtime.resources import Resources
 from orbiter.storage import LocalBlobStore
-from tests.blobs.util import sha256, upload_blob
-from tests.helpers import BASE_URL, SignedIn
-
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
-
-
-@pytest.fixture
-def no_grace(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
-
-
-async def gc(client: AsyncClient) -> dict[str, Any]:
-    response = await client.post("/api/v1/blobs/gc", json={"dryRun": False})
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+from tests.blobs.util import collect, sha256, upload_blob
+from tests.helpers import BASE_URL, SignedIn, SignedInFactory
 
 
 async def owned(client: AsyncClient, digest: str) -> bool:
@@ -62,7 +49,11 @@ def failing_commits(app: FastAPI) -> Callable[[], None]:
             raise RuntimeError("the database went away at commit")
 
     app.dependency_overrides[get_db] = rolled_back
-    return lambda: app.dependency_overrides.pop(get_db)
+
+    def undo() -> None:
+        app.dependency_overrides.pop(get_db)
+
+    return undo
 
 
 def tolerant(app: FastAPI, signed_in: SignedIn) -> AsyncClient:
@@ -117,11 +108,11 @@ async def test_an_interrupted_deletion_leaves_an_orphan_the_next_pass_removes(
     digest = await upload_blob(user.api, os.urandom(300))
     with monkeypatch.context() as patched:
         patched.setattr(resources.blobs if where == "store" else reclaim, name, replacement)
-        assert (await gc(user.api))["orphanedBlobs"] == 1
+        assert (await collect(user.api, dryRun=False))["orphanedBlobs"] == 1
     assert not await owned(user.api, digest)  # the rows went with the commit
     assert await resources.blobs.exists(blob_key(digest))  # the bytes are an orphan
 
-    assert (await gc(user.api))["orphanedBlobs"] == 0
+    assert (await collect(user.api, dryRun=False))["orphanedBlobs"] == 0
     assert not await resources.blobs.exists(blob_key(digest))
 
 
@@ -141,7 +132,7 @@ async def test_bytes_uploaded_again_before_the_deletion_are_kept(
 
     with monkeypatch.context() as patched:
         patched.setattr(reclaim, "after_collection", later)
-        assert (await gc(alice.api))["orphanedBlobs"] == 1
+        assert (await collect(alice.api, dryRun=False))["orphanedBlobs"] == 1
     await upload_blob(bob.api, data)  # between alice's commit and the deletion
     [(args, kwargs)] = pending
     await reclaim.after_collection(*args, **kwargs)
@@ -156,10 +147,12 @@ async def test_an_object_written_without_rows_is_swept_once_old_enough(
     orphan = blob_key(sha256(data))
     await resources.blobs.put_bytes(orphan, data)
 
-    await gc(browser)  # within the grace period: kept, an upload may still be committing
+    await collect(
+        browser, dryRun=False
+    )  # within the grace period: kept, an upload may still be committing
     assert await resources.blobs.exists(orphan)
     monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
-    await gc(browser)
+    await collect(browser, dryRun=False)
     assert not await resources.blobs.exists(orphan)
 
 
@@ -174,7 +167,7 @@ async def test_stale_temp_files_and_multipart_uploads_go_with_a_gc_pass(
             path.write_bytes(b"half an upload")
         a_day_ago = time.time() - 86400
         os.utime(dead, (a_day_ago, a_day_ago))
-        await gc(browser)
+        await collect(browser, dryRun=False)
         assert not dead.exists() and live.exists()
         live.unlink()
         return
@@ -190,7 +183,7 @@ async def test_stale_temp_files_and_multipart_uploads_go_with_a_gc_pass(
     client.create_multipart_upload(Bucket=settings.s3_bucket, Key=key)
     monkeypatch.setattr(reclaim, "STALE_UPLOAD_SECONDS", 0)
     monkeypatch.setattr(settings, "gc_grace_seconds", 0)
-    await gc(browser)
+    await collect(browser, dryRun=False)
     listing = client.list_multipart_uploads(Bucket=settings.s3_bucket, Prefix=key)
     assert listing.get("Uploads", []) == []
 
@@ -205,10 +198,12 @@ async def test_unadopted_presigned_uploads_are_removed_once_stale(
     staged = presign.staging_key(uuid.UUID(me), sha256(data))
     await resources.blobs.put_bytes(staged, data)
     monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
-    await gc(browser)  # younger than the presigned URL's pending mark: may still be adopted
+    await collect(
+        browser, dryRun=False
+    )  # younger than the presigned URL's pending mark: may still be adopted
     assert await resources.blobs.exists(staged)
     monkeypatch.setattr(presign, "PENDING_SECONDS", 0)
-    await gc(browser)
+    await collect(browser, dryRun=False)
     assert not await resources.blobs.exists(staged)
 
 
@@ -241,7 +236,7 @@ async def test_an_adoption_whose_commit_fails_leaves_only_an_orphan(
         undo()
     assert not await owned(user.api, digest)  # no row: whatever was copied is an orphan
     monkeypatch.setattr(resources.settings, "gc_grace_seconds", 0)
-    await gc(user.api)
+    await collect(user.api, dryRun=False)
     assert not await resources.blobs.exists(blob_key(digest))
     # The upload can simply be done again.
     assert (await user.api.put(f"/api/v1/blobs/upload/{digest}", content=data)).status_code == 201

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from httpx import AsyncClient
 
-from tests.blobs.util import manifest_bytes, sha256, upload_blob, upload_manifest
-from tests.helpers import SignedIn, assert_error
-
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
+from tests.blobs.util import collect, manifest_bytes, sha256, upload_blob, upload_manifest
+from tests.helpers import SignedInFactory, assert_error
 
 
 async def test_second_user_gets_404_with_every_auth_method(signed_in: SignedInFactory) -> None:
@@ -32,12 +30,34 @@ async def test_second_user_gets_404_with_every_auth_method(signed_in: SignedInFa
         assert presigned.status_code == 200 and presigned.json() == {"urls": {}}, method
         stats = (await client.get("/api/v1/blobs/stats")).json()
         assert stats["blobs"]["count"] == 0 and stats["manifests"]["count"] == 0
-        gc = await client.post("/api/v1/blobs/gc", json={"dryRun": False})
-        assert gc.json()["orphanedBlobs"] == 0
 
-    # The owner still has everything after the other user's gc.
-    for client in owner.clients().values():
-        assert (await client.get(f"/api/v1/blobs/download/{blob}")).content == data
+
+async def test_gc_collects_the_callers_orphans_and_spares_another_users(
+    signed_in: SignedInFactory, no_grace: None
+) -> None:
+    """Without a grace period everything unreferenced is collectable: the other user's gc
+    takes exactly their own orphan and none of the owner's, equally unreferenced, objects."""
+    owner, other = await signed_in(), await signed_in()
+    data = os.urandom(1000)
+    blob = await upload_blob(owner.browser, data)
+    manifest = await upload_manifest(
+        owner.browser, [{"path": "a.txt", "hash": blob, "size": len(data), "mode": 420}]
+    )
+    theirs = await upload_blob(other.browser, os.urandom(300))
+
+    report = await collect(other.api, dryRun=False)
+    assert (report["scannedBlobs"], report["orphanedBlobs"], report["freedBytes"]) == (1, 1, 300)
+    assert report["orphanedManifests"] == 0
+    assert_error(await other.api.get(f"/api/v1/blobs/download/{theirs}"), 404, "RESOURCE_NOT_FOUND")
+
+    # The owner's objects were unreferenced too, yet all still there ...
+    assert (await owner.api.get(f"/api/v1/blobs/download/{blob}")).content == data
+    assert (await owner.api.get(f"/api/v1/blobs/manifests/{manifest}")).status_code == 200
+    stats = (await owner.api.get("/api/v1/blobs/stats")).json()
+    assert stats["blobs"]["count"] == 1 and stats["manifests"]["count"] == 1
+    # ... and the owner's own pass would collect them.
+    dry = await collect(owner.api, dryRun=True)
+    assert (dry["orphanedBlobs"], dry["orphanedManifests"]) == (1, 1)
 
 
 async def test_other_users_manifest_needs_its_exact_bytes(signed_in: SignedInFactory) -> None:
@@ -53,7 +73,7 @@ async def test_other_users_manifest_needs_its_exact_bytes(signed_in: SignedInFac
 
 async def test_routes_need_authentication(client: AsyncClient) -> None:
     digest = "0" * 64
-    for method, url, body in [
+    routes: list[tuple[str, str, dict[str, Any] | None]] = [
         ("POST", "/api/v1/blobs/exists", {"hashes": []}),
         ("POST", "/api/v1/blobs/presign-upload", {"hashes": []}),
         ("POST", "/api/v1/blobs/presign-download", {"hashes": []}),
@@ -62,6 +82,7 @@ async def test_routes_need_authentication(client: AsyncClient) -> None:
         ("PUT", f"/api/v1/blobs/manifests/{digest}", None),
         ("POST", "/api/v1/blobs/gc", {}),
         ("GET", "/api/v1/blobs/stats", None),
-    ]:
+    ]
+    for method, url, body in routes:
         response = await client.request(method, url, json=body)
         assert_error(response, 401, "UNAUTHORIZED")

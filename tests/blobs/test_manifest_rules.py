@@ -12,7 +12,7 @@ import pytest
 from httpx import AsyncClient
 
 from orbiter.blobs import access
-from orbiter.blobs.manifest import manifest_key
+from orbiter.blobs.manifest import manifest_key, parse_manifest
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256
 from tests.helpers import assert_error
@@ -197,7 +197,7 @@ async def test_large_manifests_are_parsed_off_the_event_loop(
     browser: AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[str] = []
-    real = access.parse_manifest
+    real = parse_manifest
 
     def spy(raw: bytes, **kwargs: Any) -> Any:
         threads.append(threading.current_thread().name)

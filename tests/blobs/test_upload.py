@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from httpx import AsyncClient
@@ -11,9 +11,7 @@ from httpx import AsyncClient
 from orbiter.blobs.manifest import blob_key
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256, upload_blob
-from tests.helpers import SignedIn, assert_error
-
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
+from tests.helpers import SignedInFactory, assert_error
 
 
 async def exists(client: AsyncClient, *hashes: str) -> dict[str, object]:

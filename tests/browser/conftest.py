@@ -10,13 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +20,8 @@ import pytest
 from httpx import AsyncClient
 
 from orbiter.core.settings import Settings
-from tests.helpers import PASSWORD, unique_email
+from tests.helpers import register
+from tests.live import live_orbiter
 
 if TYPE_CHECKING:
     from playwright.async_api import ConsoleMessage, Page, Playwright, Request, Response
@@ -44,9 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-STARTUP_SECONDS = 60.0
 WAIT_MS = 30_000  # for actions and expectations: two shared cores render ReDoc slowly
-ROOT = Path(__file__).resolve().parents[2]
 
 # Collects every security-policy violation, including those the console would not show.
 WATCH_CSP = """
@@ -69,63 +61,20 @@ def _why_unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="session")
-def live_server(migrated: Settings) -> Iterator[str]:
+def live_server(migrated: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`orbiter serve` on a free loopback port, on this run's database and backend."""
     if reason := _why_unavailable():
         pytest.skip(reason)
-    url = f"http://127.0.0.1:{(port := _free_port())}"
-    with tempfile.TemporaryFile() as log:
-        serve = [sys.executable, "-m", "orbiter.cli", "serve"]
-        process = subprocess.Popen(
-            [*serve, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=os.environ.copy(),  # the settings fixture's ORBITER_* variables included
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while not _healthy(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"orbiter serve did not start:\n{log.read().decode()[-3000:]}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with live_orbiter(tmp_path_factory.mktemp("live")) as server:
+        yield server.base_url
 
 
 @pytest.fixture
 async def email(live_server: str) -> str:
     """A fresh account on the live server (password `tests.helpers.PASSWORD`), not signed in."""
-    address = unique_email("browser")
     async with AsyncClient(base_url=live_server) as http:
-        registered = await http.post(
-            "/api/v1/auth/register", json={"email": address, "password": PASSWORD}
-        )
-    assert registered.status_code == 201, registered.text
-    return address
+        return await register(http, prefix="browser")
 
 
 @pytest.fixture(scope="session")

@@ -54,9 +54,9 @@ async def test_swagger_signs_in_then_creates_a_project_and_an_api_key(
 
     login = await _try_it_out(page, "auth-auth-login", {"email": email, "password": PASSWORD})
     await expect(login).to_have_text("200")
-    project = await _try_it_out(page, "projects-projects-create_project", {"name": "From Swagger"})
+    project = await _try_it_out(page, "projects-projects-create", {"name": "From Swagger"})
     await expect(project).to_have_text("201")
-    key = await _try_it_out(page, "api-keys-api-keys-create_api_key", {"name": "swagger key"})
+    key = await _try_it_out(page, "api-keys-api-keys-create", {"name": "swagger key"})
     await expect(key).to_have_text("201")
 
     async with AsyncClient(base_url=live_server) as http:

@@ -8,8 +8,9 @@ import pytest
 from httpx import AsyncClient
 
 from orbiter.runtime.resources import Resources
-from tests.fakes.llm_servers import FakeLLM, create_fake_provider, parse_sse
-from tests.helpers import assert_error
+from tests.fakes.llm_servers import FakeLLM, create_fake_provider
+from tests.helpers import SignedIn, SignedInFactory, assert_error
+from tests.sse import parse_sse
 
 KINDS = ["openai", "anthropic"]
 
@@ -23,12 +24,29 @@ async def chat(client: AsyncClient, **body: Any) -> Any:
     return await client.post("/api/v1/chat", json=body)
 
 
+async def user_with_provider(
+    signed_in: SignedInFactory, fake: FakeLLM, kind: str = "openai"
+) -> SignedIn:
+    """A new user whose default provider is the fake of `kind`."""
+    user = await signed_in()
+    await create_fake_provider(user.browser, fake, kind)
+    return user
+
+
+def sent_turns(fake: FakeLLM) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """The one completion request the fake received, and its turns as (role, content)."""
+    [sent] = fake.completions()
+    return sent.json, [(m["role"], m["content"]) for m in sent.json["messages"]]
+
+
 def text_of(events: list[Any]) -> str:
     return "".join(e.data["text"] for e in events if e.event == "delta")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_streams_deltas_then_done_with_usage(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_streams_deltas_then_done_with_usage(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     provider = await create_fake_provider(user.browser, fake_llm, kind)
     response = await chat(user.api, messages=[{"role": "user", "content": "Hello there friend"}])
@@ -52,9 +70,10 @@ async def test_streams_deltas_then_done_with_usage(signed_in, fake_llm: FakeLLM,
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_sends_the_history_model_and_config(signed_in, fake_llm: FakeLLM, kind: str):
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+async def test_sends_the_history_model_and_config(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
+    user = await user_with_provider(signed_in, fake_llm, kind)
     history = [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "First question"},
@@ -68,11 +87,9 @@ async def test_sends_the_history_model_and_config(signed_in, fake_llm: FakeLLM, 
     response = await chat(user.cli, messages=history, model=model_for(kind, "echo"), config=config)
     assert response.status_code == 200, response.text
     assert text_of(parse_sse(response.text)) == "Echo: Second question"
-    [sent] = fake_llm.completions()
-    body = sent.json
+    body, turns = sent_turns(fake_llm)
     assert body["model"] == model_for(kind, "echo")
     assert body["temperature"] == 0.5 and body["top_p"] == 0.9 and body["max_tokens"] == 50
-    turns = [(m["role"], m["content"]) for m in body["messages"]]
     if kind == "anthropic":
         assert body["system"] == "Be brief."
         assert body["stop_sequences"] == ["END"]
@@ -90,10 +107,36 @@ async def test_sends_the_history_model_and_config(signed_in, fake_llm: FakeLLM, 
             ("user", "Second question"),
         ]
     # the key went only to the provider, as its auth header
-    assert sent.headers["authorization"] == "Bearer sk-test-key-1234abcd"
+    assert fake_llm.completions()[0].headers["authorization"] == "Bearer sk-test-key-1234abcd"
 
 
-async def test_uses_the_default_provider_unless_one_is_chosen(signed_in, fake_llm: FakeLLM):
+@pytest.mark.parametrize("kind", KINDS)
+async def test_any_order_of_turns_reaches_the_provider_in_a_shape_it_accepts(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
+    """A greeting from the assistant first, a blank assistant turn (a reply that was only a
+    tool call) and two user turns in a row: OpenAI takes them as they are; Anthropic, which
+    needs alternating, non-blank turns from a first user turn, gets them fitted."""
+    user = await user_with_provider(signed_in, fake_llm, kind)
+    history = [
+        {"role": "assistant", "content": "How can I help?"},
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "In Paris"},
+    ]
+    response = await chat(user.api, messages=history, model=model_for(kind, "echo"))
+    assert response.status_code == 200, response.text
+    assert parse_sse(response.text)[-1].event == "done"
+    _, turns = sent_turns(fake_llm)
+    if kind == "anthropic":
+        assert turns == [("user", "Weather?\n\nIn Paris")]
+    else:
+        assert turns == [(m["role"], m["content"]) for m in history]
+
+
+async def test_uses_the_default_provider_unless_one_is_chosen(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     first = await create_fake_provider(user.browser, fake_llm, "openai", name="one")
     second = await create_fake_provider(user.browser, fake_llm, "anthropic", name="two")
@@ -105,7 +148,9 @@ async def test_uses_the_default_provider_unless_one_is_chosen(signed_in, fake_ll
     assert [r.server for r in fake_llm.completions()] == ["openai", "anthropic"]
 
 
-async def test_ollama_provider_streams_through_its_v1_api(signed_in, fake_llm: FakeLLM):
+async def test_ollama_provider_streams_through_its_v1_api(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, "ollama", api_key=None)
     response = await chat(user.browser)
@@ -115,9 +160,10 @@ async def test_ollama_provider_streams_through_its_v1_api(signed_in, fake_llm: F
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_tool_calls_stream_as_tool_call_events(signed_in, fake_llm: FakeLLM, kind: str):
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+async def test_tool_calls_stream_as_tool_call_events(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
+    user = await user_with_provider(signed_in, fake_llm, kind)
     events = parse_sse((await chat(user.browser, model=model_for(kind, "tool"))).text)
     calls = [e.data for e in events if e.event == "tool_call"]
     assert len(calls) == 1
@@ -127,7 +173,9 @@ async def test_tool_calls_stream_as_tool_call_events(signed_in, fake_llm: FakeLL
     assert events[-1].event == "done" and events[-1].data["finish_reason"] == "tool_calls"
 
 
-async def test_no_provider_is_503_saying_how_to_add_one(signed_in, fake_llm: FakeLLM):
+async def test_no_provider_is_503_saying_how_to_add_one(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     for client in user.clients().values():
         error = assert_error(await chat(client), 503, "SERVICE_UNAVAILABLE")
@@ -136,7 +184,9 @@ async def test_no_provider_is_503_saying_how_to_add_one(signed_in, fake_llm: Fak
     assert fake_llm.requests == []
 
 
-async def test_unknown_or_foreign_provider_is_404(signed_in, fake_llm: FakeLLM):
+async def test_unknown_or_foreign_provider_is_404(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     owner, other = await signed_in(), await signed_in()
     provider = await create_fake_provider(owner.browser, fake_llm)
     await create_fake_provider(other.browser, fake_llm)
@@ -162,11 +212,16 @@ async def test_unknown_or_foreign_provider_is_404(signed_in, fake_llm: FakeLLM):
         {"messages": [{"role": "user", "content": "hi"}], "provider_id": "not-a-uuid"},
         {"messages": [{"role": "user", "content": "hi"}], "unknown": True},
         {"messages": [{"role": "user", "content": "a\u0000b"}]},
+        # No tools are declared, so no tool call awaits a result (the real APIs refuse one).
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "42"}]},
+        {"messages": [{"role": "user", "content": " \n "}]},
+        {"messages": [{"role": "user", "content": []}]},
     ],
 )
-async def test_bad_bodies_are_422_before_any_upstream_call(signed_in, fake_llm: FakeLLM, body):
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm)
+async def test_bad_bodies_are_422_before_any_upstream_call(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, body: dict[str, Any]
+) -> None:
+    user = await user_with_provider(signed_in, fake_llm)
     response = await user.browser.post("/api/v1/chat", json=body)
     error = assert_error(response, 422, "VALIDATION_ERROR")
     assert error["details"]["fields"]
@@ -175,8 +230,8 @@ async def test_bad_bodies_are_422_before_any_upstream_call(signed_in, fake_llm: 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_bad_key_is_a_502_envelope_with_the_providers_message(
-    signed_in, fake_llm: FakeLLM, kind: str
-):
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind, api_key="bad-key-000000000")
     error = assert_error(await chat(user.browser), 502, "UPSTREAM_ERROR")
@@ -188,11 +243,14 @@ async def test_bad_key_is_a_502_envelope_with_the_providers_message(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_server_errors_are_retried_then_502(
-    signed_in, fake_llm: FakeLLM, kind: str, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    kind: str,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 1)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     error = assert_error(
         await chat(user.browser, model=model_for(kind, "error")), 502, "UPSTREAM_ERROR"
     )
@@ -202,11 +260,10 @@ async def test_server_errors_are_retried_then_502(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_rate_limited_upstream_is_retried_until_it_succeeds(
-    signed_in, fake_llm: FakeLLM, kind: str
-):
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     fake_llm.set_fail_times(2)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, "flaky"))
     assert response.status_code == 200, response.text
     assert text_of(parse_sse(response.text)) == "Echo: Hello there"
@@ -214,25 +271,30 @@ async def test_rate_limited_upstream_is_retried_until_it_succeeds(
 
 
 async def test_rate_limited_upstream_beyond_the_retries_is_502(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 1)
     fake_llm.set_fail_times(5)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm)
+    user = await user_with_provider(signed_in, fake_llm)
     error = assert_error(await chat(user.browser, model="flaky"), 502, "UPSTREAM_ERROR")
     assert "429" in error["message"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_slow_provider_times_out_as_502(
-    signed_in, fake_llm: FakeLLM, kind: str, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    kind: str,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_timeout_seconds", 0.2)
     monkeypatch.setattr(resources.settings, "llm_max_retries", 0)
     fake_llm.set_delays(before=1.5)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     error = assert_error(
         await chat(user.browser, model=model_for(kind, "slow")), 502, "UPSTREAM_ERROR"
     )
@@ -240,10 +302,11 @@ async def test_slow_provider_times_out_as_502(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_slow_but_in_time_provider_streams_normally(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_slow_but_in_time_provider_streams_normally(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     fake_llm.set_delays(before=0.1, between=0.02)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, "slow"))
     assert text_of(parse_sse(response.text)) == "Echo: Hello there"
 
@@ -251,10 +314,9 @@ async def test_slow_but_in_time_provider_streams_normally(signed_in, fake_llm: F
 @pytest.mark.parametrize("behaviour", ["disconnect", "malformed", "truncated"])
 @pytest.mark.parametrize("kind", KINDS)
 async def test_a_stream_that_breaks_ends_with_an_error_event(
-    signed_in, fake_llm: FakeLLM, kind: str, behaviour: str
-):
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str, behaviour: str
+) -> None:
+    user = await user_with_provider(signed_in, fake_llm, kind)
     response = await chat(user.browser, model=model_for(kind, behaviour))
     assert response.status_code == 200, "streaming had begun: the failure is an event"
     events = parse_sse(response.text)
@@ -268,11 +330,14 @@ async def test_a_stream_that_breaks_ends_with_an_error_event(
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_replies_longer_than_the_cap_are_cut_and_flagged(
-    signed_in, fake_llm: FakeLLM, kind: str, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    kind: str,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_response_chars", 10)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm, kind)
+    user = await user_with_provider(signed_in, fake_llm, kind)
     fake_llm.queue_reply("0123456789abcdefghijklmnopqrstuvwxyz")
     events = parse_sse((await chat(user.browser)).text)
     assert text_of(events) == "0123456789"
@@ -281,8 +346,11 @@ async def test_replies_longer_than_the_cap_are_cut_and_flagged(
 
 
 async def test_connection_refused_is_502(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 0)
     user = await signed_in()
     response = await user.browser.post(
@@ -295,8 +363,11 @@ async def test_connection_refused_is_502(
 
 
 async def test_llm_rate_limit_applies_per_user_with_headers(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 2)
     user, other = await signed_in(), await signed_in()
     await create_fake_provider(user.browser, fake_llm)
@@ -315,15 +386,17 @@ async def test_llm_rate_limit_applies_per_user_with_headers(
 
 
 async def test_llm_rate_limit_can_be_switched_off(
-    signed_in, fake_llm: FakeLLM, resources: Resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 1)
     monkeypatch.setattr(resources.limiter, "enabled", False)
-    user = await signed_in()
-    await create_fake_provider(user.browser, fake_llm)
+    user = await user_with_provider(signed_in, fake_llm)
     for _ in range(3):
         assert (await chat(user.browser)).status_code == 200
 
 
-async def test_chat_needs_authentication(client: AsyncClient):
+async def test_chat_needs_authentication(client: AsyncClient) -> None:
     assert_error(await chat(client), 401, "UNAUTHORIZED")

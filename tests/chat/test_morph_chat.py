@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
-from tests.helpers import assert_error
+from tests.helpers import SignedInFactory, assert_error
 
 CODE = """import React from "react"
 
@@ -17,7 +18,7 @@ export default function App() {
 }
 """
 
-FRAGMENT = {
+FRAGMENT: dict[str, Any] = {
     "commentary": "A greeting page",
     "template": "nextjs-developer",
     "title": "Greeting",
@@ -45,7 +46,9 @@ async def morph(client: Any, fragment: dict[str, Any] | None = None, **extra: An
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
-async def test_applies_a_search_replace_edit(signed_in, fake_llm: FakeLLM, kind: str):
+async def test_applies_a_search_replace_edit(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, kind)
     fake_llm.queue_reply(
@@ -61,7 +64,9 @@ async def test_applies_a_search_replace_edit(signed_in, fake_llm: FakeLLM, kind:
     assert sent.messages[-1]["content"] == "Say goodbye instead"
 
 
-async def test_accepts_camel_case_current_fragment_and_several_fenced_blocks(signed_in, fake_llm):
+async def test_accepts_camel_case_current_fragment_and_several_fenced_blocks(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     reply = (
@@ -80,7 +85,9 @@ async def test_accepts_camel_case_current_fragment_and_several_fenced_blocks(sig
     assert "<h2>{title}</h2>" in code and "<h1>" not in code
 
 
-async def test_tolerates_trailing_whitespace_and_other_indentation(signed_in, fake_llm):
+async def test_tolerates_trailing_whitespace_and_other_indentation(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     # the model dropped the two-space indent and added trailing spaces
@@ -95,7 +102,9 @@ async def test_tolerates_trailing_whitespace_and_other_indentation(signed_in, fa
     assert '  const title = "Bye"\n  return <p>{title}</p>\n' in response.json()["code"]
 
 
-async def test_a_whole_file_in_one_code_block_replaces_the_code(signed_in, fake_llm):
+async def test_a_whole_file_in_one_code_block_replaces_the_code(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     fake_llm.queue_reply("Here is the new file:\n```tsx\nexport default () => null\n```\n")
@@ -104,7 +113,9 @@ async def test_a_whole_file_in_one_code_block_replaces_the_code(signed_in, fake_
     assert response.json()["code"] == "export default () => null\n"
 
 
-async def test_an_empty_search_fills_an_empty_file(signed_in, fake_llm):
+async def test_an_empty_search_fills_an_empty_file(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     fake_llm.queue_reply(block("", "print('hi')\n"))
@@ -122,7 +133,9 @@ async def test_an_empty_search_fills_an_empty_file(signed_in, fake_llm):
         (block("", "x\n"), "empty SEARCH"),
     ],
 )
-async def test_an_edit_that_cannot_be_applied_is_502_saying_why(signed_in, fake_llm, reply, reason):
+async def test_an_edit_that_cannot_be_applied_is_502_saying_why(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, reply: str, reason: str
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     fake_llm.queue_reply(reply)
@@ -131,7 +144,9 @@ async def test_an_edit_that_cannot_be_applied_is_502_saying_why(signed_in, fake_
     assert error["details"]["reply_excerpt"] == reply[:2000]
 
 
-async def test_an_ambiguous_search_is_refused_and_nothing_guessed(signed_in, fake_llm):
+async def test_an_ambiguous_search_is_refused_and_nothing_guessed(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     fake_llm.queue_reply(block("x = 1\n", "x = 2\n"))
@@ -143,14 +158,19 @@ async def test_an_ambiguous_search_is_refused_and_nothing_guessed(signed_in, fak
     assert "matches 2 places" in error["message"]
 
 
-async def test_a_failing_provider_is_502(signed_in, fake_llm):
+async def test_a_failing_provider_is_502(signed_in: SignedInFactory, fake_llm: FakeLLM) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, api_key="bad-key-0000000000")
     error = assert_error(await morph(user.browser), 502, "UPSTREAM_ERROR")
     assert "401" in error["message"]
 
 
-async def test_a_cut_off_reply_is_502(signed_in, fake_llm, resources, monkeypatch):
+async def test_a_cut_off_reply_is_502(
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_response_chars", 20)
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
@@ -159,25 +179,24 @@ async def test_a_cut_off_reply_is_502(signed_in, fake_llm, resources, monkeypatc
     assert "cut off" in error["message"]
 
 
-async def test_no_provider_is_503(signed_in, fake_llm):
+async def test_no_provider_is_503(signed_in: SignedInFactory, fake_llm: FakeLLM) -> None:
     user = await signed_in()
     error = assert_error(await morph(user.browser), 503, "SERVICE_UNAVAILABLE")
     assert "POST /api/v1/providers" in error["message"]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"messages": [{"role": "user", "content": "x"}]},
-        {"messages": [{"role": "user", "content": "x"}], "current_fragment": {"title": "no code"}},
-        {"messages": [], "current_fragment": FRAGMENT},
-        {
-            "messages": [{"role": "user", "content": "x"}],
-            "current_fragment": {**FRAGMENT, "port": 0},
-        },
-    ],
-)
-async def test_bad_bodies_are_422(signed_in, fake_llm, body):
+BAD_BODIES: list[dict[str, Any]] = [
+    {"messages": [{"role": "user", "content": "x"}]},
+    {"messages": [{"role": "user", "content": "x"}], "current_fragment": {"title": "no code"}},
+    {"messages": [], "current_fragment": FRAGMENT},
+    {"messages": [{"role": "user", "content": "x"}], "current_fragment": {**FRAGMENT, "port": 0}},
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+async def test_bad_bodies_are_422(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, body: dict[str, Any]
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)
     assert_error(
@@ -186,7 +205,12 @@ async def test_bad_bodies_are_422(signed_in, fake_llm, body):
     assert fake_llm.completions() == []
 
 
-async def test_morph_chat_counts_against_the_llm_limit(signed_in, fake_llm, resources, monkeypatch):
+async def test_morph_chat_counts_against_the_llm_limit(
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(resources.settings, "rate_limit_llm_free", 1)
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm)

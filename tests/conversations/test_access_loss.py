@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
-from httpx_ws import WebSocketDisconnect, aconnect_ws
+from httpx_ws import AsyncWebSocketSession, WebSocketDisconnect, aconnect_ws
 
 from orbiter.conversations import replies
-from tests.conversations.util import Sse, sse_events, streaming_client, ws_client
+from tests.conversations.util import streaming_client, ws_client
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
-from tests.helpers import SignedIn, add_member
+from tests.helpers import API, SignedIn, add_member, new_project
+from tests.sse import SseEvent, sse_events
 
-API = "/api/v1"
 SSE = {"Accept": "text/event-stream"}
 WITHIN_SECONDS = 6.0  # access is checked every 2 s
 
@@ -43,8 +43,7 @@ async def scene(
     monkeypatch.setattr(replies, "RESUME_GRACE_SECONDS", 1)  # replies left behind stop soon
     owner: SignedIn = await signed_in()
     member: SignedIn = await signed_in()
-    project = await owner.browser.post(f"{API}/projects", json={"name": "Shared"})
-    project_id = project.json()["id"]
+    project_id = await new_project(owner.browser, "Shared")
     await add_member(owner.browser, project_id, member.browser, member.email, "editor")
     conversation = await owner.browser.post(
         f"{API}/conversations", json={"project_id": project_id, "title": "shared"}
@@ -119,7 +118,7 @@ def _ws(app: FastAPI, s: Scene, credential: str) -> Any:
 async def test_websocket_closes_when_access_is_lost(app: FastAPI, scene: Scene, cause: str) -> None:
     credential, end_access, _ = CAUSES[cause]
     client, path = _ws(app, scene, credential)
-    async with client, aconnect_ws(path, client) as ws:
+    async with client, aconnect_ws(path, client, session_class=AsyncWebSocketSession) as ws:
         renamed = await scene.owner.browser.patch(
             f"{API}/conversations/{scene.conversation_id}", json={"title": "still here"}
         )
@@ -145,7 +144,7 @@ def _member_client(s: Scene, credential: str) -> AsyncClient:
     return {"bearer": s.member.cli, "api_key": s.member.api, "cookie": s.member.browser}[credential]
 
 
-async def _until_lost(events: AsyncIterator[Sse]) -> tuple[list[Sse], float]:
+async def _until_lost(events: AsyncIterator[SseEvent]) -> tuple[list[SseEvent], float]:
     """Every event until the stream ends, and how long that took."""
     started, rest = time.monotonic(), []
     async with asyncio.timeout(WITHIN_SECONDS + 4):
@@ -154,7 +153,7 @@ async def _until_lost(events: AsyncIterator[Sse]) -> tuple[list[Sse], float]:
     return rest, time.monotonic() - started
 
 
-def _assert_access_lost(rest: list[Sse], elapsed: float, cause: str, message_id: str) -> None:
+def _assert_access_lost(rest: list[SseEvent], elapsed: float, cause: str, message_id: str) -> None:
     assert rest, "the stream ended without an event"
     last = rest[-1]
     assert last.event == "error", rest

@@ -4,29 +4,16 @@ project info; every bad input answers a clear error and changes nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_tree
 from tests.conversations.util import new_conversation
-from tests.helpers import SignedIn, add_member, assert_error
+from tests.helpers import SignedInFactory, add_member, assert_error, new_project
+from tests.workspaces.util import new_workspace
 
 URL = "/api/v1/conversations"
-SignedInFactory = Callable[[], Awaitable[SignedIn]]
-
-
-async def _project(client: AsyncClient, name: str = "Shared") -> dict[str, Any]:
-    response = await client.post("/api/v1/projects", json={"name": name})
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def _workspace(client: AsyncClient, project_id: str, name: str = "laptop") -> dict[str, Any]:
-    response = await client.post(f"/api/v1/projects/{project_id}/workspaces", json={"name": name})
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
 
 
 async def test_create_defaults_to_the_personal_project(browser: AsyncClient) -> None:
@@ -43,32 +30,32 @@ async def test_create_defaults_to_the_personal_project(browser: AsyncClient) -> 
 
 
 async def test_create_in_a_project_and_workspace_with_title(browser: AsyncClient) -> None:
-    project = await _project(browser)
-    workspace = await _workspace(browser, project["id"])
+    project = await new_project(browser, "Shared")
+    workspace = await new_workspace(browser, project, "laptop")
     created = await new_conversation(
-        browser, project_id=project["id"], workspace_id=workspace["id"], title="  Fix   login "
+        browser, project_id=project, workspace_id=workspace["id"], title="  Fix   login "
     )
     assert created["project_name"] == "Shared"
     assert created["workspace_id"] == workspace["id"]
     assert created["workspace_name"] == "laptop"
     assert created["title"] == "Fix login"
-    events = (await browser.get(f"/api/v1/projects/{project['id']}/events")).json()["data"]
+    events = (await browser.get(f"/api/v1/projects/{project}/events")).json()["data"]
     assert any(e["type"] == "conversation.created" for e in events)
 
 
 async def test_bad_creates_are_refused_and_store_nothing(
     browser: AsyncClient, signed_in: SignedInFactory
 ) -> None:
-    project = await _project(browser)
+    project = await new_project(browser, "Shared")
     other = await signed_in()
-    foreign_project = await _project(other.browser, "Theirs")
-    foreign_workspace = await _workspace(other.browser, foreign_project["id"])
+    foreign_project = await new_project(other.browser, "Theirs")
+    foreign_workspace = await new_workspace(other.browser, foreign_project, "laptop")
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({"agent_id": str(uuid.uuid4())}, 422, "VALIDATION_ERROR"),
-        ({"project_id": foreign_project["id"]}, 404, "RESOURCE_NOT_FOUND"),
+        ({"project_id": foreign_project}, 404, "RESOURCE_NOT_FOUND"),
         ({"project_id": str(uuid.uuid4())}, 404, "RESOURCE_NOT_FOUND"),
         (
-            {"project_id": project["id"], "workspace_id": foreign_workspace["id"]},
+            {"project_id": project, "workspace_id": foreign_workspace["id"]},
             422,
             "VALIDATION_ERROR",
         ),
@@ -90,14 +77,14 @@ async def test_bad_creates_are_refused_and_store_nothing(
 async def test_viewer_reads_but_cannot_write(
     browser: AsyncClient, signed_in: SignedInFactory
 ) -> None:
-    project = await _project(browser)
+    project = await new_project(browser, "Shared")
     viewer = await signed_in()
-    await add_member(browser, project["id"], viewer.browser, viewer.email, "viewer")
-    conversation = await new_conversation(browser, project_id=project["id"], title="Plans")
+    await add_member(browser, project, viewer.browser, viewer.email, "viewer")
+    conversation = await new_conversation(browser, project_id=project, title="Plans")
     cid = conversation["id"]
     assert (await viewer.api.get(f"{URL}/{cid}")).json()["title"] == "Plans"
     assert (await viewer.api.get(f"{URL}/{cid}/messages")).status_code == 200
-    assert_error(await viewer.api.post(URL, json={"project_id": project["id"]}), 403, "FORBIDDEN")
+    assert_error(await viewer.api.post(URL, json={"project_id": project}), 403, "FORBIDDEN")
     assert_error(await viewer.api.patch(f"{URL}/{cid}", json={"title": "x"}), 403, "FORBIDDEN")
     assert_error(await viewer.api.post(f"{URL}/{cid}/clear"), 403, "FORBIDDEN")
     assert_error(
@@ -110,13 +97,13 @@ async def test_viewer_reads_but_cannot_write(
 
 
 async def test_list_spans_projects_newest_first_and_pages(browser: AsyncClient) -> None:
-    project = await _project(browser)
-    workspace = await _workspace(browser, project["id"])
+    project = await new_project(browser, "Shared")
+    workspace = await new_workspace(browser, project, "laptop")
     ids = []
     for number in range(5):
         body: dict[str, Any] = {"title": f"c{number}"}
         if number % 2:
-            body |= {"project_id": project["id"], "workspace_id": workspace["id"]}
+            body |= {"project_id": project, "workspace_id": workspace["id"]}
         ids.append((await new_conversation(browser, **body))["id"])
     first = (await browser.get(URL, params={"limit": 3})).json()
     assert first["pagination"]["total"] == 5 and first["pagination"]["has_more"] is True
@@ -130,7 +117,7 @@ async def test_list_spans_projects_newest_first_and_pages(browser: AsyncClient) 
     assert by_id[ids[1]]["project_name"] == "Shared"
     assert by_id[ids[1]]["workspace_name"] == "laptop"
     assert by_id[ids[0]]["workspace_name"] is None
-    only = (await browser.get(URL, params={"project_id": project["id"]})).json()
+    only = (await browser.get(URL, params={"project_id": project})).json()
     assert {c["id"] for c in only["data"]} == {ids[1], ids[3]}
     assert_error(await browser.get(URL, params={"cursor": "forged"}), 400, "BAD_REQUEST")
 
@@ -138,13 +125,11 @@ async def test_list_spans_projects_newest_first_and_pages(browser: AsyncClient) 
 async def test_patch_renames_and_moves_within_the_project_only(
     browser: AsyncClient,
 ) -> None:
-    project = await _project(browser)
-    first = await _workspace(browser, project["id"], "one")
-    second = await _workspace(browser, project["id"], "two")
-    elsewhere = await _workspace(browser, (await _project(browser, "Other"))["id"], "three")
-    conversation = await new_conversation(
-        browser, project_id=project["id"], workspace_id=first["id"]
-    )
+    project = await new_project(browser, "Shared")
+    first = await new_workspace(browser, project, "one")
+    second = await new_workspace(browser, project, "two")
+    elsewhere = await new_workspace(browser, await new_project(browser, "Other"), "three")
+    conversation = await new_conversation(browser, project_id=project, workspace_id=first["id"])
     url = f"{URL}/{conversation['id']}"
     renamed = await browser.patch(url, json={"title": "Renamed"})
     assert renamed.status_code == 200 and renamed.json()["title"] == "Renamed"
@@ -156,7 +141,7 @@ async def test_patch_renames_and_moves_within_the_project_only(
         {"workspace_id": str(uuid.uuid4())},
         {},
         {"title": ""},
-        {"project_id": project["id"]},
+        {"project_id": project},
     ):
         assert_error(await browser.patch(url, json=body), 422, "VALIDATION_ERROR")
     current = (await browser.get(url)).json()
@@ -194,15 +179,13 @@ async def test_empty_conversation_reads(browser: AsyncClient) -> None:
 
 
 async def test_project_info_summarises_the_current_manifest(browser: AsyncClient) -> None:
-    project = await _project(browser)
-    workspace = await _workspace(browser, project["id"])
-    conversation = await new_conversation(
-        browser, project_id=project["id"], workspace_id=workspace["id"]
-    )
+    project = await new_project(browser, "Shared")
+    workspace = await new_workspace(browser, project, "laptop")
+    conversation = await new_conversation(browser, project_id=project, workspace_id=workspace["id"])
     url = f"{URL}/{conversation['id']}/project-info"
     info = (await browser.get(url)).json()
     assert info["project"] == {
-        "id": project["id"],
+        "id": project,
         "name": "Shared",
         "is_personal": False,
         "role": "owner",

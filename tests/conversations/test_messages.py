@@ -11,16 +11,10 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from orbiter.conversations import replies
-from tests.conversations.util import (
-    Sse,
-    new_conversation,
-    parse_sse,
-    sse_events,
-    streaming_client,
-    wait_for_status,
-)
+from tests.conversations.util import new_conversation, streaming_client, wait_for_status
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
 from tests.helpers import assert_error
+from tests.sse import SseEvent, parse_sse, sse_events
 
 URL = "/api/v1/conversations"
 SSE = {"Accept": "text/event-stream"}
@@ -269,8 +263,8 @@ async def test_history_keeps_the_newest_turns_within_the_budget(
     assert contents == [big + "second", "ok", "third"]
 
 
-async def _read_until(response: Any, count: int) -> list[Sse]:
-    got: list[Sse] = []
+async def _read_until(response: Any, count: int) -> list[SseEvent]:
+    got: list[SseEvent] = []
     async for event in sse_events(response):
         got.append(event)
         if len(got) == count:

@@ -30,7 +30,7 @@ async def _socket(
     async with ws_client(app, **headers) as client:
         if cookies is not None:
             client.cookies = cookies
-        async with aconnect_ws(path, client) as ws:
+        async with aconnect_ws(path, client, session_class=AsyncWebSocketSession) as ws:
             yield ws
 
 

@@ -1,13 +1,11 @@
 """Helpers for conversation tests: a streaming ASGI transport (httpx's buffers whole bodies,
-so a client could never drop mid-stream), SSE parsing, and WebSocket clients."""
+so a client could never drop mid-stream) and WebSocket clients."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -15,7 +13,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from httpx_ws.transport import ASGIWebSocketTransport
 
-BASE_URL = "http://testserver"
+from tests.helpers import BASE_URL
 
 
 class _Body(httpx.AsyncByteStream):
@@ -78,7 +76,7 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
             await disconnected.wait()
             return {"type": "http.disconnect"}
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             await queue.put(message)
 
         async def run() -> None:
@@ -118,45 +116,6 @@ def ws_client(app: FastAPI, **headers: str) -> AsyncClient:
         base_url=BASE_URL,
         headers=headers,
     )
-
-
-@dataclass
-class Sse:
-    event: str
-    data: Any
-    id: str | None
-
-
-async def sse_events(response: httpx.Response) -> AsyncIterator[Sse]:
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if "event" in fields or "data" in fields:
-                yield Sse(
-                    fields.get("event", "message"),
-                    json.loads(fields.get("data", "null")),
-                    fields.get("id"),
-                )
-            fields = {}
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value[1:] if value.startswith(" ") else value
-
-
-def parse_sse(text: str) -> list[Sse]:
-    events = []
-    for block in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.splitlines():
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields[name] = value[1:] if value.startswith(" ") else value
-        if "event" in fields:
-            events.append(Sse(fields["event"], json.loads(fields["data"]), fields.get("id")))
-    return events
 
 
 async def new_conversation(client: AsyncClient, **body: Any) -> dict[str, Any]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,19 +17,13 @@ from orbiter.core.body_limits import LARGER_BODIES
 from orbiter.models import ObjectOwner, StoredObject
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import sha256
-from tests.fakes.llm_servers import FakeLLM, create_fake_provider, parse_sse
-from tests.helpers import SignedIn, assert_error
+from tests.fakes.llm_servers import FakeLLM, create_fake_provider
+from tests.helpers import API, SignedIn, assert_error, fill_path
+from tests.sse import parse_sse
 
-API = "/api/v1"
 CHUNK = 64 * 1024
 # Routes that parse their own body (form or JSON), so any media type reaches them.
 SELF_PARSING = {("POST", f"{API}/oauth/device"), ("POST", f"{API}/oauth/token")}
-
-
-def _fill(path: str) -> str:
-    return re.sub(
-        r"\{([^}]+)\}", lambda m: "a" * 64 if "hash" in m.group(1) else str(uuid.uuid4()), path
-    )
 
 
 def json_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -114,7 +106,7 @@ async def test_every_json_route_is_capped_and_refuses_other_media_types(
     assert len(routes) > 25
     big = b"[" + b" " * 64 * 1024 * 1024 + b"]"  # over every declared limit
     for method, path in routes:
-        url = _fill(path)
+        url = fill_path(path)
         for content_type in ("text/plain", "application/x-www-form-urlencoded", "text/json"):
             response = await client.request(
                 method, url, content=b'{"a": 1}', headers={"Content-Type": content_type}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from httpx import AsyncClient
 
 from orbiter.core.settings import Settings
@@ -13,11 +16,6 @@ from tests.helpers import assert_error, new_client
 async def test_unknown_route_is_404_envelope(client: AsyncClient) -> None:
     assert_error(await client.get("/api/v1/does-not-exist"), 404, "RESOURCE_NOT_FOUND")
     assert_error(await client.get("/nowhere"), 404, "RESOURCE_NOT_FOUND")
-
-
-async def test_ci_routes_of_domains_not_built_yet_are_a_clear_404(client: AsyncClient) -> None:
-    response = await client.post("/api/v1/ci/workflows/0c6f0a8e-4b7e-4a53-9d0e-1b7f1f1f1f1f/run")
-    assert_error(response, 404, "RESOURCE_NOT_FOUND")
 
 
 async def test_wrong_method_is_405_envelope(client: AsyncClient) -> None:
@@ -40,7 +38,7 @@ async def test_validation_errors_list_the_fields(client: AsyncClient) -> None:
     assert all({"field", "message", "type"} <= set(f) for f in error["details"]["fields"])
 
 
-async def test_path_parameters_are_validated(client: AsyncClient, app) -> None:  # type: ignore[no-untyped-def]
+async def test_path_parameters_are_validated(client: AsyncClient, app: FastAPI) -> None:
     from tests.helpers import sign_in_everywhere
 
     user = await sign_in_everywhere(app)
@@ -50,7 +48,7 @@ async def test_path_parameters_are_validated(client: AsyncClient, app) -> None: 
 
 async def test_unexpected_errors_are_a_generic_500_with_the_request_id(
     migrated: Settings,
-    caplog,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = create_app(migrated)
 
@@ -92,9 +90,9 @@ async def test_security_headers_and_request_id_on_every_response(client: AsyncCl
         assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
 
 
-async def test_hsts_when_served_over_https(app) -> None:  # type: ignore[no-untyped-def]
+async def test_hsts_when_served_over_https(app: FastAPI) -> None:
     async with new_client(app) as client:
-        client.base_url = "https://testserver"  # type: ignore[assignment]
+        client.base_url = httpx.URL("https://testserver")
         response = await client.get("/health")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
@@ -114,7 +112,7 @@ async def test_docs_and_schema_are_served(client: AsyncClient) -> None:
     assert (await client.get("/redoc")).status_code == 200
 
 
-async def test_nul_characters_are_refused_before_they_reach_the_database(app) -> None:  # type: ignore[no-untyped-def]
+async def test_nul_characters_are_refused_before_they_reach_the_database(app: FastAPI) -> None:
     from tests.helpers import sign_in_everywhere
 
     user = await sign_in_everywhere(app)
@@ -128,7 +126,9 @@ async def test_nul_characters_are_refused_before_they_reach_the_database(app) ->
     await user.aclose()
 
 
-async def test_an_empty_credential_header_is_a_failed_credential_not_an_absent_one(app) -> None:  # type: ignore[no-untyped-def]
+async def test_an_empty_credential_header_is_a_failed_credential_not_an_absent_one(
+    app: FastAPI,
+) -> None:
     from tests.helpers import browser_for
 
     browser, _ = await browser_for(app)

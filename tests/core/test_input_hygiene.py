@@ -16,9 +16,8 @@ from httpx import AsyncClient
 
 from orbiter.core.db import create_engine
 from orbiter.core.settings import Settings
-from tests.helpers import PASSWORD, SignedIn, assert_error, full_width, unique_email
+from tests.helpers import API, PASSWORD, SignedIn, assert_error, full_width, unique_email
 
-API = "/api/v1"
 BAD_NAMES = {
     "blank": "   ",
     "whitespace": "\t\n \u3000",

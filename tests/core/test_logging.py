@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from httpx_ws import aconnect_ws
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from tests.conversations.util import ws_client
-from tests.helpers import SignedIn, new_client
+from tests.helpers import SignedInFactory, new_client
 from tests.live import live_orbiter
 
 SECRET = "orbt_secret"
@@ -43,13 +43,16 @@ def _lines(text: str) -> list[dict[str, Any]]:
 
 async def _refused_websocket(app: FastAPI, path: str) -> None:
     with pytest.raises(BaseException):  # noqa: B017 - refusal surfaces as various errors
-        async with ws_client(app) as client, aconnect_ws(path, client) as ws:
+        async with (
+            ws_client(app) as client,
+            aconnect_ws(path, client, session_class=AsyncWebSocketSession) as ws,
+        ):
             await ws.receive_text(timeout=5)
 
 
 async def test_the_access_log_is_one_json_object_per_request_with_its_context(
     json_app: FastAPI,
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     user = await signed_in()

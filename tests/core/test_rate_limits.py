@@ -10,7 +10,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from orbiter.auth.resolve import session_store
+from orbiter.auth.browser_sessions import session_store
 from orbiter.core.settings import Settings
 from orbiter.main import create_app
 from tests.helpers import (
@@ -19,8 +19,10 @@ from tests.helpers import (
     browser_for,
     create_api_key,
     new_client,
+    register,
     unique_email,
 )
+from tests.state import fresh_rate_limits
 
 DOWN_REDIS = "redis://127.0.0.1:1/0"  # nothing listens there
 
@@ -55,7 +57,7 @@ async def test_concurrent_requests_get_exactly_the_limit_and_every_one_its_heade
     """200 requests at once from one user with a 60/min limit: 60 pass, 140 are 429, none
     slips through uncounted (without headers) and no session lookup fails (503)."""
     browser, _ = await browser_for(app)
-    await app.state.resources.limiter.clear()  # a fresh window, whatever signing in counted
+    await fresh_rate_limits(app.state.resources)  # a fresh window, whatever signing in counted
     responses = await asyncio.gather(*(browser.get("/api/v1/auth/me") for _ in range(200)))
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 60 and statuses.count(429) == 140, sorted(set(statuses))
@@ -69,8 +71,7 @@ async def test_concurrent_requests_get_exactly_the_limit_and_every_one_its_heade
 
 
 async def test_failed_logins_are_limited_per_account(client: AsyncClient) -> None:
-    email = unique_email()
-    await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    email = await register(client)
     for _ in range(10):
         bad = await client.post(
             "/api/v1/auth/login", json={"email": email, "password": "wrong-password"}
@@ -79,8 +80,7 @@ async def test_failed_logins_are_limited_per_account(client: AsyncClient) -> Non
     locked = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert_error(locked, 429, "RATE_LIMITED")
     assert int(locked.headers["Retry-After"]) > 60  # a 15-minute window
-    other = unique_email()
-    await client.post("/api/v1/auth/register", json={"email": other, "password": PASSWORD})
+    other = await register(client)
     assert (
         await client.post("/api/v1/auth/login", json={"email": other, "password": PASSWORD})
     ).status_code == 200
@@ -112,7 +112,7 @@ async def test_forwarded_for_is_only_trusted_from_a_configured_proxy(migrated: S
             assert response.status_code == 200
     untrusting = create_app(migrated.model_copy(update=limits))
     async with LifespanManager(untrusting), new_client(untrusting) as client:
-        await untrusting.state.resources.limiter.clear()
+        await fresh_rate_limits(untrusting.state.resources)
         first = await client.post(
             "/api/v1/oauth/device", data={}, headers={"X-Forwarded-For": "203.0.113.3"}
         )

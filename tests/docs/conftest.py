@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_manifest, upload_tree
-from tests.helpers import SignedIn
+from tests.helpers import SignedIn, SignedInFactory, new_project
 
 PROJECTS = "/api/v1/projects"
 
@@ -56,8 +55,6 @@ class DocsProject:
 
 
 @pytest.fixture
-async def docs(signed_in: Callable[[], Awaitable[SignedIn]]) -> DocsProject:
+async def docs(signed_in: SignedInFactory) -> DocsProject:
     person = await signed_in()
-    created = await person.browser.post(PROJECTS, json={"name": "Documented"})
-    assert created.status_code == 201, created.text
-    return DocsProject(person, str(created.json()["id"]))
+    return DocsProject(person, await new_project(person.browser, "Documented"))

@@ -4,7 +4,6 @@ content read from the blob store, through HTTP."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from orbiter.blobs.manifest import blob_key
 from orbiter.runtime.resources import Resources
 from tests.blobs.util import upload_blob
 from tests.docs.conftest import PROJECTS, DocsProject
-from tests.helpers import SignedIn, add_member, assert_error, new_client
+from tests.helpers import SignedInFactory, add_member, assert_error, new_client
 
 README = b"# Orbiter\n\nSelf-hostable backend.\n"
 TREE = {
@@ -216,9 +215,7 @@ async def test_content_missing_from_the_store_is_404_like_an_unknown_path(
     assert error["details"] == {**unknown["details"], "path": "README.md"}
 
 
-async def test_any_member_may_read_docs(
-    docs: DocsProject, signed_in: Callable[[], Awaitable[SignedIn]]
-) -> None:
+async def test_any_member_may_read_docs(docs: DocsProject, signed_in: SignedInFactory) -> None:
     await docs.workspace("main", TREE)
     viewer = await signed_in()
     await add_member(docs.person.browser, docs.project_id, viewer.browser, viewer.email, "viewer")
@@ -230,7 +227,7 @@ async def test_any_member_may_read_docs(
 
 
 async def test_a_stranger_gets_404_on_every_route_with_every_credential(
-    docs: DocsProject, signed_in: Callable[[], Awaitable[SignedIn]], app: FastAPI
+    docs: DocsProject, signed_in: SignedInFactory, app: FastAPI
 ) -> None:
     main = await docs.workspace("main", TREE)
     stranger = await signed_in()

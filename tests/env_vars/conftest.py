@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.helpers import SignedIn, create_api_key, new_client
+from tests.helpers import SignedIn, SignedInFactory, create_api_key, new_client, new_project
 
 PROJECTS = "/api/v1/projects"
 
@@ -44,13 +44,12 @@ class Owner:
 
 
 @pytest.fixture
-async def owner(app: FastAPI, signed_in: Callable[[], Awaitable[SignedIn]]) -> AsyncIterator[Owner]:
+async def owner(app: FastAPI, signed_in: SignedInFactory) -> AsyncIterator[Owner]:
     person = await signed_in()
-    created = await person.browser.post(PROJECTS, json={"name": "Deployable"})
-    assert created.status_code == 201, created.text
+    project_id = await new_project(person.browser, "Deployable")
     key = await create_api_key(person.browser, ["read", "secrets:read"])
     deployer = new_client(app, **{"X-API-Key": key})
     try:
-        yield Owner(person, str(created.json()["id"]), deployer)
+        yield Owner(person, project_id, deployer)
     finally:
         await deployer.aclose()

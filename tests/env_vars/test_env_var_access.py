@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from tests.env_vars.conftest import PROJECTS, Owner
-from tests.helpers import SignedIn, add_member, assert_error, create_api_key, new_client
+from tests.helpers import (
+    SignedIn,
+    SignedInFactory,
+    add_member,
+    assert_error,
+    create_api_key,
+    new_client,
+)
 
 SECRET = "whsec-31b8d0f2aa"
 
@@ -31,7 +36,7 @@ async def every_route(client: AsyncClient, url: str) -> dict[str, Response]:
 
 
 async def test_a_stranger_gets_404_on_every_route_with_every_credential(
-    owner: Owner, signed_in: Callable[[], Awaitable[SignedIn]], app: FastAPI
+    owner: Owner, signed_in: SignedInFactory, app: FastAPI
 ) -> None:
     await owner.set("WEBHOOK_SECRET", SECRET)
     await owner.set("PUBLIC", "shown", is_secret=False)
@@ -61,7 +66,7 @@ async def test_an_unknown_project_is_404_and_a_malformed_id_422(owner: Owner) ->
 
 
 async def test_a_viewer_sees_plain_values_and_masked_secrets_but_cannot_write(
-    owner: Owner, signed_in: Callable[[], Awaitable[SignedIn]], app: FastAPI
+    owner: Owner, signed_in: SignedInFactory, app: FastAPI
 ) -> None:
     await owner.set("WEBHOOK_SECRET", SECRET)
     await owner.set("PUBLIC", "shown", is_secret=False)
@@ -86,7 +91,7 @@ async def test_a_viewer_sees_plain_values_and_masked_secrets_but_cannot_write(
 
 @pytest.mark.parametrize("method", ["cookie", "api_key", "bearer"])
 async def test_an_editor_may_set_bulk_set_and_delete(
-    owner: Owner, signed_in: Callable[[], Awaitable[SignedIn]], method: str
+    owner: Owner, signed_in: SignedInFactory, method: str
 ) -> None:
     editor = await signed_in()
     await member(owner, editor, "editor")
@@ -101,7 +106,7 @@ async def test_an_editor_may_set_bulk_set_and_delete(
 
 
 async def test_an_editor_deploy_key_may_read_values(
-    owner: Owner, signed_in: Callable[[], Awaitable[SignedIn]], app: FastAPI
+    owner: Owner, signed_in: SignedInFactory, app: FastAPI
 ) -> None:
     await owner.set("WEBHOOK_SECRET", SECRET)
     editor = await signed_in()

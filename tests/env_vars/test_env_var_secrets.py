@@ -67,7 +67,7 @@ async def test_values_are_encrypted_at_rest(owner: Owner, resources: Resources) 
 async def test_a_ciphertext_moved_to_another_variable_does_not_open(
     owner: Owner,
     resources: Resources,
-    caplog,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Values are bound to their project and key: a database-level swap is detected."""
     await owner.set("DB_PASSWORD", SECRET, is_secret=True)

@@ -191,7 +191,8 @@ async def test_bulk_set_names_the_duplicate_key(owner: Owner) -> None:
 
 
 async def test_bulk_body_must_be_an_object_with_variables(owner: Owner) -> None:
-    for body in ([{"key": "A", "value": "b"}], {"vars": []}, {"variables": "A=b"}):
+    bodies: list[Any] = [[{"key": "A", "value": "b"}], {"vars": []}, {"variables": "A=b"}]
+    for body in bodies:
         response = await owner.person.browser.put(owner.url, json=body)
         assert_error(response, 422, "VALIDATION_ERROR")
     malformed = await owner.person.browser.put(

@@ -91,9 +91,10 @@ def fake_google() -> Iterator[FakeGoogle]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        host, port = server.server_address[:2]
         yield FakeGoogle(
-            url=f"http://{host}:{port}/oauth2/v3/certs", kid=kid, private_key=private_key
+            url=f"http://127.0.0.1:{server.server_port}/oauth2/v3/certs",
+            kid=kid,
+            private_key=private_key,
         )
     finally:
         server.shutdown()

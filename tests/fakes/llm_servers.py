@@ -17,6 +17,9 @@ Behaviour is chosen by the model name (substring match, so `claude-slow` works t
   tool                   a tool call `get_weather({"city": "Paris"})`, finish reason tool_calls
 and by the API key: a key starting with `bad` answers 401 (OpenAI / Anthropic error shape);
 `redirect-key` answers GET /models with a 302 to a path that is never expected to be hit.
+Bodies the real APIs refuse are refused the same way (400 `invalid_request_error`, see
+`tests.fakes.llm_checks`): no `model`, Anthropic without `max_tokens` or with turns that do
+not alternate from a first user turn, an OpenAI `tool` message without `tool_call_id`, ...
 `fake.queue_reply("text")` makes the next completions (any echo-like model) answer "text".
 Every request is logged in `fake.requests` (server, method, path, headers, json body).
 """
@@ -40,6 +43,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.llm_checks import anthropic_problem, openai_problem
 
 OPENAI_MODELS = ["echo", "slow", "flaky", "error", "disconnect", "malformed", "truncated", "tool"]
 ANTHROPIC_MODELS = [f"claude-{m}" for m in OPENAI_MODELS]
@@ -140,8 +145,10 @@ def _sse(data: Any, event: str | None = None) -> bytes:
 # ------------------------------------------------------------------ OpenAI-compatible
 
 
-def _openai_error(status: int, message: str, type_: str, code: str | None = None) -> Response:
-    body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
+def _openai_error(
+    status: int, message: str, type_: str, code: str | None = None, param: str | None = None
+) -> Response:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
     return JSONResponse(body, status_code=status)
 
 
@@ -176,7 +183,11 @@ def openai_app(state: FakeState) -> Starlette:
             return _openai_error(
                 401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key"
             )
-        model = str(body.get("model", ""))
+        problem = openai_problem(body)
+        if problem is not None:
+            message, param = problem
+            return _openai_error(400, message, "invalid_request_error", param=param)
+        model = str(body["model"])
         messages = body.get("messages", [])
         if "error" in model:
             return _openai_error(500, "The server had an error", "server_error")
@@ -306,7 +317,10 @@ def anthropic_app(state: FakeState) -> Starlette:
         body = await _record(request, "anthropic", state)
         if _anthropic_key(request).startswith("bad"):
             return _anthropic_error(401, "authentication_error", "invalid x-api-key")
-        model = str(body.get("model", ""))
+        problem = anthropic_problem(body)
+        if problem is not None:
+            return _anthropic_error(400, "invalid_request_error", problem)
+        model = str(body["model"])
         turns = body.get("messages", [])
         if "error" in model:
             return _anthropic_error(500, "api_error", "Internal server error")
@@ -540,27 +554,3 @@ async def create_fake_provider(
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-@dataclass(frozen=True)
-class SseEvent:
-    id: str | None
-    event: str
-    data: Any
-
-
-def parse_sse(text: str) -> list[SseEvent]:
-    """Parse a whole `text/event-stream` body (JSON data) into its events."""
-    events: list[SseEvent] = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, list[str]] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
-        if "data" in fields:
-            data = json.loads("\n".join(fields["data"]))
-            event_id = fields.get("id", [None])[-1]
-            events.append(SseEvent(event_id, fields.get("event", ["message"])[-1], data))
-    return events

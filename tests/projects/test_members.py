@@ -14,7 +14,7 @@ from httpx import AsyncClient
 from sqlalchemy import event
 
 from orbiter.runtime.resources import Resources
-from tests.helpers import assert_error, browser_for, unique_email
+from tests.helpers import assert_error, browser_for, new_project, unique_email
 
 PROJECTS = "/api/v1/projects"
 INVITATIONS = "/api/v1/invitations"
@@ -54,10 +54,8 @@ async def person(app: FastAPI) -> AsyncIterator[PersonFactory]:
             await client.aclose()
 
 
-async def new_project(owner: Person, name: str = "Shared") -> str:
-    response = await owner.client.post(PROJECTS, json={"name": name, "description": "before"})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+async def shared_project(owner: Person) -> str:
+    return await new_project(owner.client, "Shared", description="before")
 
 
 async def invite(owner: Person, project_id: str, email: str, role: str) -> dict[str, Any]:
@@ -102,7 +100,7 @@ async def test_an_invited_member_joins_when_they_accept_and_sees_the_project_wit
     person: PersonFactory,
 ) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
 
     invited = await owner.client.post(
         f"{PROJECTS}/{project_id}/members", json={"email": member.email, "role": "editor"}
@@ -163,7 +161,7 @@ async def test_the_invited_email_is_matched_case_and_width_insensitively(
     person: PersonFactory, variant: Callable[[str], str]
 ) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     invitation = await invite(owner, project_id, variant(member.email), "viewer")
     assert invitation["email"] == member.email
     assert (await accept(member, invitation["id"]))["role"] == "viewer"
@@ -172,7 +170,7 @@ async def test_the_invited_email_is_matched_case_and_width_insensitively(
 
 async def test_viewer_can_read_but_not_write(person: PersonFactory) -> None:
     owner, viewer = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, viewer, "viewer")
 
     for path in ("", "/status", "/events", "/members"):
@@ -208,7 +206,7 @@ async def test_viewer_can_read_but_not_write(person: PersonFactory) -> None:
 
 async def test_editor_can_update_but_not_share_or_delete(person: PersonFactory) -> None:
     owner, editor, stranger = await person(), await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, editor, "editor")
 
     updated = await editor.client.put(f"{PROJECTS}/{project_id}", json={"name": "Edited"})
@@ -243,7 +241,7 @@ async def test_inviting_an_unknown_email_answers_exactly_like_inviting_an_accoun
 ) -> None:
     """Nothing the owner sees tells whether the email has an account, until it accepts."""
     owner, existing = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     unknown = unique_email("nobody")
     answers = [
         await invite(owner, project_id, email, "viewer") for email in (existing.email, unknown)
@@ -276,7 +274,7 @@ async def test_inviting_an_unknown_email_answers_exactly_like_inviting_an_accoun
 
 async def test_only_the_invited_email_can_accept(person: PersonFactory) -> None:
     owner, member, other = await person(), await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     invitation = await invite(owner, project_id, member.email, "owner")
     for someone in (other, owner):
         assert_error(
@@ -294,7 +292,7 @@ async def test_only_the_invited_email_can_accept(person: PersonFactory) -> None:
 
 async def test_an_owner_withdraws_an_invitation(person: PersonFactory) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     invitation = await invite(owner, project_id, member.email, "editor")
     viewer = await person()
     await add(owner, project_id, viewer, "viewer")
@@ -315,7 +313,7 @@ async def test_an_invitation_lapses_and_the_email_can_be_invited_again(
     person: PersonFactory, resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     monkeypatch.setattr(resources.settings, "invitation_days", 0)  # lapses at once
     lapsed = await invite(owner, project_id, member.email, "viewer")
     assert await pending(owner.client, project_id) == []
@@ -332,7 +330,7 @@ async def test_inviting_a_member_or_an_invited_email_again_is_409_and_keeps_thei
     person: PersonFactory,
 ) -> None:
     owner, member, invitee = await person(), await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "viewer")
     await invite(owner, project_id, invitee.email, "viewer")
     assert_error(
@@ -374,7 +372,7 @@ async def test_invalid_role_is_422_on_add_and_on_change(
     person: PersonFactory, body: dict[str, Any]
 ) -> None:
     owner, member, other = await person(), await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "viewer")
 
     error = assert_error(
@@ -396,7 +394,7 @@ async def test_invalid_role_is_422_on_add_and_on_change(
 
 async def test_invalid_member_bodies_are_422(person: PersonFactory) -> None:
     owner = await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     for body in ({"email": "not-an-email", "role": "viewer"}, {"role": "viewer"}):
         error = assert_error(
             await owner.client.post(f"{PROJECTS}/{project_id}/members", json=body),
@@ -409,7 +407,7 @@ async def test_invalid_member_bodies_are_422(person: PersonFactory) -> None:
 
 async def test_owner_changes_a_members_role(person: PersonFactory) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "viewer")
 
     response = await owner.client.patch(
@@ -427,7 +425,7 @@ async def test_owner_changes_a_members_role(person: PersonFactory) -> None:
 
 async def test_changing_the_role_of_a_non_member_is_404(person: PersonFactory) -> None:
     owner, outsider = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     for user_id in (outsider.id, str(uuid.uuid4())):
         assert_error(
             await owner.client.patch(
@@ -446,7 +444,7 @@ async def test_changing_the_role_of_a_non_member_is_404(person: PersonFactory) -
 
 async def test_the_last_owner_can_neither_be_demoted_nor_leave(person: PersonFactory) -> None:
     owner, editor = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, editor, "editor")
 
     for role in ("editor", "viewer"):
@@ -474,7 +472,7 @@ async def test_after_promoting_someone_else_the_old_owner_can_step_down_and_leav
     person: PersonFactory,
 ) -> None:
     owner, heir = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, heir, "editor")
     promoted = await owner.client.patch(
         f"{PROJECTS}/{project_id}/members/{heir.id}", json={"role": "owner"}
@@ -504,7 +502,7 @@ async def test_after_promoting_someone_else_the_old_owner_can_step_down_and_leav
 
 async def test_an_owner_may_leave_when_another_owner_remains(person: PersonFactory) -> None:
     first, second = await person(), await person()
-    project_id = await new_project(first)
+    project_id = await shared_project(first)
     await add(first, project_id, second, "owner")
     assert (
         await first.client.delete(f"{PROJECTS}/{project_id}/members/{first.id}")
@@ -514,7 +512,7 @@ async def test_an_owner_may_leave_when_another_owner_remains(person: PersonFacto
 
 async def test_a_non_owner_may_leave_but_not_remove_others(person: PersonFactory) -> None:
     owner, editor, viewer = await person(), await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, editor, "editor")
     await add(owner, project_id, viewer, "viewer")
 
@@ -543,7 +541,7 @@ async def test_a_non_owner_may_leave_but_not_remove_others(person: PersonFactory
 
 async def test_owner_removes_a_member_who_then_loses_access(person: PersonFactory) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "editor")
     assert (
         await owner.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")
@@ -559,7 +557,7 @@ async def test_owner_removes_a_member_who_then_loses_access(person: PersonFactor
 
 async def test_a_non_member_gets_404_everywhere_and_changes_nothing(person: PersonFactory) -> None:
     owner, member, outsider = await person(), await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "viewer")
     base = f"{PROJECTS}/{project_id}"
     attempts: list[tuple[str, str, dict[str, Any] | None]] = [
@@ -598,7 +596,7 @@ async def test_a_non_member_gets_404_everywhere_and_changes_nothing(person: Pers
 
 async def test_membership_changes_are_recorded_as_events(person: PersonFactory) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "viewer")
     await owner.client.patch(
         f"{PROJECTS}/{project_id}/members/{member.id}", json={"role": "editor"}
@@ -639,7 +637,7 @@ async def test_membership_changes_are_recorded_as_events(person: PersonFactory) 
 
 async def test_a_member_leaving_is_recorded_with_them_as_actor(person: PersonFactory) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     await add(owner, project_id, member, "viewer")
     assert (
         await member.client.delete(f"{PROJECTS}/{project_id}/members/{member.id}")
@@ -656,7 +654,7 @@ async def test_inviting_the_same_email_concurrently_gives_one_201_and_conflicts_
     person: PersonFactory,
 ) -> None:
     owner, member = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     responses = await asyncio.gather(
         *(
             owner.client.post(
@@ -687,7 +685,7 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     person: PersonFactory,
 ) -> None:
     first, second = await person(), await person()
-    project_id = await new_project(first)
+    project_id = await shared_project(first)
     await add(first, project_id, second, "owner")
     responses = await asyncio.gather(
         first.client.patch(f"{PROJECTS}/{project_id}/members/{second.id}", json={"role": "viewer"}),
@@ -701,7 +699,7 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
 
 async def test_two_owners_leaving_at_once_leave_one_owner(person: PersonFactory) -> None:
     first, second = await person(), await person()
-    project_id = await new_project(first)
+    project_id = await shared_project(first)
     await add(first, project_id, second, "owner")
     responses = await asyncio.gather(
         first.client.delete(f"{PROJECTS}/{project_id}/members/{first.id}"),
@@ -729,7 +727,7 @@ async def test_inviting_runs_the_same_statements_whether_or_not_the_email_has_an
 ) -> None:
     """No lookup of the email among accounts, so no timing difference to measure either."""
     owner, existing = await person(), await person()
-    project_id = await new_project(owner)
+    project_id = await shared_project(owner)
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -3,13 +3,11 @@ insights."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_tree
-from tests.helpers import SignedIn
-from tests.workspaces.util import API, add_member, new_project, new_snapshot, new_workspace
+from tests.helpers import API, SignedInFactory, add_member, new_project
+from tests.workspaces.util import new_snapshot, new_workspace
 
 
 async def test_a_new_project_has_no_workspaces_snapshots_or_insights(browser: AsyncClient) -> None:
@@ -68,11 +66,11 @@ async def test_detail_lists_workspaces_the_last_ten_snapshots_and_insights(
 
 
 async def test_a_viewer_sees_the_same_detail(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     owner, viewer = await signed_in(), await signed_in()
     project = await new_project(owner.browser)
-    await add_member(owner.browser, project, viewer, "viewer")
+    await add_member(owner.browser, project, viewer.browser, viewer.email, "viewer")
     await new_workspace(owner.browser, project, "main")
     manifest = await upload_tree(owner.browser, {"a.py": b"a"})
     snapshot = await new_snapshot(owner.browser, project, manifest)

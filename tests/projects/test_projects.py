@@ -4,13 +4,12 @@ status and the activity feed, all through HTTP."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import pytest
 from httpx import AsyncClient
 
-from tests.helpers import assert_error
+from tests.helpers import assert_error, iso_time
 
 PROJECTS = "/api/v1/projects"
 
@@ -18,10 +17,6 @@ PROJECTS = "/api/v1/projects"
 @pytest.fixture
 def owner(browser: AsyncClient) -> AsyncClient:
     return browser
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def create(client: AsyncClient, name: str, **extra: Any) -> dict[str, Any]:
@@ -115,7 +110,7 @@ async def test_list_is_newest_updated_first(owner: AsyncClient) -> None:
     ).status_code == 200
     data = (await owner.get(PROJECTS)).json()["data"]
     assert [p["name"] for p in data] == ["first", "third", "second", "Personal"]
-    stamps = [ts(p["updated_at"]) for p in data]
+    stamps = [iso_time(p["updated_at"]) for p in data]
     assert stamps == sorted(stamps, reverse=True)
     assert {second["id"], third["id"]} <= {p["id"] for p in data}
 
@@ -210,7 +205,7 @@ async def test_put_updates_name_and_description_bumps_updated_at_and_records_an_
     assert updated["description"] == "new"
     assert updated["role"] == "owner"
     assert updated["created_at"] == project["created_at"]
-    assert ts(updated["updated_at"]) > ts(project["updated_at"])
+    assert iso_time(updated["updated_at"]) > iso_time(project["updated_at"])
 
     detail = (await owner.get(f"{PROJECTS}/{project['id']}")).json()
     assert (detail["name"], detail["description"]) == ("New name", "new")
@@ -283,15 +278,15 @@ async def test_status_has_last_snapshot_updated_at_and_last_activity(owner: Asyn
     status = response.json()
     assert set(status) == {"last_snapshot_id", "updated_at", "last_activity"}
     assert status["last_snapshot_id"] is None
-    assert ts(status["updated_at"]) == ts(project["updated_at"])
+    assert iso_time(status["updated_at"]) == iso_time(project["updated_at"])
     assert status["last_activity"] is not None
 
     updated = (await owner.put(f"{PROJECTS}/{project['id']}", json={"name": "Status 2"})).json()
     after = (await owner.get(f"{PROJECTS}/{project['id']}/status")).json()
-    assert ts(after["updated_at"]) == ts(updated["updated_at"])
-    assert ts(after["last_activity"]) > ts(status["last_activity"])
+    assert iso_time(after["updated_at"]) == iso_time(updated["updated_at"])
+    assert iso_time(after["last_activity"]) > iso_time(status["last_activity"])
     newest = (await owner.get(f"{PROJECTS}/{project['id']}/events", params={"limit": 1})).json()
-    assert ts(after["last_activity"]) == ts(newest["data"][0]["created_at"])
+    assert iso_time(after["last_activity"]) == iso_time(newest["data"][0]["created_at"])
 
 
 async def test_events_are_paginated_newest_first(owner: AsyncClient) -> None:
@@ -315,7 +310,7 @@ async def test_events_are_paginated_newest_first(owner: AsyncClient) -> None:
             break
     assert [e["type"] for e in events] == ["project.updated"] * 3 + ["project.created"]
     assert len({e["id"] for e in events}) == 4
-    stamps = [ts(e["created_at"]) for e in events]
+    stamps = [iso_time(e["created_at"]) for e in events]
     assert stamps == sorted(stamps, reverse=True)
     assert all(e["project_id"] == project["id"] for e in events)
     assert_error(await owner.get(url, params={"cursor": "bogus"}), 400, "BAD_REQUEST")

@@ -10,8 +10,9 @@ import pytest
 
 from orbiter.core import outbound
 from orbiter.core.outbound import forbidden_reason
+from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
-from tests.helpers import assert_error
+from tests.helpers import SignedInFactory, assert_error
 
 PUBLIC = "93.184.216.34"
 REFUSED = [
@@ -43,14 +44,21 @@ REFUSED = [
 ]
 
 
+class FakeDns(dict[str, list[str]]):
+    """Names to addresses: `dns["evil.example"] = ["10.0.0.1"]`; `calls` lists the lookups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+
 @pytest.fixture
-def dns(monkeypatch):
-    """A fake DNS: `dns["evil.example"] = ["10.0.0.1"]`; unknown names fail to resolve."""
-    table: dict[str, list[str]] = {}
-    calls: list[str] = []
+def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
+    """A fake DNS in place of the real one; unknown names fail to resolve."""
+    table = FakeDns()
 
     async def resolve(host: str, port: int) -> list[str]:
-        calls.append(host)
+        table.calls.append(host)
         if host in table:
             return table[host]
         if all(c.isdigit() or c in ".:abcdef" for c in host.lower()):
@@ -58,12 +66,11 @@ def dns(monkeypatch):
         raise OSError(f"no such host {host}")
 
     monkeypatch.setattr(outbound, "resolve_host", resolve)
-    table["calls"] = calls  # type: ignore[assignment]
     return table
 
 
 @pytest.fixture
-def strict(resources, monkeypatch):
+def strict(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resources.settings, "allow_private_urls", False)
 
 
@@ -77,12 +84,12 @@ def body(base_url: str, name: str = "p") -> dict[str, object]:
 
 
 @pytest.mark.parametrize("address", REFUSED)
-def test_non_public_addresses_are_refused(address):
+def test_non_public_addresses_are_refused(address: str) -> None:
     assert forbidden_reason(address) is not None
 
 
 @pytest.mark.parametrize("address", [PUBLIC, "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
-def test_public_addresses_are_allowed(address):
+def test_public_addresses_are_allowed(address: str) -> None:
     assert forbidden_reason(address) is None
 
 
@@ -91,8 +98,8 @@ def test_public_addresses_are_allowed(address):
     ["10.0.0.1", "127.0.0.1", "169.254.169.254", "100.64.0.1", "fd00::1", "::ffff:10.0.0.1"],
 )
 async def test_create_refuses_a_host_resolving_to_a_private_address(
-    signed_in, dns, strict, address
-):
+    signed_in: SignedInFactory, dns: FakeDns, strict: None, address: str
+) -> None:
     dns["evil.example"] = [address]
     user = await signed_in()
     response = await user.browser.post("/api/v1/providers", json=body("https://evil.example/v1"))
@@ -113,14 +120,18 @@ async def test_create_refuses_a_host_resolving_to_a_private_address(
         "http://0.0.0.0/v1",
     ],
 )
-async def test_create_refuses_private_ip_literals(signed_in, dns, strict, url):
+async def test_create_refuses_private_ip_literals(
+    signed_in: SignedInFactory, dns: FakeDns, strict: None, url: str
+) -> None:
     user = await signed_in()
     assert_error(
         await user.browser.post("/api/v1/providers", json=body(url)), 422, "VALIDATION_ERROR"
     )
 
 
-async def test_a_name_with_any_private_address_is_refused(signed_in, dns, strict):
+async def test_a_name_with_any_private_address_is_refused(
+    signed_in: SignedInFactory, dns: FakeDns, strict: None
+) -> None:
     dns["mixed.example"] = [PUBLIC, "10.1.2.3"]
     user = await signed_in()
     assert_error(
@@ -130,7 +141,9 @@ async def test_a_name_with_any_private_address_is_refused(signed_in, dns, strict
     )
 
 
-async def test_metadata_host_names_are_refused(signed_in, dns, strict):
+async def test_metadata_host_names_are_refused(
+    signed_in: SignedInFactory, dns: FakeDns, strict: None
+) -> None:
     dns["metadata.google.internal"] = [PUBLIC]
     user = await signed_in()
     error = assert_error(
@@ -143,7 +156,9 @@ async def test_metadata_host_names_are_refused(signed_in, dns, strict):
     assert "metadata" in error["details"]["fields"][0]["message"]
 
 
-async def test_ollama_default_url_is_loopback_and_refused(signed_in, dns, strict):
+async def test_ollama_default_url_is_loopback_and_refused(
+    signed_in: SignedInFactory, dns: FakeDns, strict: None
+) -> None:
     user = await signed_in()
     response = await user.browser.post(
         "/api/v1/providers", json={"name": "local", "type": "ollama"}
@@ -152,14 +167,18 @@ async def test_ollama_default_url_is_loopback_and_refused(signed_in, dns, strict
     assert "loopback" in error["details"]["fields"][0]["message"]
 
 
-async def test_public_hosts_are_accepted(signed_in, dns, strict):
+async def test_public_hosts_are_accepted(
+    signed_in: SignedInFactory, dns: FakeDns, strict: None
+) -> None:
     dns["llm.example"] = [PUBLIC]
     user = await signed_in()
     response = await user.browser.post("/api/v1/providers", json=body("https://llm.example/v1"))
     assert response.status_code == 201, response.text
 
 
-async def test_update_refuses_a_private_url_and_keeps_the_old_one(signed_in, dns, strict):
+async def test_update_refuses_a_private_url_and_keeps_the_old_one(
+    signed_in: SignedInFactory, dns: FakeDns, strict: None
+) -> None:
     dns["llm.example"], dns["evil.example"] = [PUBLIC], ["192.168.0.10"]
     user = await signed_in()
     created = (
@@ -174,8 +193,11 @@ async def test_update_refuses_a_private_url_and_keeps_the_old_one(signed_in, dns
 
 
 async def test_a_url_refused_at_use_time_is_502_and_sends_nothing(
-    signed_in, fake_llm: FakeLLM, resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm)  # allowed while private URLs are
     monkeypatch.setattr(resources.settings, "allow_private_urls", False)
@@ -193,8 +215,12 @@ async def test_a_url_refused_at_use_time_is_502_and_sends_nothing(
 
 
 async def test_dns_rebinding_is_caught_at_connect_time(
-    signed_in, fake_llm: FakeLLM, dns, resources, monkeypatch
-):
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    dns: FakeDns,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Public when checked at create, loopback when used: the connect-time check refuses."""
     port = fake_llm.openai_url.split(":")[2].split("/")[0]
     monkeypatch.setattr(resources.settings, "allow_private_urls", False)
@@ -216,7 +242,9 @@ async def test_dns_rebinding_is_caught_at_connect_time(
     assert fake_llm.requests == []
 
 
-async def test_connects_to_the_address_it_checked(signed_in, fake_llm: FakeLLM, dns):
+async def test_connects_to_the_address_it_checked(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, dns: FakeDns
+) -> None:
     """`llm.example` exists only in our resolver: reaching the fake proves the connection
     used the checked address, while the Host header keeps the name (TLS would verify it)."""
     port = fake_llm.openai_url.split(":")[2].split("/")[0]
@@ -232,4 +260,4 @@ async def test_connects_to_the_address_it_checked(signed_in, fake_llm: FakeLLM, 
     assert chat.status_code == 200, chat.text
     [sent] = fake_llm.completions()
     assert sent.headers["host"] == f"llm.example:{port}"
-    assert "llm.example" in dns["calls"]  # type: ignore[operator]
+    assert "llm.example" in dns.calls

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.llm_servers import create_fake_provider
-from tests.helpers import assert_error
+from tests.fakes.llm_servers import FakeLLM, create_fake_provider
+from tests.helpers import SignedInFactory, assert_error
 
 METHODS = ["cookie", "api_key", "bearer"]
 
 
 @pytest.mark.parametrize("method", METHODS)
-async def test_another_users_provider_is_not_found(signed_in, fake_llm, method):
+async def test_another_users_provider_is_not_found(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, method: str
+) -> None:
     owner, intruder = await signed_in(), await signed_in()
     created = await create_fake_provider(owner.browser, fake_llm)
     pid = created["id"]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from orbiter.models import LlmProvider
 from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider, provider_body
-from tests.helpers import assert_error, create_api_key, new_client
+from tests.helpers import SignedInFactory, assert_error, create_api_key, new_client
 
 KEY = "sk-test-key-1234abcd"
 
@@ -23,7 +25,9 @@ async def stored(resources: Resources, provider_id: str) -> LlmProvider:
         return row
 
 
-async def test_create_masks_the_key_and_encrypts_it_at_rest(signed_in, fake_llm, resources):
+async def test_create_masks_the_key_and_encrypts_it_at_rest(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, resources: Resources
+) -> None:
     user = await signed_in()
     response = await user.browser.post("/api/v1/providers", json=provider_body(fake_llm))
     assert response.status_code == 201, response.text
@@ -52,7 +56,9 @@ async def test_create_masks_the_key_and_encrypts_it_at_rest(signed_in, fake_llm,
         )
 
 
-async def test_the_key_is_never_echoed_by_any_route(signed_in, fake_llm):
+async def test_the_key_is_never_echoed_by_any_route(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm)
     pid = created["id"]
@@ -70,14 +76,16 @@ async def test_the_key_is_never_echoed_by_any_route(signed_in, fake_llm):
     assert responses[2].json()["api_key"] == "••••wxyz"
 
 
-async def test_short_keys_show_no_last4(signed_in, fake_llm):
+async def test_short_keys_show_no_last4(signed_in: SignedInFactory, fake_llm: FakeLLM) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm, api_key="abc123")
     assert created["api_key"] == "••••" and created["api_key_last4"] is None
     assert created["has_api_key"] is True
 
 
-async def test_list_is_paginated_and_only_the_callers(signed_in, fake_llm):
+async def test_list_is_paginated_and_only_the_callers(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user, other = await signed_in(), await signed_in()
     for i in range(3):
         await create_fake_provider(user.browser, fake_llm, name=f"p{i}")
@@ -98,7 +106,9 @@ async def test_list_is_paginated_and_only_the_callers(signed_in, fake_llm):
     assert rest["pagination"]["has_more"] is False
 
 
-async def test_update_keeps_the_key_unless_sent(signed_in, fake_llm, resources):
+async def test_update_keeps_the_key_unless_sent(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, resources: Resources
+) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm, models=["echo"])
     pid = created["id"]
@@ -126,7 +136,7 @@ async def test_update_keeps_the_key_unless_sent(signed_in, fake_llm, resources):
     assert (await stored(resources, pid)).api_key_encrypted is None
 
 
-async def test_one_default_per_user(signed_in, fake_llm):
+async def test_one_default_per_user(signed_in: SignedInFactory, fake_llm: FakeLLM) -> None:
     user = await signed_in()
     first = await create_fake_provider(user.browser, fake_llm, name="first")
     second = await create_fake_provider(user.browser, fake_llm, name="second", is_default=True)
@@ -144,7 +154,9 @@ async def test_one_default_per_user(signed_in, fake_llm):
     assert second["id"]
 
 
-async def test_duplicate_names_are_409_and_change_nothing(signed_in, fake_llm):
+async def test_duplicate_names_are_409_and_change_nothing(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user, other = await signed_in(), await signed_in()
     await create_fake_provider(user.browser, fake_llm, name="main")
     second = await create_fake_provider(user.browser, fake_llm, name="backup")
@@ -178,7 +190,9 @@ async def test_duplicate_names_are_409_and_change_nothing(signed_in, fake_llm):
         ({"name": "x", "type": "openai", "models": [""]}, "models.0"),
     ],
 )
-async def test_bad_bodies_are_422_and_create_nothing(signed_in, body, field):
+async def test_bad_bodies_are_422_and_create_nothing(
+    signed_in: SignedInFactory, body: dict[str, Any], field: str
+) -> None:
     user = await signed_in()
     error = assert_error(
         await user.browser.post("/api/v1/providers", json=body), 422, "VALIDATION_ERROR"
@@ -189,7 +203,7 @@ async def test_bad_bodies_are_422_and_create_nothing(signed_in, body, field):
     assert (await user.browser.get("/api/v1/providers")).json()["data"] == []
 
 
-async def test_empty_update_is_422(signed_in, fake_llm):
+async def test_empty_update_is_422(signed_in: SignedInFactory, fake_llm: FakeLLM) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm)
     assert_error(
@@ -204,7 +218,7 @@ async def test_empty_update_is_422(signed_in, fake_llm):
     )
 
 
-async def test_delete(signed_in, fake_llm):
+async def test_delete(signed_in: SignedInFactory, fake_llm: FakeLLM) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm)
     assert (await user.cli.delete(f"/api/v1/providers/{created['id']}")).status_code == 204
@@ -225,7 +239,9 @@ async def test_delete(signed_in, fake_llm):
         ("ollama", "llama3.2:latest"),
     ],
 )
-async def test_live_test_lists_the_providers_models(signed_in, fake_llm: FakeLLM, kind, expected):
+async def test_live_test_lists_the_providers_models(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str, expected: str
+) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm, kind)
     response = await user.browser.post(f"/api/v1/providers/{created['id']}/test")
@@ -239,7 +255,9 @@ async def test_live_test_lists_the_providers_models(signed_in, fake_llm: FakeLLM
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
-async def test_live_test_with_a_bad_key_reports_the_failure(signed_in, fake_llm, kind):
+async def test_live_test_with_a_bad_key_reports_the_failure(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, kind: str
+) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm, kind, api_key="bad-key-0000000000")
     result = (await user.browser.post(f"/api/v1/providers/{created['id']}/test")).json()
@@ -248,7 +266,9 @@ async def test_live_test_with_a_bad_key_reports_the_failure(signed_in, fake_llm,
     assert "bad-key-0000000000" not in json.dumps(result)
 
 
-async def test_live_test_does_not_follow_redirects(signed_in, fake_llm):
+async def test_live_test_does_not_follow_redirects(
+    signed_in: SignedInFactory, fake_llm: FakeLLM
+) -> None:
     user = await signed_in()
     created = await create_fake_provider(user.browser, fake_llm, api_key="redirect-key")
     result = (await user.browser.post(f"/api/v1/providers/{created['id']}/test")).json()
@@ -257,7 +277,9 @@ async def test_live_test_does_not_follow_redirects(signed_in, fake_llm):
     assert [r.path for r in fake_llm.requests] == ["/v1/models"], "the Location was never fetched"
 
 
-async def test_live_test_of_an_unreachable_provider(signed_in, resources, monkeypatch):
+async def test_live_test_of_an_unreachable_provider(
+    signed_in: SignedInFactory, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(resources.settings, "llm_max_retries", 0)
     user = await signed_in()
     created = (
@@ -273,7 +295,9 @@ async def test_live_test_of_an_unreachable_provider(signed_in, resources, monkey
 # ------------------------------------------------------------------ GET /providers/env
 
 
-async def test_env_map_needs_an_api_key_with_secrets_read(signed_in, fake_llm, app):
+async def test_env_map_needs_an_api_key_with_secrets_read(
+    signed_in: SignedInFactory, fake_llm: FakeLLM, app: FastAPI
+) -> None:
     user = await signed_in()
     await create_fake_provider(user.browser, fake_llm, "openai", name="oa")
     await create_fake_provider(
@@ -294,7 +318,7 @@ async def test_env_map_needs_an_api_key_with_secrets_read(signed_in, fake_llm, a
     }
 
 
-async def test_env_map_is_empty_without_providers(signed_in, app):
+async def test_env_map_is_empty_without_providers(signed_in: SignedInFactory, app: FastAPI) -> None:
     user = await signed_in()
     key = await create_api_key(user.browser, scopes=["read", "secrets:read"])
     async with new_client(app, **{"X-API-Key": key}) as ci:

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 
 from tests.blobs.util import sha256, upload_blob, upload_manifest, upload_tree
-from tests.helpers import SignedIn, assert_error, assert_missing_reference, new_client
-from tests.workspaces.util import (
+from tests.helpers import (
     API,
+    SignedInFactory,
     add_member,
-    events,
+    assert_error,
+    assert_missing_reference,
+    new_client,
     new_project,
-    new_snapshot,
-    new_workspace,
 )
+from tests.workspaces.util import events, new_snapshot, new_workspace
 
 
 async def test_registering_a_snapshot_of_an_uploaded_tree(browser: AsyncClient) -> None:
@@ -109,7 +109,7 @@ async def test_a_reused_snapshot_id_is_refused_without_naming_its_project(
 
 
 async def test_racing_registrations_of_one_snapshot_id_create_it_once(
-    app: FastAPI, signed_in: Callable[[], Awaitable[SignedIn]]
+    app: FastAPI, signed_in: SignedInFactory
 ) -> None:
     user = await signed_in()
     project = await new_project(user.cli)
@@ -128,7 +128,7 @@ async def test_racing_registrations_of_one_snapshot_id_create_it_once(
 
 
 async def test_a_manifest_not_uploaded_by_the_caller_is_400(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     alice, bob = await signed_in(), await signed_in()
     project = await new_project(alice.browser)
@@ -319,12 +319,12 @@ async def test_diff_against_the_first_parent_another_snapshot_or_nothing(
 
 
 async def test_members_read_each_others_snapshots_and_only_editors_register(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     owner, editor, viewer = await signed_in(), await signed_in(), await signed_in()
     project = await new_project(owner.browser)
-    await add_member(owner.browser, project, editor, "editor")
-    await add_member(owner.browser, project, viewer, "viewer")
+    await add_member(owner.browser, project, editor.browser, editor.email, "editor")
+    await add_member(owner.browser, project, viewer.browser, viewer.email, "viewer")
     manifest = await upload_tree(owner.browser, {"a.py": b"a"})
     snapshot = await new_snapshot(owner.browser, project, manifest)
     child = await upload_tree(editor.cli, {"a.py": b"a", "b.py": b"b"})
@@ -351,7 +351,7 @@ async def test_members_read_each_others_snapshots_and_only_editors_register(
 
 
 async def test_ci_registers_snapshots_with_an_api_key_only(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     user = await signed_in()
     project = await new_project(user.browser)

@@ -16,8 +16,9 @@ import boto3
 import pytest
 
 from orbiter.storage import BlobStore, LocalBlobStore, S3BlobStore
+from tests.helpers import free_port
 
-from .helpers import UniqueKeys, free_port
+from .helpers import UniqueKeys
 
 
 @dataclass(frozen=True)

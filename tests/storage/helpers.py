@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import random
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
 from orbiter.storage import BlobStore
 
 MiB = 1024 * 1024
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (right after this returns)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def random_bytes(size: int, seed: int = 1) -> bytes:

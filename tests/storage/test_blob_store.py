@@ -17,8 +17,9 @@ from orbiter.storage import (
     S3BlobStore,
     create_blob_store,
 )
+from tests.helpers import free_port
 
-from .helpers import MiB, UniqueKeys, chunked, failing_after, free_port, random_bytes
+from .helpers import MiB, UniqueKeys, chunked, failing_after, random_bytes
 
 
 async def read_all(store: BlobStore, key: str, start: int = 0, end: int | None = None) -> bytes:

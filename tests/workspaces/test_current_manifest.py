@@ -4,14 +4,13 @@ writers win, and refuses manifests the caller never uploaded."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.helpers import SignedIn, assert_error, new_client
-from tests.workspaces.util import API, add_member, new_project, new_workspace
-from tests.workspaces.util import manifest_of as upload_tree
+from tests.blobs.util import upload_tree
+from tests.helpers import API, SignedInFactory, add_member, assert_error, new_client, new_project
+from tests.workspaces.util import new_workspace
 
 
 async def setup(client: AsyncClient) -> tuple[str, str, str]:
@@ -81,7 +80,7 @@ async def test_without_previous_hash_the_update_is_unconditional(browser: AsyncC
 
 
 async def test_a_manifest_the_caller_never_uploaded_is_400_and_changes_nothing(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     alice, bob = await signed_in(), await signed_in()
     _, workspace, url = await setup(alice.browser)
@@ -110,11 +109,11 @@ async def test_bad_hashes_are_validation_errors(browser: AsyncClient) -> None:
 
 
 async def test_a_member_may_set_a_manifest_the_project_already_uses(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     owner, editor = await signed_in(), await signed_in()
     project, _workspace, url = await setup(owner.browser)
-    await add_member(owner.browser, project, editor, "editor")
+    await add_member(owner.browser, project, editor.browser, editor.email, "editor")
     manifest = await upload_tree(owner.browser, {"a.txt": b"a"})
     assert (await owner.browser.post(url, json={"manifest_hash": manifest})).status_code == 200
     other = await new_workspace(editor.cli, project, "editor")
@@ -125,7 +124,7 @@ async def test_a_member_may_set_a_manifest_the_project_already_uses(
 
 
 async def test_two_racing_writers_with_the_same_previous_hash_exactly_one_wins(
-    app: FastAPI, signed_in: Callable[[], Awaitable[SignedIn]]
+    app: FastAPI, signed_in: SignedInFactory
 ) -> None:
     user = await signed_in()
     _, workspace, url = await setup(user.cli)

@@ -9,15 +9,8 @@ from typing import Any
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_blob, upload_manifest, upload_tree
-from tests.helpers import assert_error, assert_missing_reference
-from tests.workspaces.util import (
-    API,
-    events,
-    new_project,
-    new_snapshot,
-    new_workspace,
-    set_current,
-)
+from tests.helpers import API, assert_error, assert_missing_reference, new_project
+from tests.workspaces.util import events, new_snapshot, new_workspace, set_current
 
 BIG = 250_000
 MAIN_TREE = {

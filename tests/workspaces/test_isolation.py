@@ -4,14 +4,20 @@ whatever credential is used, exactly like ids that do not exist, and nothing cha
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from tests.blobs.util import upload_tree
-from tests.helpers import SignedIn, assert_error, assert_missing_reference
-from tests.workspaces.util import API, new_project, new_snapshot, new_workspace, set_current
+from tests.helpers import (
+    API,
+    SignedIn,
+    SignedInFactory,
+    assert_error,
+    assert_missing_reference,
+    new_project,
+)
+from tests.workspaces.util import new_snapshot, new_workspace, set_current
 
 
 async def alices_things(alice: SignedIn) -> dict[str, Any]:
@@ -76,7 +82,7 @@ def attempts(ids: dict[str, Any], bob_manifest: str) -> list[tuple[str, str, Any
 
 @pytest.mark.parametrize("method", ["cookie", "api_key", "bearer"])
 async def test_a_second_user_gets_404_on_every_workspace_and_snapshot_route(
-    signed_in: Callable[[], Awaitable[SignedIn]], method: str
+    signed_in: SignedInFactory, method: str
 ) -> None:
     alice, bob = await signed_in(), await signed_in()
     ids = await alices_things(alice)
@@ -91,7 +97,7 @@ async def test_a_second_user_gets_404_on_every_workspace_and_snapshot_route(
 
 @pytest.mark.parametrize("method", ["cookie", "api_key", "bearer"])
 async def test_hidden_ids_look_exactly_like_missing_ones(
-    signed_in: Callable[[], Awaitable[SignedIn]], method: str
+    signed_in: SignedInFactory, method: str
 ) -> None:
     alice, bob = await signed_in(), await signed_in()
     ids = await alices_things(alice)
@@ -106,7 +112,7 @@ async def test_hidden_ids_look_exactly_like_missing_ones(
 
 
 async def test_bobs_own_references_cannot_reach_into_alices_project(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     """Bob may name Alice's ids inside his own requests; they are refused like unknown ids."""
     alice, bob = await signed_in(), await signed_in()

@@ -4,25 +4,20 @@ their snapshots, and who may do what."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from httpx import AsyncClient
 
 from tests.blobs.util import upload_tree
-from tests.helpers import SignedIn, assert_error, assert_missing_reference
-from tests.workspaces.util import (
+from tests.helpers import (
     API,
+    SignedInFactory,
     add_member,
-    events,
+    assert_error,
+    assert_missing_reference,
+    iso_time,
     new_project,
-    new_snapshot,
-    new_workspace,
 )
-
-
-def ts(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+from tests.workspaces.util import events, new_snapshot, new_workspace
 
 
 async def test_the_first_workspace_becomes_main_and_later_ones_do_not(browser: AsyncClient) -> None:
@@ -212,7 +207,7 @@ async def test_heartbeat_records_when_the_workspace_was_last_seen(browser: Async
     body = response.json()
     assert body["success"] is True
     seen = (await browser.get(f"{API}/workspaces/{workspace['id']}")).json()["workspace"]
-    assert ts(seen["last_seen_at"]) == ts(body["last_seen_at"])
+    assert iso_time(seen["last_seen_at"]) == iso_time(body["last_seen_at"])
 
 
 async def test_workspace_snapshots_are_its_own_newest_first_and_paginated(
@@ -242,12 +237,12 @@ async def test_workspace_snapshots_are_its_own_newest_first_and_paginated(
 
 
 async def test_a_viewer_reads_workspaces_but_cannot_change_them(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     owner, viewer = await signed_in(), await signed_in()
     project = await new_project(owner.browser)
     workspace = await new_workspace(owner.browser, project, "main")
-    await add_member(owner.browser, project, viewer, "viewer")
+    await add_member(owner.browser, project, viewer.browser, viewer.email, "viewer")
     ws = f"{API}/workspaces/{workspace['id']}"
     manifest = await upload_tree(viewer.api, {"a.txt": b"a"})
     for client in viewer.clients().values():
@@ -276,11 +271,11 @@ async def test_a_viewer_reads_workspaces_but_cannot_change_them(
 
 
 async def test_an_editor_can_create_and_change_workspaces(
-    signed_in: Callable[[], Awaitable[SignedIn]],
+    signed_in: SignedInFactory,
 ) -> None:
     owner, editor = await signed_in(), await signed_in()
     project = await new_project(owner.browser)
-    await add_member(owner.browser, project, editor, "editor")
+    await add_member(owner.browser, project, editor.browser, editor.email, "editor")
     created = await new_workspace(editor.cli, project, "editor-laptop")
     assert created["is_main"] is True
     assert created["created_by"] == editor.user["id"]

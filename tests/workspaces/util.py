@@ -6,17 +6,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests import helpers
-from tests.blobs.util import sha256, upload_blob, upload_manifest
-from tests.helpers import SignedIn
-
-API = "/api/v1"
-
-
-async def new_project(client: AsyncClient, name: str = "Apollo") -> str:
-    response = await client.post(f"{API}/projects", json={"name": name})
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+from tests.blobs.util import upload_tree
+from tests.helpers import API
 
 
 async def new_workspace(
@@ -41,30 +32,14 @@ async def new_snapshot(
     return body["snapshot"]  # type: ignore[no-any-return]
 
 
-async def manifest_of(client: AsyncClient, tree: dict[str, bytes]) -> str:
-    """Upload `tree`'s blobs (each distinct content once, so tests stay under the per-minute
-    rate limit) and the manifest describing it; returns the manifest's hash."""
-    for data in set(tree.values()):
-        await upload_blob(client, data)
-    files = [
-        {"path": path, "hash": sha256(data), "size": len(data), "mode": 0o644}
-        for path, data in tree.items()
-    ]
-    return await upload_manifest(client, files)
-
-
 async def set_current(client: AsyncClient, workspace_id: str, tree: dict[str, bytes]) -> str:
     """Upload `tree`'s manifest and make it the workspace's current one (unconditionally)."""
-    manifest = await manifest_of(client, tree)
+    manifest = await upload_tree(client, tree)
     response = await client.post(
         f"{API}/workspaces/{workspace_id}/current-manifest", json={"manifest_hash": manifest}
     )
     assert response.status_code == 200, response.text
     return manifest
-
-
-async def add_member(owner: AsyncClient, project_id: str, member: SignedIn, role: str) -> None:
-    await helpers.add_member(owner, project_id, member.browser, member.email, role)
 
 
 async def events(client: AsyncClient, project_id: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 
 
-@router.get("", response_model=Page[ApiKeyRead])
+@router.get("", response_model=Page[ApiKeyRead], summary="List API keys")
 async def list_api_keys(
     principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ApiKeyRead]:
@@ -27,7 +27,7 @@ async def list_api_keys(
     return Page(data=[ApiKeyRead.model_validate(k) for k in keys], pagination=info)
 
 
-@router.post("", status_code=201, response_model=ApiKeyCreated)
+@router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key")
 async def create_api_key(
     body: ApiKeyCreate, principal: CurrentPrincipal, db: DbSession
 ) -> ApiKeyCreated:
@@ -44,7 +44,7 @@ async def create_api_key(
     return ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=raw)
 
 
-@router.delete("/{key_id}", status_code=204)
+@router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
 async def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession) -> Response:
     await service.revoke_api_key(db, user_id=principal.user_id, key_id=key_id)
     return Response(status_code=204)

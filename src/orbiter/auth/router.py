@@ -67,7 +67,13 @@ def _set_session_cookies(
     _set_csrf_cookie(response, settings, signed_in.csrf_token)
 
 
-@router.post("/register", status_code=201, response_model=UserRead, dependencies=[SameOrigin])
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=UserRead,
+    dependencies=[SameOrigin],
+    summary="Create an account",
+)
 async def register(
     body: RegisterRequest,
     request: Request,
@@ -89,7 +95,12 @@ async def register(
     return signed_in.user
 
 
-@router.post("/login", response_model=LoginResponse, dependencies=[SameOrigin])
+@router.post(
+    "/login",
+    response_model=LoginResponse,
+    dependencies=[SameOrigin],
+    summary="Sign in with email and password",
+)
 async def login(
     body: LoginRequest,
     request: Request,
@@ -108,7 +119,7 @@ async def login(
     )
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, summary="Sign out")
 async def logout(principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep) -> Response:
     """End this browser session, or revoke this bearer token."""
     await sign_in.logout(db, resources, principal)
@@ -119,12 +130,12 @@ async def logout(principal: CurrentPrincipal, db: DbSession, resources: Resource
     return response
 
 
-@router.get("/me", response_model=UserRead)
+@router.get("/me", response_model=UserRead, summary="Get the signed-in user")
 async def me(principal: CurrentPrincipal, db: DbSession) -> User:
     return await service.get_user(db, principal.user_id)
 
 
-@router.get("/csrf", response_model=CsrfResponse)
+@router.get("/csrf", response_model=CsrfResponse, summary="Get a CSRF token")
 async def csrf(
     principal: OptionalPrincipal, response: Response, resources: ResourcesDep
 ) -> CsrfResponse:
@@ -136,7 +147,12 @@ async def csrf(
     return CsrfResponse(csrf_token=sign_in.anonymous_csrf_token(resources))
 
 
-@router.post("/google", response_model=TokenResponse, dependencies=[SameOrigin])
+@router.post(
+    "/google",
+    response_model=TokenResponse,
+    dependencies=[SameOrigin],
+    summary="Sign in with Google",
+)
 async def google(
     body: GoogleLoginRequest, request: Request, db: DbSession, resources: ResourcesDep, ip: ClientIp
 ) -> TokenResponse:
@@ -153,6 +169,7 @@ async def google(
     "/google/link",
     response_model=UserRead,
     responses={409: {"description": "The Google account or this account is already linked"}},
+    summary="Link a Google account",
 )
 async def link_google(
     body: GoogleLoginRequest, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
@@ -162,7 +179,7 @@ async def link_google(
     return await sign_in.link_google(db, resources, principal, credential=body.credential)
 
 
-@router.get("/sessions", response_model=Page[SessionRead])
+@router.get("/sessions", response_model=Page[SessionRead], summary="List sessions and tokens")
 async def list_sessions(
     principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[SessionRead]:
@@ -174,7 +191,7 @@ async def list_sessions(
     return Page(data=data, pagination=info)
 
 
-@router.delete("/sessions/{session_id}", status_code=204)
+@router.delete("/sessions/{session_id}", status_code=204, summary="Revoke a session or token")
 async def revoke_session(
     session_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> Response:

@@ -3,9 +3,7 @@
 Roots are the manifests the user's work still needs:
 - every snapshot's manifest in the projects the user is a member of, or created by the user;
 - every workspace's current manifest in those projects, or in workspaces the user created;
-- manifests the user uploaded within the grace period (a snapshot being registered);
-- whatever the providers in `EXTRA_MANIFEST_ROOTS` return (the hook for pending sync
-  previews, which the workspaces domain registers with `register_manifest_roots`).
+- manifests the user uploaded within the grace period (a snapshot being registered).
 
 A blob the user owns is an orphan when no root manifest lists it and the user's ownership
 is older than `settings.gc_grace_seconds` (`ObjectOwner.created_at`, refreshed whenever the
@@ -30,7 +28,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -50,15 +48,6 @@ from orbiter.storage import BlobNotFound, BlobStore
 logger = logging.getLogger(__name__)
 
 _HASH_IN_TEXT = re.compile(rb"[0-9a-f]{64}")
-
-ManifestRoots = Callable[[AsyncSession, uuid.UUID], Awaitable[set[str]]]
-EXTRA_MANIFEST_ROOTS: list[ManifestRoots] = []
-
-
-def register_manifest_roots(provider: ManifestRoots) -> None:
-    """Let another domain protect manifests from gc (e.g. pending sync previews)."""
-    if provider not in EXTRA_MANIFEST_ROOTS:
-        EXTRA_MANIFEST_ROOTS.append(provider)
 
 
 @dataclass(frozen=True)
@@ -127,8 +116,6 @@ async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: dateti
     roots: set[str] = set()
     for stmt in (snapshots, workspaces, recent):
         roots.update(h for h in (await db.scalars(stmt.distinct())).all() if h)
-    for provider in EXTRA_MANIFEST_ROOTS:
-        roots.update(await provider(db, user_id))
     return roots
 
 

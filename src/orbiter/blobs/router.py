@@ -108,7 +108,7 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         raise BadRequest("The upload was interrupted before the body was complete") from exc
 
 
-@router.post("/exists", response_model=ExistsResult)
+@router.post("/exists", response_model=ExistsResult, summary="Check which blobs are stored")
 async def blobs_exist(
     body: HashList, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> ExistsResult:
@@ -140,6 +140,7 @@ async def blobs_exist(
         413: {"description": "Body over ORBITER_MAX_BLOB_BYTES"},
     },
     openapi_extra=_raw_body(BLOB_MEDIA_TYPE, "The blob's bytes"),
+    summary="Upload a blob",
 )
 async def upload_blob(
     hash: HashPath,
@@ -171,12 +172,14 @@ async def upload_blob(
     "/download/{hash}",
     response_class=Response,
     responses=_object_responses(BLOB_MEDIA_TYPE),
+    summary="Download a blob",
 )
 @router.head(
     "/download/{hash}",
     name="head_blob",
     response_class=Response,
     responses=_object_responses(BLOB_MEDIA_TYPE),
+    summary="Check a blob",
 )
 async def download_blob(
     hash: HashPath,
@@ -199,6 +202,7 @@ async def download_blob(
         200: {"model": UploadResult, "description": "The caller held it already: created is false"}
     },
     openapi_extra=_raw_body(MANIFEST_MEDIA_TYPE, "The manifest JSON, exactly the hashed bytes"),
+    summary="Upload a manifest",
 )
 async def upload_manifest(
     hash: HashPath,
@@ -230,12 +234,14 @@ async def upload_manifest(
     "/manifests/{hash}",
     response_class=Response,
     responses=_object_responses(MANIFEST_MEDIA_TYPE),
+    summary="Download a manifest",
 )
 @router.head(
     "/manifests/{hash}",
     name="head_manifest",
     response_class=Response,
     responses=_object_responses(MANIFEST_MEDIA_TYPE),
+    summary="Check a manifest",
 )
 async def get_manifest(
     hash: HashPath,
@@ -256,7 +262,7 @@ async def get_manifest(
     )
 
 
-@router.get("/stats", response_model=StatsResult)
+@router.get("/stats", response_model=StatsResult, summary="Get storage usage")
 async def blob_stats(principal: CurrentPrincipal, db: DbSession) -> StatsResult:
     """Count and size of the caller's blobs and manifests."""
     found = await service.usage(db, user_id=principal.user_id)
@@ -275,7 +281,7 @@ def _base_url(request: Request, public_url: str) -> str:
     return (public_url or str(request.base_url)).rstrip("/")
 
 
-@router.post("/presign-upload", response_model=PresignResult)
+@router.post("/presign-upload", response_model=PresignResult, summary="Get upload URLs")
 async def presign_upload(
     body: HashList, request: Request, principal: CurrentPrincipal, resources: ResourcesDep
 ) -> PresignResult:
@@ -292,7 +298,7 @@ async def presign_upload(
     return PresignResult(urls=urls)
 
 
-@router.post("/presign-download", response_model=PresignResult)
+@router.post("/presign-download", response_model=PresignResult, summary="Get download URLs")
 async def presign_download(
     body: HashList,
     request: Request,
@@ -312,7 +318,7 @@ async def presign_download(
     return PresignResult(urls=urls)
 
 
-@router.post("/gc", response_model=GcResult)
+@router.post("/gc", response_model=GcResult, summary="Collect unused blobs")
 async def collect_garbage(
     principal: CurrentPrincipal,
     db: DbSession,

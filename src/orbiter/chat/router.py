@@ -28,8 +28,9 @@ SSE_DESCRIPTION = (
         200: {"content": {SSE_MEDIA_TYPE: {}}, "description": SSE_DESCRIPTION},
         502: {"description": "The LLM provider failed before the first token"},
     },
+    summary="Stream a chat completion",
 )
-async def chat(
+async def stream_chat(
     body: ChatRequest, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> StreamingResponse:
     """Stream a completion. Errors before the first token are normal JSON error envelopes."""
@@ -45,6 +46,7 @@ async def chat(
     "/morph-chat",
     response_model=FragmentRead,
     responses={502: {"description": "The provider failed, or its edit could not be applied"}},
+    summary="Edit code with the model",
 )
 async def morph_chat(
     body: MorphChatRequest,

@@ -17,7 +17,9 @@ class TextPart(RequestModel):
 
 
 class ChatMessageIn(RequestModel):
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Literal["system", "user", "assistant"] = Field(
+        description="No `tool` results: /chat declares no tools, so no tool call awaits one"
+    )
     content: str | Annotated[list[TextPart], Field(max_length=100)] = Field(
         description="Text, or a list of text parts `[{type: 'text', text}]`"
     )
@@ -33,6 +35,11 @@ class ChatMessageIn(RequestModel):
         if len(self.text) > MAX_CONTENT_CHARS:
             raise ValueError(f"content must be at most {MAX_CONTENT_CHARS} characters")
         return self
+
+
+def require_user_text(messages: list[ChatMessageIn]) -> None:
+    if not any(m.role == "user" and m.text.strip() for m in messages):
+        raise ValueError("messages must contain a user message with some text")
 
 
 def _alias(snake: str, camel: str) -> AliasChoices:
@@ -70,8 +77,7 @@ class ChatRequest(RequestModel):
 
     @model_validator(mode="after")
     def _has_user_turn(self) -> ChatRequest:
-        if not any(m.role == "user" for m in self.messages):
-            raise ValueError("messages must contain at least one user message")
+        require_user_text(self.messages)
         return self
 
 
@@ -105,8 +111,7 @@ class MorphChatRequest(RequestModel):
 
     @model_validator(mode="after")
     def _has_user_turn(self) -> MorphChatRequest:
-        if not any(m.role == "user" for m in self.messages):
-            raise ValueError("messages must contain at least one user message")
+        require_user_text(self.messages)
         return self
 
 

@@ -16,7 +16,7 @@ from orbiter.snapshots.schemas import SnapshotCreate, SnapshotCreated
 router = APIRouter(prefix="/ci", tags=["ci"])
 
 
-@router.get("/whoami", response_model=WhoAmI)
+@router.get("/whoami", response_model=WhoAmI, summary="Identify the API key")
 async def whoami(principal: ApiKeyPrincipal, db: DbSession) -> WhoAmI:
     """The key's user, name and scopes: a cheap check that CI is configured right."""
     return await service.whoami(db, principal)
@@ -27,6 +27,7 @@ async def whoami(principal: ApiKeyPrincipal, db: DbSession) -> WhoAmI:
     status_code=201,
     response_model=SnapshotCreated,
     responses={200: {"model": SnapshotCreated, "description": "`snapshot_id` already existed"}},
+    summary="Register a snapshot from CI",
 )
 async def register_snapshot(
     project_id: uuid.UUID,

@@ -41,7 +41,7 @@ Before = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=ConversationRead)
+@router.post("", status_code=201, response_model=ConversationRead, summary="Start a conversation")
 async def create_conversation(
     body: ConversationCreate, principal: CurrentPrincipal, db: DbSession
 ) -> ConversationRead:
@@ -49,7 +49,7 @@ async def create_conversation(
     return await service.create_conversation(db, user_id=principal.user_id, body=body)
 
 
-@router.get("", response_model=Page[ConversationRead])
+@router.get("", response_model=Page[ConversationRead], summary="List conversations")
 async def list_conversations(
     principal: CurrentPrincipal,
     db: DbSession,
@@ -70,7 +70,7 @@ async def list_conversations(
     return Page(data=data, pagination=info)
 
 
-@router.get("/{conversation_id}", response_model=ConversationRead)
+@router.get("/{conversation_id}", response_model=ConversationRead, summary="Get a conversation")
 async def get_conversation(
     conversation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> ConversationRead:
@@ -79,7 +79,9 @@ async def get_conversation(
     )
 
 
-@router.patch("/{conversation_id}", response_model=ConversationRead)
+@router.patch(
+    "/{conversation_id}", response_model=ConversationRead, summary="Update a conversation"
+)
 async def update_conversation(
     conversation_id: uuid.UUID,
     body: ConversationUpdate,
@@ -103,7 +105,7 @@ async def update_conversation(
     return updated
 
 
-@router.delete("/{conversation_id}", status_code=204)
+@router.delete("/{conversation_id}", status_code=204, summary="Delete a conversation")
 async def delete_conversation(
     conversation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -125,7 +127,9 @@ async def delete_conversation(
     return Response(status_code=204, background=background)
 
 
-@router.get("/{conversation_id}/messages", response_model=Page[MessageRead])
+@router.get(
+    "/{conversation_id}/messages", response_model=Page[MessageRead], summary="List messages"
+)
 async def list_messages(
     conversation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -161,6 +165,7 @@ async def list_messages(
         },
         502: {"description": "The model failed before replying; the user message is stored"},
     },
+    summary="Send a message",
 )
 async def post_message(
     conversation_id: uuid.UUID,
@@ -253,7 +258,11 @@ def _sse_response(
     return StreamingResponse(body(), media_type=SSE_MEDIA_TYPE, headers={**SSE_HEADERS, **headers})
 
 
-@router.get("/{conversation_id}/message-parts", response_model=Page[MessageParts])
+@router.get(
+    "/{conversation_id}/message-parts",
+    response_model=Page[MessageParts],
+    summary="List message parts",
+)
 async def list_message_parts(
     conversation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -274,7 +283,7 @@ async def list_message_parts(
     return Page(data=data, pagination=info)
 
 
-@router.post("/{conversation_id}/clear", response_model=Cleared)
+@router.post("/{conversation_id}/clear", response_model=Cleared, summary="Clear a conversation")
 async def clear_conversation(
     conversation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -296,7 +305,9 @@ async def clear_conversation(
     return Cleared(cleared=count)
 
 
-@router.get("/{conversation_id}/timeline", response_model=Page[TimelineEntry])
+@router.get(
+    "/{conversation_id}/timeline", response_model=Page[TimelineEntry], summary="Get the timeline"
+)
 async def conversation_timeline(
     conversation_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -315,7 +326,11 @@ async def conversation_timeline(
     return Page(data=data, pagination=info)
 
 
-@router.get("/{conversation_id}/project-info", response_model=ProjectInfo)
+@router.get(
+    "/{conversation_id}/project-info",
+    response_model=ProjectInfo,
+    summary="Get the conversation's project",
+)
 async def project_info(
     conversation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> ProjectInfo:

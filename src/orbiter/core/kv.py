@@ -24,7 +24,6 @@ class KeyValueStore(Protocol):
     async def remove_from_set(self, key: str, member: str) -> None: ...
     async def set_members(self, key: str) -> builtins.set[str]: ...
     async def ping(self) -> None: ...
-    async def clear(self) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -72,10 +71,6 @@ class MemoryKeyValueStore:
 
     async def ping(self) -> None:
         return None
-
-    async def clear(self) -> None:
-        self._values.clear()
-        self._sets.clear()
 
     async def close(self) -> None:
         return None
@@ -139,10 +134,6 @@ class RedisKeyValueStore:
     async def ping(self) -> None:
         async with _unavailable_on_error():
             await self._redis.ping()
-
-    async def clear(self) -> None:
-        async with _unavailable_on_error():
-            await self._redis.flushdb()
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -26,22 +26,15 @@ from orbiter.core.kv import redis_client
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "orbiter:ratelimit:"
 
-# KEYS[1] the window's counter; ARGV[1] the window in seconds; ARGV[2] the cost (0: only read;
-# negative: give back a reserved attempt).
+# KEYS[1] the window's counter; ARGV[1] the window in seconds; ARGV[2] the cost (negative:
+# give back a reserved attempt).
 # Returns {count in this window, milliseconds until it resets}.
 WINDOW_SCRIPT = """
-local count
-if tonumber(ARGV[2]) ~= 0 then
-    count = redis.call('INCRBY', KEYS[1], ARGV[2])
-else
-    count = tonumber(redis.call('GET', KEYS[1]) or '0')
-end
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -1 then
     redis.call('EXPIRE', KEYS[1], ARGV[1])
     ttl = tonumber(ARGV[1]) * 1000
-elseif ttl == -2 then
-    ttl = 0
 end
 return {count, ttl}
 """
@@ -81,9 +74,8 @@ def per_seconds(count: int, seconds: int) -> RateLimitItem:
 
 class WindowCounters(Protocol):
     async def count(self, key: str, window_seconds: int, cost: int) -> tuple[int, float]:
-        """Add `cost` (0: only read) to the window; (count in it, seconds until it resets)."""
+        """Add `cost` to the window; (count in it, seconds until it resets)."""
 
-    async def clear(self) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -96,10 +88,6 @@ class RedisCounters:
         count, ttl_ms = await self._script(keys=[KEY_PREFIX + key], args=[window_seconds, cost])
         return int(count), max(0, int(ttl_ms)) / 1000
 
-    async def clear(self) -> None:
-        async for key in self._redis.scan_iter(match=KEY_PREFIX + "*", count=1000):
-            await self._redis.delete(key)
-
     async def close(self) -> None:
         await self._redis.aclose()
 
@@ -111,14 +99,8 @@ class MemoryCounters:
         self._storage = MemoryStorage()
 
     async def count(self, key: str, window_seconds: int, cost: int) -> tuple[int, float]:
-        if cost:
-            count = await self._storage.incr(key, window_seconds, amount=cost)
-        else:
-            count = await self._storage.get(key)
+        count = await self._storage.incr(key, window_seconds, amount=cost)
         return count, max(0.0, await self._storage.get_expiry(key) - time.time())
-
-    async def clear(self) -> None:
-        await self._storage.reset()
 
     async def close(self) -> None:
         return None
@@ -138,11 +120,6 @@ class RateLimiter:
         """Count one request; raises `ServiceUnavailable` when the counter store is down."""
         count, reset_after = await self._count(item, identity, cost=1)
         return _decision(item, count <= item.amount, count, reset_after)
-
-    async def peek(self, item: RateLimitItem, *identity: str) -> Decision:
-        """Whether one more would be allowed, without counting it."""
-        count, reset_after = await self._count(item, identity, cost=0)
-        return _decision(item, count < item.amount, count, reset_after)
 
     async def reserve(self, item: RateLimitItem, *identity: str, message: str) -> None:
         """Take one attempt before doing the work it guards: the window's increment is atomic,
@@ -176,12 +153,6 @@ class RateLimiter:
             self.errors += 1
             logger.warning("rate-limit store error (%d so far): %r", self.errors, exc)
             raise ServiceUnavailable("The rate-limit store (Redis) is unavailable") from exc
-
-    async def clear(self) -> None:
-        try:
-            await self._counters.clear()
-        except (RedisError, OSError, StorageError):
-            return
 
     async def close(self) -> None:
         await self._counters.close()

@@ -4,6 +4,7 @@ shared input types: names (trimmed, never blank, no control characters) and emai
 from __future__ import annotations
 
 import unicodedata
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -12,6 +13,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     EmailStr,
+    Field,
     field_validator,
 )
 
@@ -74,32 +76,38 @@ class RequestModel(BaseModel):
         return value
 
 
+class ErrorCode(StrEnum):
+    """Every `error.code` an error response can carry (one code per HTTP status)."""
+
+    BAD_REQUEST = "BAD_REQUEST"
+    UNAUTHORIZED = "UNAUTHORIZED"
+    FORBIDDEN = "FORBIDDEN"
+    RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    REQUEST_TIMEOUT = "REQUEST_TIMEOUT"
+    CONFLICT = "CONFLICT"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    RANGE_NOT_SATISFIABLE = "RANGE_NOT_SATISFIABLE"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    RATE_LIMITED = "RATE_LIMITED"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    UPSTREAM_ERROR = "UPSTREAM_ERROR"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
 class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: Any = None
+    code: ErrorCode
+    message: str = Field(description="For people: what went wrong, and often how to fix it")
+    details: Any = Field(
+        default=None,
+        description="For programs: the fields at fault (`fields` on 422), what is current "
+        "(on 409), `request_id` (on 500), or null",
+    )
 
 
 class ErrorEnvelope(BaseModel):
-    """API.md §1.1: every error, from every layer."""
+    """Every error, from every layer: routing, validation, authentication, rate limits, the
+    services, and unexpected failures."""
 
     error: ErrorBody
-
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": description}
-    for status, description in {
-        400: "Bad request (malformed JSON, bad cursor, ...)",
-        401: "No or invalid credentials",
-        403: "Not allowed (role, CSRF token, API key scope)",
-        404: "Not found, or not visible to the caller",
-        408: "The request body stopped arriving (REQUEST_TIMEOUT)",
-        409: "Conflict with the current state; `details` says what is current",
-        413: "Body over the route's limit (ORBITER_MAX_JSON_BYTES unless the route names more)",
-        415: "A JSON route was sent another media type",
-        422: "Validation failed; `details.fields` lists the fields",
-        429: "Rate limited; see `Retry-After`",
-        500: "Unexpected error; `details.request_id` names the log entry",
-        503: "A dependency is unavailable or not configured",
-    }.items()
-}

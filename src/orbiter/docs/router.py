@@ -15,7 +15,7 @@ from orbiter.runtime.deps import DbSession, ResourcesDep
 router = APIRouter(prefix="/projects/{project_id}/docs", tags=["docs"])
 
 
-@router.get("", response_model=DocsListing)
+@router.get("", response_model=DocsListing, summary="List documentation files")
 async def list_docs(
     project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> DocsListing:
@@ -26,7 +26,7 @@ async def list_docs(
     )
 
 
-@router.get("/content", response_model=DocContent)
+@router.get("/content", response_model=DocContent, summary="Read a documentation file")
 async def read_doc(
     project_id: uuid.UUID,
     workspace: Annotated[

@@ -21,7 +21,7 @@ from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 router = APIRouter(prefix="/projects/{project_id}/env-vars", tags=["env-vars"])
 
 
-@router.get("", response_model=Page[EnvVarRead])
+@router.get("", response_model=Page[EnvVarRead], summary="List environment variables")
 async def list_env_vars(
     project_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -46,6 +46,7 @@ async def list_env_vars(
     status_code=201,
     response_model=EnvVarRead,
     responses={200: {"model": EnvVarRead, "description": "An existing variable was updated"}},
+    summary="Set an environment variable",
 )
 async def set_env_var(
     project_id: uuid.UUID,
@@ -63,8 +64,8 @@ async def set_env_var(
     return variable
 
 
-@router.put("", response_model=EnvVarBulkResult)
-async def set_env_vars(
+@router.put("", response_model=EnvVarBulkResult, summary="Set many environment variables")
+async def set_many_env_vars(
     project_id: uuid.UUID,
     body: EnvVarBulkSet,
     principal: CurrentPrincipal,
@@ -82,7 +83,7 @@ async def set_env_vars(
     return EnvVarBulkResult(success=True, count=count)
 
 
-@router.get("/values", response_model=EnvVarValues)
+@router.get("/values", response_model=EnvVarValues, summary="Reveal every value")
 async def reveal_values(
     project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> EnvVarValues:
@@ -97,7 +98,7 @@ async def reveal_values(
     return EnvVarValues(variables=variables)
 
 
-@router.delete("/{key}", status_code=204)
+@router.delete("/{key}", status_code=204, summary="Delete an environment variable")
 async def delete_env_var(
     project_id: uuid.UUID, key: str, principal: CurrentPrincipal, db: DbSession
 ) -> Response:

@@ -34,8 +34,13 @@ class Health(BaseModel):
     checks: dict[str, Check]  # database, blob_store, and redis when configured
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}})
-async def health(resources: ResourcesDep) -> JSONResponse:
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health}},
+    summary="Check the service's health",
+)
+async def check_health(resources: ResourcesDep) -> JSONResponse:
     kv = resources.kv if resources.settings.redis_url else None
     results = await run_checks(resources.engine, kv, resources.blobs)
     body = Health(

@@ -33,17 +33,20 @@ FINISH_REASONS = {
 
 
 def to_anthropic(messages: list[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
-    """System prompts go to `system`; turns alternate user/assistant (same-role turns merge)."""
-    system = "\n\n".join(m.content for m in messages if m.role == "system") or None
+    """The Messages API's shape: system prompts go to `system`; turns alternate from a first
+    user turn (same-role turns merge, assistant turns before the first user turn are left out)
+    and have text (blank ones are left out)."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system" and m.content) or None
     turns: list[dict[str, Any]] = []
     for message in messages:
-        if message.role == "system":
+        if message.role == "system" or not message.content.strip():
             continue
-        role = "assistant" if message.role == "assistant" else "user"
-        if turns and turns[-1]["role"] == role:
+        if not turns and message.role != "user":
+            continue
+        if turns and turns[-1]["role"] == message.role:
             turns[-1]["content"] += "\n\n" + message.content
         else:
-            turns.append({"role": role, "content": message.content})
+            turns.append({"role": message.role, "content": message.content})
     return system, turns
 
 

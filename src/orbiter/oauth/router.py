@@ -80,6 +80,7 @@ def _base_url(request: Request) -> str:
     openapi_extra=_form_or_json_body(
         {"client_id": {"type": "string", "maxLength": 200}, "scope": {"type": "string"}}, []
     ),
+    summary="Start a device sign-in",
 )
 async def device_authorization(
     request: Request, db: DbSession, resources: ResourcesDep, ip: ClientIp
@@ -107,6 +108,7 @@ async def device_authorization(
         },
         ["grant_type", "device_code"],
     ),
+    summary="Get the device's token",
 )
 async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any:
     """Poll for the token; errors are RFC 8628 §3.5 (`authorization_pending`, `slow_down`, ...)."""
@@ -127,7 +129,7 @@ async def token(request: Request, db: DbSession, resources: ResourcesDep) -> Any
     return JSONResponse(outcome.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 
-@router.post("/device/lookup", response_model=DeviceRequestRead)
+@router.post("/device/lookup", response_model=DeviceRequestRead, summary="Look up a device request")
 async def lookup_device(
     body: UserCodeRequest,
     principal: CurrentPrincipal,
@@ -142,7 +144,7 @@ async def lookup_device(
     return await service.lookup(db, resources, principal, ip=ip, user_code=body.user_code)
 
 
-@router.post("/device/authorize", response_model=DeviceDecision)
+@router.post("/device/authorize", response_model=DeviceDecision, summary="Approve a device")
 async def authorize_device(
     body: DeviceAuthorizeRequest,
     principal: PrincipalIfAny,
@@ -163,7 +165,7 @@ async def authorize_device(
     return DeviceDecision(success=True, message="Device approved; you can return to your terminal")
 
 
-@router.post("/device/deny", response_model=DeviceDecision)
+@router.post("/device/deny", response_model=DeviceDecision, summary="Deny a device")
 async def deny_device(
     body: UserCodeRequest,
     principal: PrincipalIfAny,

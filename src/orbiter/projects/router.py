@@ -28,7 +28,7 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 invitations_router = APIRouter(prefix="/invitations", tags=["projects"])
 
 
-@router.get("", response_model=Page[ProjectRead])
+@router.get("", response_model=Page[ProjectRead], summary="List projects")
 async def list_projects(
     principal: CurrentPrincipal, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ProjectRead]:
@@ -39,7 +39,7 @@ async def list_projects(
     return Page(data=data, pagination=info)
 
 
-@router.post("", status_code=201, response_model=ProjectRead)
+@router.post("", status_code=201, response_model=ProjectRead, summary="Create a project")
 async def create_project(
     body: ProjectCreate, principal: CurrentPrincipal, db: DbSession
 ) -> ProjectRead:
@@ -48,14 +48,14 @@ async def create_project(
     )
 
 
-@router.get("/{project_id}", response_model=ProjectDetail)
+@router.get("/{project_id}", response_model=ProjectDetail, summary="Get a project")
 async def get_project(
     project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> ProjectDetail:
     return await service.project_detail(db, user_id=principal.user_id, project_id=project_id)
 
 
-@router.put("/{project_id}", response_model=ProjectRead)
+@router.put("/{project_id}", response_model=ProjectRead, summary="Update a project")
 async def update_project(
     project_id: uuid.UUID, body: ProjectUpdate, principal: CurrentPrincipal, db: DbSession
 ) -> ProjectRead:
@@ -65,7 +65,7 @@ async def update_project(
     )
 
 
-@router.delete("/{project_id}", status_code=204)
+@router.delete("/{project_id}", status_code=204, summary="Delete a project")
 async def delete_project(
     project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
@@ -74,14 +74,16 @@ async def delete_project(
     return Response(status_code=204)
 
 
-@router.get("/{project_id}/status", response_model=ProjectStatus)
+@router.get("/{project_id}/status", response_model=ProjectStatus, summary="Get a project's status")
 async def project_status(
     project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> ProjectStatus:
     return await service.project_status(db, user_id=principal.user_id, project_id=project_id)
 
 
-@router.get("/{project_id}/events", response_model=Page[EventRead])
+@router.get(
+    "/{project_id}/events", response_model=Page[EventRead], summary="List a project's activity"
+)
 async def project_events(
     project_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -96,7 +98,7 @@ async def project_events(
     return Page(data=data, pagination=info)
 
 
-@router.get("/{project_id}/members", response_model=Page[MemberRead])
+@router.get("/{project_id}/members", response_model=Page[MemberRead], summary="List members")
 async def list_members(
     project_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -110,7 +112,12 @@ async def list_members(
     return Page(data=data, pagination=info)
 
 
-@router.post("/{project_id}/members", status_code=201, response_model=InvitationRead)
+@router.post(
+    "/{project_id}/members",
+    status_code=201,
+    response_model=InvitationRead,
+    summary="Invite a member",
+)
 async def invite_member(
     project_id: uuid.UUID,
     body: MemberAdd,
@@ -131,7 +138,11 @@ async def invite_member(
     )
 
 
-@router.get("/{project_id}/invitations", response_model=Page[InvitationRead])
+@router.get(
+    "/{project_id}/invitations",
+    response_model=Page[InvitationRead],
+    summary="List pending invitations",
+)
 async def list_invitations(
     project_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -146,7 +157,9 @@ async def list_invitations(
     return Page(data=data, pagination=info)
 
 
-@router.delete("/{project_id}/invitations/{invitation_id}", status_code=204)
+@router.delete(
+    "/{project_id}/invitations/{invitation_id}", status_code=204, summary="Withdraw an invitation"
+)
 async def revoke_invitation(
     project_id: uuid.UUID, invitation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
@@ -157,7 +170,9 @@ async def revoke_invitation(
     return Response(status_code=204)
 
 
-@router.patch("/{project_id}/members/{user_id}", response_model=MemberRead)
+@router.patch(
+    "/{project_id}/members/{user_id}", response_model=MemberRead, summary="Change a member's role"
+)
 async def change_member_role(
     project_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -171,7 +186,7 @@ async def change_member_role(
     )
 
 
-@router.delete("/{project_id}/members/{user_id}", status_code=204)
+@router.delete("/{project_id}/members/{user_id}", status_code=204, summary="Remove a member")
 async def remove_member(
     project_id: uuid.UUID, user_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
@@ -182,7 +197,9 @@ async def remove_member(
     return Response(status_code=204)
 
 
-@invitations_router.get("", response_model=Page[ReceivedInvitation])
+@invitations_router.get(
+    "", response_model=Page[ReceivedInvitation], summary="List invitations to me"
+)
 async def received_invitations(
     principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ReceivedInvitation]:
@@ -193,7 +210,9 @@ async def received_invitations(
     return Page(data=data, pagination=info)
 
 
-@invitations_router.post("/{invitation_id}/accept", response_model=ProjectRead)
+@invitations_router.post(
+    "/{invitation_id}/accept", response_model=ProjectRead, summary="Accept an invitation"
+)
 async def accept_invitation(
     invitation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> ProjectRead:

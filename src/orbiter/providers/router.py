@@ -20,7 +20,7 @@ from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 router = APIRouter(prefix="/providers", tags=["providers"])
 
 
-@router.get("", response_model=Page[ProviderRead])
+@router.get("", response_model=Page[ProviderRead], summary="List LLM providers")
 async def list_providers(
     principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ProviderRead]:
@@ -31,7 +31,7 @@ async def list_providers(
     return Page(data=data, pagination=info)
 
 
-@router.post("", status_code=201, response_model=ProviderRead)
+@router.post("", status_code=201, response_model=ProviderRead, summary="Add an LLM provider")
 async def create_provider(
     body: ProviderCreate, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> ProviderRead:
@@ -39,7 +39,9 @@ async def create_provider(
     return await service.create_provider_row(db, resources, user_id=principal.user_id, body=body)
 
 
-@router.get("/env", response_model=dict[str, str])
+@router.get(
+    "/env", response_model=dict[str, str], summary="Get provider keys as environment variables"
+)
 async def provider_env(
     principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, response: Response
 ) -> dict[str, str]:
@@ -48,7 +50,7 @@ async def provider_env(
     return await opening.provider_env(db, resources, principal=principal)
 
 
-@router.put("/{provider_id}", response_model=ProviderRead)
+@router.put("/{provider_id}", response_model=ProviderRead, summary="Update an LLM provider")
 async def update_provider(
     provider_id: uuid.UUID,
     body: ProviderUpdate,
@@ -62,7 +64,7 @@ async def update_provider(
     )
 
 
-@router.delete("/{provider_id}", status_code=204)
+@router.delete("/{provider_id}", status_code=204, summary="Delete an LLM provider")
 async def delete_provider(
     provider_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
@@ -70,7 +72,9 @@ async def delete_provider(
     return Response(status_code=204)
 
 
-@router.post("/{provider_id}/test", response_model=ProviderTestResult)
+@router.post(
+    "/{provider_id}/test", response_model=ProviderTestResult, summary="Test an LLM provider"
+)
 async def test_provider(
     provider_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> ProviderTestResult:

@@ -12,13 +12,13 @@ from orbiter.settings.schemas import UserPreferences, UserPreferencesUpdate
 router = APIRouter(prefix="/settings", tags=["settings"])
 
 
-@router.get("", response_model=UserPreferences)
+@router.get("", response_model=UserPreferences, summary="Get preferences")
 async def get_settings(principal: CurrentPrincipal, db: DbSession) -> UserPreferences:
     """The caller's preferences (defaults for anything never set)."""
     return await service.get_preferences(db, user_id=principal.user_id)
 
 
-@router.patch("", response_model=UserPreferences)
+@router.patch("", response_model=UserPreferences, summary="Change preferences")
 async def update_settings(
     body: UserPreferencesUpdate, principal: CurrentPrincipal, db: DbSession
 ) -> UserPreferences:

@@ -30,7 +30,11 @@ CREATE_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 @project_router.post(
-    "", status_code=201, response_model=SnapshotCreated, responses=CREATE_RESPONSES
+    "",
+    status_code=201,
+    response_model=SnapshotCreated,
+    responses=CREATE_RESPONSES,
+    summary="Register a snapshot",
 )
 async def create_snapshot(
     project_id: uuid.UUID,
@@ -50,7 +54,7 @@ async def create_snapshot(
     return SnapshotCreated(snapshot=snapshot, created=created)
 
 
-@project_router.get("", response_model=Page[SnapshotRead])
+@project_router.get("", response_model=Page[SnapshotRead], summary="List snapshots")
 async def list_snapshots(
     project_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -65,7 +69,7 @@ async def list_snapshots(
     return Page(data=data, pagination=info)
 
 
-@router.get("/{snapshot_id}", response_model=SnapshotEnvelope)
+@router.get("/{snapshot_id}", response_model=SnapshotEnvelope, summary="Get a snapshot")
 async def get_snapshot(
     snapshot_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> SnapshotEnvelope:
@@ -73,7 +77,9 @@ async def get_snapshot(
     return SnapshotEnvelope(snapshot=snapshot)
 
 
-@router.get("/{snapshot_id}/diff", response_model=SnapshotDiff)
+@router.get(
+    "/{snapshot_id}/diff", response_model=SnapshotDiff, summary="Compare a snapshot with another"
+)
 async def diff_snapshot(
     snapshot_id: uuid.UUID,
     principal: CurrentPrincipal,

@@ -80,14 +80,22 @@ class SnapshotDiff(BaseModel):
 
 
 class SnapshotInsights(BaseModel):
-    """Activity around the project's snapshots. Merges and deploys are read from the project's
-    events (`workspace.synced`/`merge.completed`, `deployment.succeeded`); null until one
-    happened, and then every snapshot counts as "since"."""
+    """Activity around the project's snapshots. Workspace sync (merges) and deployments are not
+    built yet: until they are, the merge and deploy times are null and every snapshot counts as
+    one since the last merge and deploy."""
 
     total_snapshots: int
     last_snapshot_id: uuid.UUID | None
     last_snapshot_at: datetime | None
-    last_merge_at: datetime | None
-    last_deploy_at: datetime | None
-    snapshots_since_merge: int
-    snapshots_since_deploy: int
+    last_merge_at: datetime | None = Field(
+        description="When a workspace was last merged; null until workspace sync exists"
+    )
+    last_deploy_at: datetime | None = Field(
+        description="When the project was last deployed; null until deployments exist"
+    )
+    snapshots_since_merge: int = Field(
+        description="Snapshots taken after the last merge; all of them while there is none"
+    )
+    snapshots_since_deploy: int = Field(
+        description="Snapshots taken after the last deploy; all of them while there is none"
+    )

@@ -9,8 +9,6 @@ them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +19,7 @@ from orbiter.blobs.manifest import ManifestEntry
 from orbiter.blobs.usable import require_usable_manifest
 from orbiter.core.errors import BadRequest, Conflict, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
-from orbiter.models import Event, Role, Snapshot, Workspace
+from orbiter.models import Role, Snapshot, Workspace
 from orbiter.snapshots.schemas import (
     DiffCounts,
     SnapshotCreate,
@@ -34,9 +32,6 @@ from orbiter.tenancy.access import check_references, load_project, load_project_
 from orbiter.tenancy.events import record_event
 
 DEFAULT_SOURCE = "cli"
-# Event types that mark a merge into a workspace or a deployment (written by those domains).
-MERGE_EVENT_TYPES = ("workspace.synced", "merge.completed")
-DEPLOY_EVENT_TYPES = ("deployment.succeeded",)
 
 
 def snapshot_read(snapshot: Snapshot) -> SnapshotRead:
@@ -272,40 +267,21 @@ async def recent_snapshots(
     return list((await db.scalars(stmt)).all())
 
 
-async def _last_event_at(
-    db: AsyncSession, project_id: uuid.UUID, types: Sequence[str]
-) -> datetime | None:
-    return await db.scalar(
-        select(func.max(Event.created_at)).where(
-            Event.project_id == project_id, Event.type.in_(types)
-        )
-    )
-
-
-async def _count_since(db: AsyncSession, project_id: uuid.UUID, since: datetime | None) -> int:
-    stmt = select(func.count()).where(Snapshot.project_id == project_id)
-    if since is not None:
-        stmt = stmt.where(Snapshot.created_at > since)
-    return int(await db.scalar(stmt) or 0)
-
-
 async def snapshot_insights(
     db: AsyncSession, *, project_id: uuid.UUID, latest: Snapshot | None
 ) -> SnapshotInsights:
-    """Merge and deploy times and the snapshots since each; `latest` is the newest snapshot."""
-    last_merge_at = await _last_event_at(db, project_id, MERGE_EVENT_TYPES)
-    last_deploy_at = await _last_event_at(db, project_id, DEPLOY_EVENT_TYPES)
-    total = await _count_since(db, project_id, None)
+    """The project's snapshot count and newest snapshot (`latest`).
 
-    async def since(moment: datetime | None) -> int:
-        return total if moment is None else await _count_since(db, project_id, moment)
-
+    Nothing merges or deploys yet (sync and deployments are not built), so the merge and deploy
+    times are null and every snapshot counts as one since the last merge and deploy.
+    """
+    total = int(await db.scalar(select(func.count()).where(Snapshot.project_id == project_id)) or 0)
     return SnapshotInsights(
         total_snapshots=total,
         last_snapshot_id=latest.id if latest else None,
         last_snapshot_at=latest.created_at if latest else None,
-        last_merge_at=last_merge_at,
-        last_deploy_at=last_deploy_at,
-        snapshots_since_merge=await since(last_merge_at),
-        snapshots_since_deploy=await since(last_deploy_at),
+        last_merge_at=None,
+        last_deploy_at=None,
+        snapshots_since_merge=total,
+        snapshots_since_deploy=total,
     )

@@ -33,7 +33,9 @@ router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 project_router = APIRouter(prefix="/projects/{project_id}/workspaces", tags=["workspaces"])
 
 
-@project_router.post("", status_code=201, response_model=WorkspaceRead)
+@project_router.post(
+    "", status_code=201, response_model=WorkspaceRead, summary="Create a workspace"
+)
 async def create_workspace(
     project_id: uuid.UUID, body: WorkspaceCreate, principal: CurrentPrincipal, db: DbSession
 ) -> WorkspaceRead:
@@ -43,7 +45,7 @@ async def create_workspace(
     )
 
 
-@project_router.get("", response_model=Page[WorkspaceListItem])
+@project_router.get("", response_model=Page[WorkspaceListItem], summary="List workspaces")
 async def list_workspaces(
     project_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -58,7 +60,9 @@ async def list_workspaces(
     return Page(data=data, pagination=info)
 
 
-@router.get("/{workspace_id}", response_model=WorkspaceDetail)
+@router.get(
+    "/{workspace_id}", response_model=WorkspaceDetail, summary="Get a workspace and its drift"
+)
 async def get_workspace(
     workspace_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> WorkspaceDetail:
@@ -69,7 +73,7 @@ async def get_workspace(
     )
 
 
-@router.patch("/{workspace_id}", response_model=WorkspaceRead)
+@router.patch("/{workspace_id}", response_model=WorkspaceRead, summary="Update a workspace")
 async def update_workspace(
     workspace_id: uuid.UUID, body: WorkspaceUpdate, principal: CurrentPrincipal, db: DbSession
 ) -> WorkspaceRead:
@@ -79,7 +83,7 @@ async def update_workspace(
     )
 
 
-@router.delete("/{workspace_id}", status_code=204)
+@router.delete("/{workspace_id}", status_code=204, summary="Delete a workspace")
 async def delete_workspace(
     workspace_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
@@ -88,14 +92,20 @@ async def delete_workspace(
     return Response(status_code=204)
 
 
-@router.post("/{workspace_id}/heartbeat", response_model=HeartbeatResult)
+@router.post(
+    "/{workspace_id}/heartbeat", response_model=HeartbeatResult, summary="Record a heartbeat"
+)
 async def heartbeat(
     workspace_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> HeartbeatResult:
     return await service.heartbeat(db, user_id=principal.user_id, workspace_id=workspace_id)
 
 
-@router.post("/{workspace_id}/current-manifest", response_model=CurrentManifestResult)
+@router.post(
+    "/{workspace_id}/current-manifest",
+    response_model=CurrentManifestResult,
+    summary="Set the current manifest",
+)
 async def set_current_manifest(
     workspace_id: uuid.UUID,
     body: CurrentManifestUpdate,
@@ -117,7 +127,12 @@ async def set_current_manifest(
     )
 
 
-@router.post("/{workspace_id}/drift", status_code=201, response_model=DriftReportEnvelope)
+@router.post(
+    "/{workspace_id}/drift",
+    status_code=201,
+    response_model=DriftReportEnvelope,
+    summary="Report drift",
+)
 async def report_drift(
     workspace_id: uuid.UUID, body: DriftReportCreate, principal: CurrentPrincipal, db: DbSession
 ) -> DriftReportEnvelope:
@@ -128,7 +143,7 @@ async def report_drift(
     return DriftReportEnvelope(drift_report=report)
 
 
-@router.get("/{workspace_id}/drift", response_model=DriftReportList)
+@router.get("/{workspace_id}/drift", response_model=DriftReportList, summary="List drift reports")
 async def list_drift_reports(
     workspace_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -141,7 +156,11 @@ async def list_drift_reports(
     )
 
 
-@router.get("/{workspace_id}/drift/compare", response_model=DriftCompareResult)
+@router.get(
+    "/{workspace_id}/drift/compare",
+    response_model=DriftCompareResult,
+    summary="Compare with another workspace",
+)
 async def compare_drift(
     workspace_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -166,14 +185,22 @@ async def compare_drift(
     )
 
 
-@router.post("/{workspace_id}/set-as-main", response_model=SetMainResult)
+@router.post(
+    "/{workspace_id}/set-as-main",
+    response_model=SetMainResult,
+    summary="Make it the main workspace",
+)
 async def set_as_main(
     workspace_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> SetMainResult:
     return await service.set_as_main(db, user_id=principal.user_id, workspace_id=workspace_id)
 
 
-@router.get("/{workspace_id}/snapshots", response_model=Page[SnapshotRead])
+@router.get(
+    "/{workspace_id}/snapshots",
+    response_model=Page[SnapshotRead],
+    summary="List a workspace's snapshots",
+)
 async def list_workspace_snapshots(
     workspace_id: uuid.UUID,
     principal: CurrentPrincipal,

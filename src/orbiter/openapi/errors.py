@@ -1,0 +1,96 @@
+"""Which errors an operation can answer: defaults read from the operation, plus its own.
+
+Every request can be rate limited (429), meet an outage (503) or an unexpected failure (500).
+The rest follows from what the operation takes: credentials (401, and 403 for the CSRF token,
+the API key's scopes or the project role), path parameters (404, 422), query parameters (422,
+and 400 for a bad `cursor`), a body (408, 413; a JSON body also 400, 415 and 422). What only
+the operation's service knows (a 409 where it raises `Conflict`, a 502 where it calls an
+upstream service) is listed in `OPERATION_ERRORS`, by operation id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ALWAYS = frozenset({429, 500, 503})
+
+
+def errors(*statuses: int) -> frozenset[int]:
+    return frozenset(statuses)
+
+
+OPERATION_ERRORS: dict[str, frozenset[int]] = {
+    # Public sign-in forms refuse foreign origins (403); a bad password or credential: 401.
+    "auth-register": errors(403, 409),
+    "auth-login": errors(401, 403),
+    "auth-google": errors(401, 403, 409, 502),
+    "auth-link-google": errors(409, 502),
+    "auth-logout": errors(400),
+    "oauth-device-authorization": errors(415),
+    "oauth-lookup-device": errors(404),
+    "oauth-authorize-device": errors(404, 502),
+    "oauth-deny-device": errors(404),
+    "ci-register-snapshot": errors(400, 409),
+    "projects-delete": errors(409),
+    "projects-invite-member": errors(409),
+    "projects-change-member-role": errors(409),
+    "projects-remove-member": errors(409),
+    "projects-accept-invitation": errors(409),
+    "env-vars-set": errors(409),
+    "env-vars-set-many": errors(409),
+    "docs-read": errors(400, 404, 413),
+    "blobs-upload": errors(400, 409),
+    "blobs-upload-manifest": errors(400, 409),
+    "providers-create": errors(409, 502),
+    "providers-update": errors(409, 502),
+    "chat-stream": errors(404, 502),  # 404: an unknown `provider_id`
+    "chat-morph": errors(404, 502),
+    "workspaces-create": errors(409),
+    "workspaces-update": errors(409),
+    "workspaces-delete": errors(409),
+    "workspaces-set-current-manifest": errors(400, 409),
+    "snapshots-create": errors(400, 409),
+    "conversations-create": errors(404),
+    "conversations-list-messages": errors(400),
+    "conversations-list-message-parts": errors(400),
+    "conversations-post-message": errors(400, 502),
+}
+
+
+# Path parameters that name what the operation stores, not something it looks up: no 404.
+NOT_FOUND_NEVER = frozenset({"blobs-upload", "blobs-upload-manifest"})
+
+
+def _has_json_body(operation: dict[str, Any]) -> bool:
+    """A body FastAPI parses as JSON: `application/json` alone, and not raw bytes."""
+    content: dict[str, Any] = operation.get("requestBody", {}).get("content", {})
+    if set(content) != {"application/json"}:
+        return False
+    schema: dict[str, Any] = content["application/json"].get("schema", {})
+    return schema.get("format") != "binary"
+
+
+def default_errors(operation: dict[str, Any], *, public: bool) -> frozenset[int]:
+    statuses = set(ALWAYS)
+    if not public or operation.get("security"):
+        statuses |= {401, 403}
+    params = operation.get("parameters", [])
+    if any(p["in"] == "path" for p in params):
+        statuses |= {404, 422}
+    if any(p["in"] == "query" for p in params):
+        statuses.add(422)
+    if any(p["in"] == "query" and p["name"] == "cursor" for p in params):
+        statuses.add(400)
+    if "requestBody" in operation:
+        statuses |= {408, 413}
+    if _has_json_body(operation):
+        statuses |= {400, 415, 422}
+    return frozenset(statuses)
+
+
+def operation_errors(operation: dict[str, Any], *, public: bool) -> frozenset[int]:
+    operation_id = operation.get("operationId", "")
+    statuses = default_errors(operation, public=public) | OPERATION_ERRORS.get(
+        operation_id, frozenset()
+    )
+    return statuses - {404} if operation_id in NOT_FOUND_NEVER else statuses

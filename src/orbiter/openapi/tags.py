@@ -1,0 +1,65 @@
+"""One description per tag (`openapi_tags`), in the order the documentation shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_DESCRIPTIONS = {
+    "auth": (
+        "Accounts and sign-in: register, sign in with a password or Google, the browser "
+        "session and its CSRF token, and the caller's sessions and bearer tokens."
+    ),
+    "oauth": (
+        "The device authorization grant (RFC 8628) that command-line tools sign in with: "
+        "start it, let the user approve the code at `/device`, then poll for a bearer token."
+    ),
+    "api-keys": (
+        "API keys for scripts and CI jobs, created by a signed-in user. The key is shown once; "
+        "scopes (`read`, `write`, `secrets:read`) and an expiry are optional."
+    ),
+    "ci": "For CI jobs, with an API key only: check the key, register snapshots.",
+    "settings": (
+        "The caller's preferences: theme, privacy mode, notifications, sounds, default model, "
+        "enabled models and language."
+    ),
+    "projects": (
+        "Projects and who works on them: members with a role (owner, editor, viewer), "
+        "invitations by email, status and the activity log."
+    ),
+    "env-vars": (
+        "A project's environment variables, encrypted at rest. Secret values are never listed; "
+        "deployments read them with an API key that has the `secrets:read` scope."
+    ),
+    "docs": (
+        "Documentation files (Markdown, plain text, reStructuredText, AsciiDoc, README...) "
+        "found in the current manifests of a project's workspaces, and their text."
+    ),
+    "blobs": (
+        "Content-addressed storage of file contents (blobs) and file lists (manifests), named "
+        "by their SHA-256: upload, check, download with byte ranges, presigned URLs, usage and "
+        "garbage collection. Each user sees only what they uploaded."
+    ),
+    "providers": (
+        "The caller's LLM providers (OpenAI, Anthropic, OpenAI-compatible servers, Ollama), "
+        "with API keys encrypted at rest and shown masked; one of them is the default."
+    ),
+    "chat": "Stateless calls to the model: a streamed chat completion, and code edits.",
+    "workspaces": (
+        "A project's workspaces (checkouts on people's machines): the current manifest, "
+        "heartbeats, drift reports, comparison with another workspace, and the main workspace."
+    ),
+    "snapshots": (
+        "Snapshots: an uploaded manifest recorded in a project with its parents, forming the "
+        "project's history; listing and file-level diffs."
+    ),
+    "conversations": (
+        "Conversations with the model in a project: messages and their replies (streamed as "
+        "Server-Sent Events on request), the timeline, and live events over the WebSocket "
+        "`/api/v1/conversations/{conversation_id}/stream`."
+    ),
+    "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
+}
+
+TAGS: list[dict[str, Any]] = [
+    {"name": name, "description": description} for name, description in _DESCRIPTIONS.items()
+]
