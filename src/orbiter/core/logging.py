@@ -132,7 +132,6 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
-    _skip_unrendered_record_fields()
     _route_uvicorn_through_root()
     structlog.configure(
         processors=[
@@ -145,16 +144,6 @@ def configure_logging(settings: Settings) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,  # tests configure again for each app
     )
-
-
-def _skip_unrendered_record_fields() -> None:
-    """No line renders the caller's file and line, the thread or the process, so log records
-    do not collect them (the logging HOWTO's "Optimization" switches): about a fifth of what
-    one access-log line costs."""
-    logging._srcfile = None  # documented there, though underscored
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
 
 
 def _route_uvicorn_through_root() -> None:

@@ -213,9 +213,8 @@ def route_template(scope: Scope) -> str | None:
 
 
 def _add_headers(message: Message, scope: Scope, request_id: str) -> None:
-    headers = message.setdefault("headers", [])
-    if not isinstance(headers, list):
-        headers = message["headers"] = list(headers)
+    # A copy: the list may be the response object's own, which must not grow per send.
+    headers = message["headers"] = list(message.get("headers", ()))
     present = {name.lower() for name, _ in headers}
     if b"x-request-id" in present:
         headers[:] = [(n, v) for n, v in headers if n.lower() != b"x-request-id"]
