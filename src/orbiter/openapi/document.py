@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from orbiter.auth.dependencies import PUBLIC_ROUTES
+from orbiter.auth.dependencies import PUBLIC_ROUTES, SECURITY_SCHEMES
 from orbiter.core.schemas import ErrorEnvelope
 from orbiter.openapi.errors import operation_errors
 
@@ -61,6 +61,7 @@ COMPONENT_HEADERS: dict[str, dict[str, Any]] = {
         "schema": _INTEGER,
     },
 }
+EVERY_SCHEME: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in SECURITY_SCHEMES]
 EVERY_RESPONSE_HEADERS = (
     "X-Request-ID",
     "RateLimit-Limit",
@@ -88,10 +89,16 @@ def shape_document(document: dict[str, Any], *, api_prefix: str) -> None:
     components = document.setdefault("components", {})
     components.setdefault("schemas", {}).update(_error_schemas())
     components["headers"] = COMPONENT_HEADERS
+    components["securitySchemes"] = {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in SECURITY_SCHEMES
+    }
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in METHODS:
                 public = _is_public(method, path, api_prefix)
+                if not public:  # unless a dependency declared its own (API key only)
+                    operation.setdefault("security", EVERY_SCHEME)
                 _shape_responses(operation, operation_errors(operation, public=public))
     _drop_unreferenced(components["schemas"], document)
 

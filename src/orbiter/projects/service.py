@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import TypeAdapter
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -48,6 +49,7 @@ async def create_project(
 
 
 _FIELDS = tuple(ProjectRead.model_fields)
+_PROJECT_ROWS = TypeAdapter(list[ProjectRead])
 _PROJECTS = Project.__table__.c
 _MEMBERS = ProjectMember.__table__.c
 # The list is the hottest read: plain columns (no ORM objects), built and cache-keyed once.
@@ -74,11 +76,11 @@ async def list_projects(
     connection costs FastAPI more than the statement's own overhead)."""
     async with read_only(engine) as db:
         rows, info = await _PROJECT_LIST.page(db, params, codec, {"user_id": user_id})
-    # The first columns are ProjectRead's fields, in order; the cursor columns follow.
+    # The first columns are ProjectRead's fields, in order (the first page's total follows). One
+    # validation of the list of dicts costs about half of one model_validate per row.
     width = len(_FIELDS)
-    return [
-        ProjectRead.model_validate(dict(zip(_FIELDS, row[:width], strict=True))) for row in rows
-    ], info
+    rows_read = [dict(zip(_FIELDS, row[:width], strict=True)) for row in rows]
+    return _PROJECT_ROWS.validate_python(rows_read), info
 
 
 async def project_detail(
