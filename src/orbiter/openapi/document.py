@@ -61,7 +61,6 @@ COMPONENT_HEADERS: dict[str, dict[str, Any]] = {
         "schema": _INTEGER,
     },
 }
-EVERY_SCHEME: list[dict[str, list[str]]] = [{scheme.scheme_name: []} for scheme in SECURITY_SCHEMES]
 EVERY_RESPONSE_HEADERS = (
     "X-Request-ID",
     "RateLimit-Limit",
@@ -97,8 +96,8 @@ def shape_document(document: dict[str, Any], *, api_prefix: str) -> None:
         for method, operation in item.items():
             if method in METHODS:
                 public = _is_public(method, path, api_prefix)
-                if not public:  # unless a dependency declared its own (API key only)
-                    operation.setdefault("security", EVERY_SCHEME)
+                if not public:
+                    _accepts_every_credential(operation)
                 _shape_responses(operation, operation_errors(operation, public=public))
     _drop_unreferenced(components["schemas"], document)
 
@@ -107,6 +106,11 @@ def _is_public(method: str, path: str, api_prefix: str) -> bool:
     if not path.startswith(f"{api_prefix}/"):
         return True  # /health: the only operation outside the API
     return (method.upper(), path.removeprefix(api_prefix)) in PUBLIC_ROUTES
+
+
+def _accepts_every_credential(operation: dict[str, Any]) -> None:
+    """Any scheme will do, unless a dependency declared the operation's own (API key only)."""
+    operation.setdefault("security", [{scheme.scheme_name: []} for scheme in SECURITY_SCHEMES])
 
 
 def _error_schemas() -> dict[str, Any]:
