@@ -32,13 +32,14 @@ from orbiter.workspaces.router import router as workspaces_router
 API_PREFIX = "/api/v1"
 # Authenticated by default: public routes opt out by name in auth.dependencies.PUBLIC_ROUTES.
 AUTHENTICATED = [Depends(require_principal)]
+# FastAPI tries these in order on every request, route by route: the most requested come first.
 DOMAIN_ROUTERS = (
+    projects_router,  # /api/v1/projects
     auth_router,  # /api/v1/auth
     oauth_router,  # /api/v1/oauth
     api_keys_router,  # /api/v1/api-keys
     ci_router,  # /api/v1/ci
     settings_router,  # /api/v1/settings
-    projects_router,  # /api/v1/projects
     invitations_router,  # /api/v1/invitations
     env_vars_router,  # /api/v1/projects/{project_id}/env-vars
     docs_router,  # /api/v1/projects/{project_id}/docs

@@ -16,7 +16,6 @@ from orbiter.blobs.reclaim import discard_stale_uploads
 from orbiter.conversations.orphans import stop_orphaned_replies_at_startup
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
-from orbiter.core.body_limits import RequestBodyMiddleware
 from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.logging import configure_logging
 from orbiter.core.metrics import install_metrics
@@ -82,13 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     install_exception_handlers(app)
-    # Added innermost first: requests pass RequestContext -> metrics -> RequestBody -> CORS ->
-    # Authentication -> routes.
+    # Added innermost first: requests pass RequestContext (request id, headers, body guard,
+    # access log, metrics and /metrics) -> CORS -> Authentication -> routes.
     app.add_middleware(AuthenticationMiddleware)
     install_cors(app, settings)
-    app.add_middleware(RequestBodyMiddleware)  # size cap, receive timeout, JSON media type
-    install_metrics(app, settings)  # /metrics, inside the request context, before auth
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=install_metrics(app, settings))
     install_api_docs(app)
     app.include_router(health_router)
     app.include_router(oauth_pages)

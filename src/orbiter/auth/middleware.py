@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from limits import RateLimitItem
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +17,12 @@ from orbiter.core.net import client_ip
 from orbiter.core.ratelimit import Decision, per_minute
 from orbiter.core.settings import Settings
 from orbiter.runtime.resources import Resources
+
+
+@cache
+def _per_minute(limit: int) -> RateLimitItem:
+    """One rate-limit item per limit, built once (it is immutable)."""
+    return per_minute(limit)
 
 
 def plan_limit(settings: Settings, plan: str) -> int:
@@ -62,7 +71,7 @@ class AuthenticationMiddleware:
         else:
             identity, limit = f"ip:{ip}", settings.rate_limit_free
         try:
-            return await limiter.hit(per_minute(limit), "general", identity)
+            return await limiter.hit(_per_minute(limit), "general", identity)
         except ServiceUnavailable:
             if settings.rate_limit_general_on_outage == "open":
                 return None

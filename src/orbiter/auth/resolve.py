@@ -22,6 +22,7 @@ LAST_USED_PRECISION = timedelta(seconds=60)
 Outcome = Principal | AuthFailure | None
 Credential = TypeVar("Credential", ApiKey, AccessToken)
 _NAMES: dict[type[ApiKey] | type[AccessToken], str] = {ApiKey: "API key", AccessToken: "token"}
+_DEFAULT_SCOPES = frozenset(DEFAULT_API_KEY_SCOPES)
 
 
 async def resolve_principal(
@@ -68,7 +69,7 @@ async def _from_bearer(token: str, resources: Resources) -> Outcome:
             plan=user.plan,
             method="bearer",
             credential_id=access_token.id,
-            scopes=frozenset(DEFAULT_API_KEY_SCOPES),
+            scopes=_DEFAULT_SCOPES,
         )
 
 
@@ -116,6 +117,6 @@ async def _from_cookie(cookie: str, resources: Resources) -> Outcome:
         plan=session.plan,
         method="session",
         credential_id=uuid.UUID(session.id),
-        scopes=frozenset(DEFAULT_API_KEY_SCOPES),
+        scopes=_DEFAULT_SCOPES,
         csrf_token=session.csrf_token,
     )

@@ -42,8 +42,9 @@ from orbiter.blobs.access import (
     read_manifest_bytes,
 )
 from orbiter.core.time import utcnow
-from orbiter.models import ObjectOwner, ProjectMember, Snapshot, StoredObject, Workspace
+from orbiter.models import ObjectOwner, Snapshot, StoredObject, Workspace
 from orbiter.storage import BlobNotFound, BlobStore
+from orbiter.tenancy.access import member_project_ids
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ async def collect(
 
 
 async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: datetime) -> set[str]:
-    member_of = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
+    member_of = member_project_ids(user_id)
     snapshots = select(Snapshot.manifest_hash).where(
         or_(Snapshot.project_id.in_(member_of), Snapshot.created_by == user_id)
     )

@@ -1,8 +1,9 @@
 """Request bodies: a size cap enforced while reading, a receive timeout, JSON-only JSON routes.
 
-One ASGI middleware, outside authentication, wraps `receive`. Routing happens before anyone
-reads a body, so at the first `receive()` the chosen route is known and, for a JSON route,
-FastAPI has not parsed, validated or resolved a dependency (authentication included) yet:
+The request middleware (`core.middleware`, outside authentication) wraps `receive` with
+`guard_body`. Routing happens before anyone reads a body, so at the first `receive()` the chosen
+route is known and, for a JSON route, FastAPI has not parsed, validated or resolved a dependency
+(authentication included) yet; a request whose body is never read costs nothing more:
 
 - the cap is `ORBITER_MAX_JSON_BYTES` unless the route is named in `LARGER_BODIES`; a
   `Content-Length` over it is refused before a byte is read, and a body without one is counted
@@ -14,7 +15,7 @@ FastAPI has not parsed, validated or resolved a dependency (authentication inclu
 
 Errors are raised from `receive()` as `AppHTTPException`, which FastAPI's body reader passes
 through unchanged and the handlers answer with the envelope; one raised where no handler sees
-it is answered here.
+it is answered by the request middleware.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from typing import Any
 from fastapi import params
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from orbiter.core.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType
-from orbiter.core.handlers import AppHTTPException, error_response
+from orbiter.core.handlers import AppHTTPException
 from orbiter.core.settings import Settings
 
 MIB = 1024**2
@@ -71,14 +72,20 @@ def is_json_media_type(content_type: str) -> bool:
     )
 
 
+def guard_body(scope: Scope, receive: Receive) -> Receive:
+    """`receive` for one HTTP request, checked, capped and timed from its first call."""
+    return _GuardedBody(scope, receive).receive
+
+
 class _GuardedBody:
     """`receive` for one request: the checks at the first call, then counting and timing."""
 
-    def __init__(self, scope: Scope, receive: Receive, settings: Settings) -> None:
+    _settings: Settings
+    _headers: Headers
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
         self._scope = scope
         self._receive = receive
-        self._settings = settings
-        self._headers = Headers(scope=scope)
         self._limit: int | None = None
         self._received = 0
         self._complete = False
@@ -87,6 +94,8 @@ class _GuardedBody:
         if self._complete:  # only the wait for a disconnect is left: never time it out
             return await self._receive()
         if self._limit is None:
+            self._settings = self._scope["app"].state.resources.settings
+            self._headers = Headers(scope=self._scope)
             self._limit = self._check_before_reading()
         try:
             async with asyncio.timeout(self._settings.body_receive_timeout_seconds):
@@ -143,28 +152,3 @@ class _GuardedBody:
             details={"max_bytes": limit},
             headers={"Connection": "close"},
         )
-
-
-class RequestBodyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        settings: Settings = scope["app"].state.resources.settings
-        body = _GuardedBody(scope, receive, settings)
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, body.receive, tracking_send)
-        except AppHTTPException as exc:
-            if started:
-                raise
-            await error_response(exc.error)(scope, receive, send)

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,15 @@ async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     Each statement sees its own snapshot; a read that needs one consistent view of several
     things asks for them in one statement (as the paginator does with the page and its total).
     """
-    async with engine.connect() as connection:
-        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+    async with _autocommit(engine).connect() as connection:
+        yield connection
+
+
+@lru_cache(maxsize=8)
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` with autocommit connections, sharing its pool: the isolation level is set as
+    each connection is checked out, not by a second call (and greenlet switch) per read."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def upsert_insert(db: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:

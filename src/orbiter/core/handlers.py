@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orbiter.core.errors import STATUS_CODES, AppError, OAuthError, envelope
-from orbiter.core.middleware import request_id_var
+from orbiter.core.logging import request_id_var
 
 logger = logging.getLogger("orbiter.errors")
 

@@ -1,8 +1,9 @@
 """Prometheus metrics: one registry per app, served at `GET /metrics` when enabled.
 
 `ORBITER_METRICS_ENABLED=true` turns it on; with `ORBITER_METRICS_TOKEN` set, scrapes must send
-`Authorization: Bearer <token>`. `/metrics` is answered before authentication and rate limits
-(a scrape never touches the database) and is not itself counted.
+`Authorization: Bearer <token>`. The request middleware (`core.middleware`) records every HTTP
+request here and answers `/metrics` before authentication and rate limits (a scrape never
+touches the database); a scrape is not itself counted.
 
 Adding a series for a domain: give `Metrics` one attribute per series, created in `__init__`
 with `registry=self.registry` and named `orbiter_<domain>_<what>_<unit>` (`_total` for
@@ -14,7 +15,6 @@ disabled), so callers do `if metrics: metrics.<series>.inc()`. A value read at s
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI
@@ -32,11 +32,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from orbiter.core.errors import Unauthorized
 from orbiter.core.handlers import error_response
-from orbiter.core.middleware import route_template
 from orbiter.core.settings import Settings
 
 METRICS_PATH = "/metrics"
@@ -44,7 +43,8 @@ UNMATCHED = "unmatched"  # the route label of requests no route matched (404s)
 
 
 class Metrics:
-    def __init__(self, engine: Callable[[], AsyncEngine | None]) -> None:
+    def __init__(self, engine: Callable[[], AsyncEngine | None], token: str = "") -> None:
+        self.token = token
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
@@ -69,6 +69,43 @@ class Metrics:
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
+    def observe(self, method: str, route: str | None, status: int, seconds: float) -> None:
+        """One answered request; `route` is its template, None when no route matched."""
+        labels = (method, route or UNMATCHED, str(status))
+        self.http_requests.labels(*labels).inc()
+        self.http_duration.labels(*labels).observe(seconds)
+
+    @staticmethod
+    def is_scrape(scope: Scope) -> bool:
+        return scope["path"] == METRICS_PATH and scope["method"] in ("GET", "HEAD")
+
+    async def scrape(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI answer to `GET /metrics`: 401 without the token when one is configured."""
+        if self.token and not self._authorized(scope):
+            refused = Unauthorized(
+                "/metrics needs the bearer token in ORBITER_METRICS_TOKEN",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await error_response(refused)(scope, receive, send)
+            return
+        body = self.render()
+        headers = [
+            (b"content-type", CONTENT_TYPE_LATEST.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _authorized(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                return scheme.lower() == "bearer" and hmac.compare_digest(
+                    token.strip().encode(), self.token.encode()
+                )
+        return False
+
 
 class _PoolCollector(Collector):
     """The SQLAlchemy pool of the app's engine, read at scrape time."""
@@ -88,79 +125,18 @@ class _PoolCollector(Collector):
             yield GaugeMetricFamily(name, help_text, value=value)
 
 
-class MetricsMiddleware:
-    """Counts and times every HTTP request, and answers `GET /metrics`."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, token: str = "") -> None:
-        self.app = app
-        self.metrics = metrics
-        self.token = token
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] == METRICS_PATH and scope["method"] in ("GET", "HEAD"):
-            await self._scrape(scope, receive, send)
-            return
-        started, status = time.perf_counter(), 500
-        self.metrics.http_in_flight.inc()
-
-        async def recording(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording)
-        finally:
-            self.metrics.http_in_flight.dec()
-            labels = (scope["method"], route_template(scope) or UNMATCHED, str(status))
-            self.metrics.http_requests.labels(*labels).inc()
-            self.metrics.http_duration.labels(*labels).observe(time.perf_counter() - started)
-
-    async def _scrape(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.token and not self._authorized(scope):
-            refused = Unauthorized(
-                "/metrics needs the bearer token in ORBITER_METRICS_TOKEN",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-            await error_response(refused)(scope, receive, send)
-            return
-        body = self.metrics.render()
-        headers = [
-            (b"content-type", CONTENT_TYPE_LATEST.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"cache-control", b"no-store"),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    def _authorized(self, scope: Scope) -> bool:
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                return scheme.lower() == "bearer" and hmac.compare_digest(
-                    token.strip().encode(), self.token.encode()
-                )
-        return False
-
-
-def install_metrics(app: FastAPI, settings: Settings) -> None:
-    """When enabled, give the app its registry (`app.state.metrics`) and `/metrics`.
-
-    Call it just before adding the outermost middleware, so scrapes get its headers but no
-    authentication."""
+def install_metrics(app: FastAPI, settings: Settings) -> Metrics | None:
+    """When enabled, the app's registry (also `app.state.metrics`), for the request middleware
+    to record into and to serve at `/metrics`; else None."""
     app.state.metrics = None
     if not settings.metrics_enabled:
-        return
+        return None
 
     def engine() -> AsyncEngine | None:
         resources = getattr(app.state, "resources", None)
         return resources.engine if resources is not None else None
 
     disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` twin of every series (process-wide)
-    metrics = Metrics(engine)
+    metrics = Metrics(engine, settings.metrics_token)
     app.state.metrics = metrics
-    app.add_middleware(MetricsMiddleware, metrics=metrics, token=settings.metrics_token)
+    return metrics

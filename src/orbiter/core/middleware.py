@@ -1,6 +1,9 @@
-"""Outermost ASGI middleware: request id, security headers, the last-resort 500 envelope, and
-the access log (one structured line per request or WebSocket, with the route template and the
-caller's user id, never headers, secret query values redacted)."""
+"""The outermost ASGI middleware, one layer for what every request needs: the request id,
+security headers, the request body's guard (`body_limits`), the last-resort 500 envelope, and
+what became of the request: one access-log line (the route template and the caller's user id,
+never headers, secret query values redacted) and, when enabled, the metrics.
+
+One layer, because each layer that wraps `send` costs every request a call per message."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import logging
 import re
 import time
 import uuid
-from contextvars import ContextVar
 
 import structlog
 from fastapi import FastAPI
@@ -19,13 +21,14 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orbiter.core.body_limits import guard_body
 from orbiter.core.errors import envelope
-from orbiter.core.logging import redact
+from orbiter.core.handlers import AppHTTPException, error_response
+from orbiter.core.logging import ACCESS_LOGGER, redact, request_id_var
+from orbiter.core.metrics import Metrics
 from orbiter.core.settings import Settings
 
 logger = logging.getLogger("orbiter.request")
-access_log = structlog.stdlib.get_logger("orbiter.access")
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # /docs and /redoc: every asset comes from this server and no script is inline. Styles may be
@@ -36,6 +39,13 @@ DOCS_CSP = (
     "object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
+HSTS = "max-age=63072000; includeSubDomains"
+# Added to every response unless the route set its own (raw ASGI header pairs, built once).
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -49,62 +59,119 @@ def _incoming_request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
+        # Bound once, after create_app configured logging: a lazy proxy re-binds on every call.
+        self.access_log = structlog.stdlib.get_logger(ACCESS_LOGGER).bind()
+        self.access_logger = logging.getLogger(ACCESS_LOGGER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope)
         token = request_id_var.set(request_id)
         bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         scope.setdefault("state", {})["request_id"] = request_id
-        outcome = _Outcome()
+        outcome = _Outcome(request_id)
         try:
-            if scope["type"] == "websocket":
+            if kind == "websocket":
                 await self.app(scope, receive, outcome.watch_websocket(send))
+            elif self.metrics is None:
+                await self._http(self.app, scope, receive, send, outcome)
+            elif self.metrics.is_scrape(scope):  # before authentication; not itself counted
+                await self._http(self.metrics.scrape, scope, receive, send, outcome)
             else:
-                await self._http(scope, receive, send, request_id, outcome)
+                outcome.counted = True
+                self.metrics.http_in_flight.inc()
+                try:
+                    await self._http(self.app, scope, receive, send, outcome)
+                finally:
+                    self.metrics.http_in_flight.dec()
         finally:
-            outcome.log(scope)
+            self._record(scope, outcome)
             structlog.contextvars.reset_contextvars(**bound)
             request_id_var.reset(token)
 
     async def _http(
-        self, scope: Scope, receive: Receive, send: Send, request_id: str, outcome: _Outcome
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, outcome: _Outcome
     ) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                outcome.status = message["status"]
-                _add_headers(MutableHeaders(scope=message), scope, request_id)
-            await send(message)
-
+        send_with_headers = outcome.watch_http(scope, send)
         try:
-            await self.app(scope, receive, send_with_headers)
+            await app(scope, guard_body(scope, receive), send_with_headers)
         except Exception as exc:
+            if isinstance(exc, AppHTTPException) and outcome.status is None:
+                # The body guard's error, raised from `receive` where no handler saw it.
+                await error_response(exc.error)(scope, receive, send_with_headers)
+                return
             logger.exception(
                 "unhandled error on %s %s request_id=%s",
                 scope.get("method"),
                 scope.get("path"),
-                request_id,
+                outcome.request_id,
             )
             if outcome.status is not None:
                 raise
             if outage := _outage_message(exc):
-                await _send_error(send_with_headers, 503, "SERVICE_UNAVAILABLE", outage, request_id)
+                await _send_error(send_with_headers, 503, "SERVICE_UNAVAILABLE", outage, outcome)
             else:
                 await _send_error(
-                    send_with_headers, 500, "INTERNAL_ERROR", "Internal server error", request_id
+                    send_with_headers, 500, "INTERNAL_ERROR", "Internal server error", outcome
                 )
+
+    def _record(self, scope: Scope, outcome: _Outcome) -> None:
+        """The access-log line and the metrics; nothing is built for what is off."""
+        log = self.access_logger.isEnabledFor(logging.INFO)
+        if not log and not outcome.counted:
+            return
+        route = route_template(scope)
+        duration = time.perf_counter() - outcome.started
+        if outcome.counted and self.metrics is not None:
+            self.metrics.observe(scope["method"], route, outcome.code, duration)
+        if not log:
+            return
+        principal = scope["state"].get("principal")
+        user_id = getattr(principal, "user_id", None)
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.access_log.info(
+            "request",
+            method=scope.get("method", "WEBSOCKET"),
+            route=route,
+            path=redact(scope.get("path", "") + (f"?{query}" if query else "")),
+            status=outcome.code,
+            duration_ms=round(duration * 1000, 2),
+            user_id=str(user_id) if user_id is not None else None,
+            client_ip=scope["state"].get("client_ip"),
+        )
 
 
 class _Outcome:
-    """What became of one request, for its access-log line."""
+    """What became of one request: its status, for the access log and the metrics."""
 
-    def __init__(self) -> None:
+    __slots__ = ("counted", "request_id", "started", "status")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
         self.started = time.perf_counter()
         self.status: int | None = None
+        self.counted = False  # an HTTP request the metrics count (all but scrapes)
+
+    @property
+    def code(self) -> int:
+        return self.status if self.status is not None else 500
+
+    def watch_http(self, scope: Scope, send: Send) -> Send:
+        """`send`, recording the status and adding the request id and security headers."""
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                _add_headers(message, scope, self.request_id)
+            await send(message)
+
+        return send_with_headers
 
     def watch_websocket(self, send: Send) -> Send:
         """Status 101 once accepted; 403 when closed before (what the server answers then)."""
@@ -121,22 +188,6 @@ class _Outcome:
 
         return watching
 
-    def log(self, scope: Scope) -> None:
-        duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
-        principal = scope.get("state", {}).get("principal")
-        user_id = getattr(principal, "user_id", None)
-        query = scope.get("query_string", b"").decode("latin-1")
-        access_log.info(
-            "request",
-            method=scope.get("method", "WEBSOCKET"),
-            route=route_template(scope),
-            path=redact(scope.get("path", "") + (f"?{query}" if query else "")),
-            status=self.status if self.status is not None else 500,
-            duration_ms=duration_ms,
-            user_id=str(user_id) if user_id is not None else None,
-            client_ip=scope.get("state", {}).get("client_ip"),
-        )
-
 
 def route_template(scope: Scope) -> str | None:
     """The matched route's full path template (`/api/v1/projects/{project_id}`), or None.
@@ -146,9 +197,13 @@ def route_template(scope: Scope) -> str | None:
     """
     if scope.get("route") is None:
         return None
-    segments = scope.get("path", "").split("/")
+    path: str = scope.get("path", "")
+    params = scope.get("path_params")
+    if not params:
+        return path
+    segments = path.split("/")
     start = 0
-    for name, value in (scope.get("path_params") or {}).items():
+    for name, value in params.items():
         for index in range(start, len(segments)):
             if segments[index] == str(value):
                 segments[index] = "{" + name + "}"
@@ -157,16 +212,21 @@ def route_template(scope: Scope) -> str | None:
     return "/".join(segments)
 
 
-def _add_headers(headers: MutableHeaders, scope: Scope, request_id: str) -> None:
-    headers["X-Request-ID"] = request_id
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    path = scope.get("path", "")
-    csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
-    headers.setdefault("Content-Security-Policy", csp)
-    if scope.get("scheme") == "https":
-        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+def _add_headers(message: Message, scope: Scope, request_id: str) -> None:
+    # A copy: the list may be the response object's own, which must not grow per send.
+    headers = message["headers"] = list(message.get("headers", ()))
+    present = {name.lower() for name, _ in headers}
+    if b"x-request-id" in present:
+        headers[:] = [(n, v) for n, v in headers if n.lower() != b"x-request-id"]
+    headers.append((b"x-request-id", request_id.encode("latin-1")))
+    for name, value in _SECURITY_HEADERS:
+        if name not in present:
+            headers.append((name, value))
+    if b"content-security-policy" not in present:
+        csp = DOCS_CSP if scope.get("path", "").startswith(DOCS_PATHS) else API_CSP
+        headers.append((b"content-security-policy", csp.encode()))
+    if scope.get("scheme") == "https" and b"strict-transport-security" not in present:
+        headers.append((b"strict-transport-security", HSTS.encode()))
 
 
 def _outage_message(exc: BaseException) -> str | None:
@@ -184,8 +244,8 @@ def _outage_message(exc: BaseException) -> str | None:
     return None
 
 
-async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
-    body = json.dumps(envelope(code, message, {"request_id": request_id})).encode()
+async def _send_error(send: Send, status: int, code: str, message: str, outcome: _Outcome) -> None:
+    body = json.dumps(envelope(code, message, {"request_id": outcome.request_id})).encode()
     await send(
         {
             "type": "http.response.start",

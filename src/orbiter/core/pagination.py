@@ -125,8 +125,27 @@ class KeysetQuery:
         self.count = count
 
     @cached_property
+    def _cursor_positions(self) -> list[int]:
+        """Where each order column's value is in a row: its own place when `stmt` selects that
+        column, else in a `_cursor_<i>` column added after the row's own elements."""
+        elements = [d["expr"] for d in self.stmt.column_descriptions]
+        added = len(elements)
+        positions = []
+        for col in self.order:
+            found = next((i for i, e in enumerate(elements) if e is col), None)
+            if found is None:
+                found, added = added, added + 1
+            positions.append(found)
+        return positions
+
+    @cached_property
     def _keyed(self) -> AnySelect:
-        keys = (col.label(f"_cursor_{i}") for i, col in enumerate(self.order))
+        selected = len(self.stmt.column_descriptions)
+        keys = (
+            col.label(f"_cursor_{i}")
+            for i, (col, at) in enumerate(zip(self.order, self._cursor_positions, strict=True))
+            if at >= selected
+        )
         return self.stmt.add_columns(*keys)
 
     def _ordered(self, stmt: AnySelect) -> AnySelect:
@@ -171,8 +190,7 @@ class KeysetQuery:
         next_cursor = None
         if has_more:
             last = rows[-1]
-            after = [getattr(last, f"_cursor_{i}") for i in range(len(self.order))]
-            next_cursor = codec.encode(after, total)
+            next_cursor = codec.encode([last[i] for i in self._cursor_positions], total)
         return rows, PageInfo(next_cursor=next_cursor, has_more=has_more, total=total)
 
 

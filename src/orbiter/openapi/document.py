@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from orbiter.auth.dependencies import PUBLIC_ROUTES
+from orbiter.auth.dependencies import PUBLIC_ROUTES, SECURITY_SCHEMES
 from orbiter.core.schemas import ErrorEnvelope
 from orbiter.openapi.errors import operation_errors
 
@@ -88,10 +88,16 @@ def shape_document(document: dict[str, Any], *, api_prefix: str) -> None:
     components = document.setdefault("components", {})
     components.setdefault("schemas", {}).update(_error_schemas())
     components["headers"] = COMPONENT_HEADERS
+    components["securitySchemes"] = {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in SECURITY_SCHEMES
+    }
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if method in METHODS:
                 public = _is_public(method, path, api_prefix)
+                if not public:
+                    _accepts_every_credential(operation)
                 _shape_responses(operation, operation_errors(operation, public=public))
     _drop_unreferenced(components["schemas"], document)
 
@@ -100,6 +106,11 @@ def _is_public(method: str, path: str, api_prefix: str) -> bool:
     if not path.startswith(f"{api_prefix}/"):
         return True  # /health: the only operation outside the API
     return (method.upper(), path.removeprefix(api_prefix)) in PUBLIC_ROUTES
+
+
+def _accepts_every_credential(operation: dict[str, Any]) -> None:
+    """Any scheme will do, unless a dependency declared the operation's own (API key only)."""
+    operation.setdefault("security", [{scheme.scheme_name: []} for scheme in SECURITY_SCHEMES])
 
 
 def _error_schemas() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from orbiter.projects.schemas import (
     ProjectUpdate,
     ReceivedInvitation,
 )
-from orbiter.runtime.deps import DbSession, PageParamsDep, ReadDb, ResourcesDep
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 invitations_router = APIRouter(prefix="/invitations", tags=["projects"])
@@ -30,11 +30,11 @@ invitations_router = APIRouter(prefix="/invitations", tags=["projects"])
 
 @router.get("", response_model=Page[ProjectRead], summary="List projects")
 async def list_projects(
-    principal: CurrentPrincipal, db: ReadDb, resources: ResourcesDep, page: PageParamsDep
+    principal: CurrentPrincipal, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[ProjectRead]:
     """The caller's projects, most recently updated first."""
     data, info = await service.list_projects(
-        db, user_id=principal.user_id, params=page, codec=resources.cursors
+        resources.engine, user_id=principal.user_id, params=page, codec=resources.cursors
     )
     return Page(data=data, pagination=info)
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from orbiter.core.db import read_only, transaction
+from orbiter.core.db import transaction
 from orbiter.core.pagination import DEFAULT_LIMIT, PageParams
 from orbiter.queue import send_pending
 from orbiter.runtime.resources import Resources
@@ -34,16 +34,6 @@ async def get_db(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 
 # scope="function": the commit happens before the response is sent, never after.
 DbSession = Annotated[AsyncSession, Depends(get_db, scope="function")]
-
-
-async def get_read_db(request: Request) -> AsyncIterator[AsyncConnection]:
-    # From the request rather than ResourcesDep: each dependency costs FastAPI a resolution.
-    async with read_only(request.app.state.resources.engine) as connection:
-        yield connection
-
-
-# For routes that never write: a Core connection, no BEGIN/COMMIT round trips.
-ReadDb = Annotated[AsyncConnection, Depends(get_read_db)]
 
 
 async def page_params(
