@@ -17,9 +17,10 @@ from orbiter.core.errors import Forbidden
 from orbiter.core.time import utcnow
 from orbiter.models import Run
 from orbiter.runtime.resources import Resources
-from tests.conversations.util import sse_events, streaming_client
+from tests.conversations.util import streaming_client
 from tests.helpers import SignedIn, add_member, assert_error
 from tests.runs.util import API, start_run, wait_for
+from tests.sse import sse_events
 
 pytestmark = pytest.mark.usefixtures("worker")
 
