@@ -157,7 +157,10 @@ def google_jwks_url() -> Iterator[str]:
 def server(
     migrated: Settings, app: FastAPI, google_jwks_url: str, tmp_path: Path
 ) -> Iterator[OrbiterServer]:
-    """`orbiter serve` with this run's ORBITER_* environment (the database is migrated).
+    """`orbiter serve` with this run's ORBITER_* environment (the database is migrated), and
+    with Redis an `orbiter worker` beside it, as deployed: without one the runs the fuzzer
+    starts stay queued, and following their events (SSE until the run ends) hangs each
+    request until its timeout.
 
     `app` is requested only so that conftest's `_fresh_state` can empty the tables afterwards
     (it needs the in-process app, and cannot start it itself from inside its event loop).
@@ -170,17 +173,27 @@ def server(
         "ORBITER_GOOGLE_JWKS_URL": google_jwks_url,
     }
     log_path = tmp_path / "orbiter.log"
-    argv = [str(VENV_BIN / "orbiter"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    commands = [serve, ["worker"]] if env.get("ORBITER_REDIS_URL") else [serve]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
-        )
-    running = OrbiterServer(process, f"http://127.0.0.1:{port}", log_path)
+        processes = [
+            subprocess.Popen(
+                [str(VENV_BIN / "orbiter"), *args],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+            for args in commands
+        ]
+    running = [OrbiterServer(p, f"http://127.0.0.1:{port}", log_path) for p in processes]
     try:
-        running.wait_healthy()
-        yield running
+        running[0].wait_healthy()
+        yield running[0]
     finally:
-        running.stop()
+        for each in running:
+            each.stop()
 
 
 @dataclass
