@@ -112,11 +112,16 @@ async def test_a_stranger_gets_404_on_every_run_route(
     for verb, url in (
         ("GET", f"{API}/runs/{run_id}"),
         ("POST", f"{API}/runs/{run_id}/cancel"),
+        ("POST", f"{API}/runs/{run_id}/approve"),
+        ("POST", f"{API}/runs/{run_id}/reject"),
         ("GET", f"{API}/runs/{run_id}/events"),
     ):
-        hidden = assert_error(await intruder.request(verb, url), 404, "RESOURCE_NOT_FOUND")
+        body: dict[str, str] | None = {} if verb == "POST" else None
+        hidden = assert_error(
+            await intruder.request(verb, url, json=body), 404, "RESOURCE_NOT_FOUND"
+        )
         missing = assert_error(
-            await intruder.request(verb, url.replace(run_id, str(uuid.uuid4()))),
+            await intruder.request(verb, url.replace(run_id, str(uuid.uuid4())), json=body),
             404,
             "RESOURCE_NOT_FOUND",
         )

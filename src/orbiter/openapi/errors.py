@@ -63,6 +63,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "agents-create": errors(404),
     "agents-run": errors(409),
     "runs-cancel": errors(409),
+    "runs-approve": errors(409),
+    "runs-reject": errors(409),
     "runs-events": errors(400),
 }
 

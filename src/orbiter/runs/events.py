@@ -279,5 +279,6 @@ def ending_event(
     if status == "succeeded":
         return RunEvent("done", run_id, seq, {"status": status, "output": output})
     if status == "cancelled":
-        return RunEvent("cancelled", run_id, seq, {"status": status})
+        reason = {} if error is None else {"error": error}  # rejected at an approval gate
+        return RunEvent("cancelled", run_id, seq, {"status": status, **reason})
     return RunEvent("error", run_id, seq, {"status": status, "error": error})

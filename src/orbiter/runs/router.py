@@ -12,9 +12,16 @@ from fastapi.responses import StreamingResponse
 from orbiter.auth.dependencies import ApiKeyPrincipal, CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.core.sse import SSE_MEDIA_TYPE
-from orbiter.runs import service
+from orbiter.runs import approvals, service
 from orbiter.runs.http import LastEventId, run_events_response
-from orbiter.runs.schemas import RunDetail, RunFilters, RunRead, RunStatus
+from orbiter.runs.schemas import (
+    ApproveRequest,
+    RejectRequest,
+    RunDetail,
+    RunFilters,
+    RunRead,
+    RunStatus,
+)
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -63,6 +70,41 @@ async def cancel_run(
     cancelled = await service.cancel_run(db, user_id=principal.user_id, run_id=run_id)
     background.add_task(service.after_cancel, resources.pubsub, cancelled)  # after the commit
     return cancelled.run
+
+
+@router.post("/{run_id}/approve", response_model=RunRead, summary="Approve a waiting run")
+async def approve_run(
+    run_id: uuid.UUID,
+    body: ApproveRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+) -> RunRead:
+    """Editors and owners. A run waiting at an approval gate (`awaiting_approval`) goes back
+    to a worker (`queued`) with the decision, an optional `comment` and an optional edited
+    `payload` it continues with. 409 when the run is not waiting for an approval."""
+    return await approvals.approve_run(
+        db, resources, user_id=principal.user_id, run_id=run_id, decision=body
+    )
+
+
+@router.post("/{run_id}/reject", response_model=RunRead, summary="Reject a waiting run")
+async def reject_run(
+    run_id: uuid.UUID,
+    body: RejectRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    background: BackgroundTasks,
+) -> RunRead:
+    """Editors and owners. A run waiting at an approval gate ends there: `cancelled`, with
+    `error: {code: APPROVAL_REJECTED, message: <reason>}`. 409 when the run is not waiting for
+    an approval."""
+    rejected = await approvals.reject_run(
+        db, user_id=principal.user_id, run_id=run_id, decision=body
+    )
+    background.add_task(service.after_cancel, resources.pubsub, rejected)  # after the commit
+    return rejected.run
 
 
 @router.get(

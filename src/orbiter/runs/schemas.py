@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orbiter.core.schemas import RequestModel
+
 RunKind = Literal["agent", "workflow", "task", "action_item", "tool"]
 RunStatus = Literal[
     "queued",
@@ -24,7 +26,10 @@ TRUNCATED = (
 
 
 class RunError(BaseModel):
-    code: str = Field(description="An error code of the envelope, or RUN_LIMIT_EXCEEDED")
+    code: str = Field(
+        description="An error code of the envelope, RUN_LIMIT_EXCEEDED, or APPROVAL_REJECTED "
+        "(a run rejected at an approval gate)"
+    )
     message: str
 
 
@@ -88,3 +93,18 @@ class RunFilters:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+
+class ApproveRequest(RequestModel):
+    comment: str | None = Field(default=None, max_length=2000, description="Why, for the record")
+    payload: Any = Field(
+        default=None,
+        description="An edited version of what the gate asked to approve; the run goes on "
+        "with it instead of the original",
+    )
+
+
+class RejectRequest(RequestModel):
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Why; kept as the run's error message"
+    )
