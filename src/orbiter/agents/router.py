@@ -16,7 +16,7 @@ from orbiter.conversations.agent_turns import AgentTurn
 from orbiter.core.pagination import Page
 from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
 from orbiter.runs import events as run_events
-from orbiter.runs.http import IdempotencyKey
+from orbiter.runs.http import RUN_EVENTS_RESPONSE, IdempotencyKey
 from orbiter.runs.schemas import RunRead
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.runtime.resources import Resources
@@ -81,14 +81,7 @@ async def duplicate_agent(
     "/{agent_id}/run",
     status_code=202,
     response_model=RunRead,
-    responses={
-        200: {
-            "description": "With `Accept: text/event-stream`: the run's events as SSE "
-            "(`step_started`, `delta`, `tool_call`, `tool_result`, `step_finished`, then "
-            "`done`, `error`, `cancelled`, or `question` when it waits; ids `<run id>:<seq>`)",
-            "content": {SSE_MEDIA_TYPE: {}},
-        }
-    },
+    responses=RUN_EVENTS_RESPONSE,
     summary="Run an agent",
 )
 async def run_agent(

@@ -13,6 +13,15 @@ from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
 from orbiter.runs import events
 from orbiter.runtime.resources import Resources
 
+RUN_EVENTS_RESPONSE: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "Server-Sent Events: `step_started`, `step_finished`, `delta`, "
+        "`tool_call`, `tool_result`, then `question` / `approval` (the run waits) or "
+        "`done` / `error` / `cancelled`; each with an `id` (`<run id>:<seq>`)",
+        "content": {SSE_MEDIA_TYPE: {}},
+    }
+}
+
 IdempotencyKey = Annotated[
     str | None,
     Header(

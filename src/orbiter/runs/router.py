@@ -11,9 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from orbiter.auth.dependencies import ApiKeyPrincipal, CurrentPrincipal
 from orbiter.core.pagination import Page
-from orbiter.core.sse import SSE_MEDIA_TYPE
 from orbiter.runs import approvals, service
-from orbiter.runs.http import LastEventId, run_events_response
+from orbiter.runs.http import RUN_EVENTS_RESPONSE, LastEventId, run_events_response
 from orbiter.runs.schemas import (
     ApproveRequest,
     RejectRequest,
@@ -110,14 +109,7 @@ async def reject_run(
 @router.get(
     "/{run_id}/events",
     response_class=StreamingResponse,
-    responses={
-        200: {
-            "description": "Server-Sent Events: `step_started`, `step_finished`, `delta`, "
-            "`tool_call`, `tool_result`, then `question` / `approval` (the run waits) or "
-            "`done` / `error` / `cancelled`; each with an `id` (`<run id>:<seq>`)",
-            "content": {SSE_MEDIA_TYPE: {}},
-        }
-    },
+    responses=RUN_EVENTS_RESPONSE,
     summary="Follow a run's events",
 )
 async def run_events(
