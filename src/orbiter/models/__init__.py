@@ -17,6 +17,7 @@ from orbiter.models.store import (
     Workspace,
 )
 from orbiter.models.user import User
+from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
     "OBJECT_KINDS",
@@ -48,5 +49,7 @@ __all__ = [
     "Tool",
     "User",
     "UserSettings",
+    "Workflow",
+    "WorkflowVersion",
     "Workspace",
 ]
