@@ -61,6 +61,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "tools-update": errors(409, 502),
     "agents-list": errors(404),
     "agents-create": errors(404),
+    "workflows-list": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "workflows-create": errors(404),
     "agents-run": errors(409),
     "runs-cancel": errors(409),
     "runs-approve": errors(409),

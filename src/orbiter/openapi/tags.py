@@ -72,6 +72,11 @@ _DESCRIPTIONS = {
         "model and the tools it asks for until it answers; it runs in the background and can "
         "stream its events, and in a conversation it writes the reply."
     ),
+    "workflows": (
+        "Workflows of a project: a canvas of nodes and edges as a ReactFlow editor saves it, "
+        "validated at every save (node types, settings, edges, one trigger, no cycle), and "
+        "the immutable version each changed canvas becomes."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -1,0 +1,1 @@
+"""Workflows: canvases of nodes and edges, validated at save, kept in immutable versions."""

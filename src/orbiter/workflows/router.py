@@ -1,0 +1,99 @@
+"""/api/v1/workflows: workflows of a project and their saved versions."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.core.pagination import Page
+from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
+from orbiter.workflows import service
+from orbiter.workflows.schemas import (
+    WorkflowCreate,
+    WorkflowRead,
+    WorkflowUpdate,
+    WorkflowVersionRead,
+)
+
+router = APIRouter(prefix="/workflows", tags=["workflows"])
+
+
+@router.get("", response_model=Page[WorkflowRead], summary="List workflows")
+async def list_workflows(
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    page: PageParamsDep,
+    project_id: uuid.UUID | None = None,
+) -> Page[WorkflowRead]:
+    """Workflows of the caller's projects (or of `project_id`), newest first."""
+    data, info = await service.list_workflows(
+        db, user_id=principal.user_id, params=page, codec=resources.cursors, project_id=project_id
+    )
+    return Page(data=data, pagination=info)
+
+
+@router.post("", status_code=201, response_model=WorkflowRead, summary="Create a workflow")
+async def create_workflow(
+    body: WorkflowCreate, principal: CurrentPrincipal, db: DbSession
+) -> WorkflowRead:
+    """A workflow in `project_id` (default: the personal project; editor or owner). The canvas
+    is validated: known node types, node settings in range (`retry_count` 0-5, `on_error`
+    `fail`/`skip`/`fallback` with a `fallback_value`...), edges between existing nodes and
+    handles, exactly one trigger, no cycle; every problem is listed in one 422, each naming
+    its node or edge."""
+    return await service.create_workflow(db, user_id=principal.user_id, body=body)
+
+
+@router.get("/{workflow_id}", response_model=WorkflowRead, summary="Get a workflow")
+async def get_workflow(
+    workflow_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> WorkflowRead:
+    return await service.get_workflow(db, user_id=principal.user_id, workflow_id=workflow_id)
+
+
+@router.put("/{workflow_id}", response_model=WorkflowRead, summary="Update a workflow")
+async def update_workflow(
+    workflow_id: uuid.UUID, body: WorkflowUpdate, principal: CurrentPrincipal, db: DbSession
+) -> WorkflowRead:
+    """Change it (editor or owner); fields not sent keep their value. A canvas that differs
+    from the current one (by content hash) is validated like at creation and kept as the next
+    version."""
+    return await service.update_workflow(
+        db, user_id=principal.user_id, workflow_id=workflow_id, body=body
+    )
+
+
+@router.delete("/{workflow_id}", status_code=204, summary="Delete a workflow")
+async def delete_workflow(
+    workflow_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+) -> Response:
+    """Delete it and its versions (editor or owner); its runs stay."""
+    await service.delete_workflow(db, user_id=principal.user_id, workflow_id=workflow_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{workflow_id}/versions",
+    response_model=Page[WorkflowVersionRead],
+    summary="List a workflow's versions",
+)
+async def list_versions(
+    workflow_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    page: PageParamsDep,
+) -> Page[WorkflowVersionRead]:
+    """Every saved canvas of the workflow, newest first, each with its number and content
+    hash."""
+    data, info = await service.list_versions(
+        db,
+        user_id=principal.user_id,
+        workflow_id=workflow_id,
+        params=page,
+        codec=resources.cursors,
+    )
+    return Page(data=data, pagination=info)
