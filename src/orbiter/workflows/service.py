@@ -62,9 +62,10 @@ async def load_workflow(
 
 
 def _checked(canvas: Canvas) -> dict[str, Any]:
-    """The canvas as stored, once it passed validation."""
+    """The canvas as stored, once it passed validation: what the editor sent, defaults not
+    filled in."""
     validate_canvas(canvas)
-    return canvas.model_dump(mode="json")
+    return canvas.model_dump(mode="json", exclude_unset=True)
 
 
 def _keep_version(db: AsyncSession, row: Workflow, user_id: uuid.UUID) -> None:
