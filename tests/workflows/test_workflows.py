@@ -95,9 +95,17 @@ async def test_a_refused_canvas_changes_nothing(browser: AsyncClient) -> None:
 async def test_bad_bodies_are_refused(browser: AsyncClient) -> None:
     workflow = await make_workflow(browser)
     url = f"{API}/workflows/{workflow['id']}"
-    for body in ({}, {"canvas": None}, {"name": None}, {"name": " "}, {"colour": "red"}):
+    updates: list[dict[str, Any]] = [
+        {},
+        {"canvas": None},
+        {"name": None},
+        {"name": " "},
+        {"colour": "red"},
+    ]
+    for body in updates:
         assert_error(await browser.put(url, json=body), 422, "VALIDATION_ERROR")
-    for body in ({"name": "W"}, {"name": "W", "canvas": {"edges": []}}):
+    creates: list[dict[str, Any]] = [{"name": "W"}, {"name": "W", "canvas": {"edges": []}}]
+    for body in creates:
         assert_error(await browser.post(f"{API}/workflows", json=body), 422, "VALIDATION_ERROR")
     missing = await browser.get(f"{API}/workflows/{uuid.uuid4()}")
     assert_error(missing, 404, "RESOURCE_NOT_FOUND")
