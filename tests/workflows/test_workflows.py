@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -162,3 +163,17 @@ async def test_viewers_read_workflows_editors_change_them(
     assert (await editor.delete(url)).status_code == 204
     await viewer.aclose()
     await editor.aclose()
+
+
+async def test_concurrent_saves_get_distinct_version_numbers(browser: AsyncClient) -> None:
+    workflow = await make_workflow(browser)
+    url = f"{API}/workflows/{workflow['id']}"
+    saves = await asyncio.gather(
+        *(browser.put(url, json={"canvas": simple_canvas(f"Hi {i}")}) for i in range(4))
+    )
+    assert all(s.status_code == 200 for s in saves), [s.text for s in saves]
+    assert sorted(s.json()["version"] for s in saves) == [2, 3, 4, 5]
+    versions = (await browser.get(f"{url}/versions")).json()["data"]
+    assert [v["version"] for v in versions] == [5, 4, 3, 2, 1]
+    current = (await browser.get(url)).json()
+    assert current["content_hash"] == versions[0]["content_hash"]
