@@ -100,7 +100,7 @@ async def test_a_leavers_gc_keeps_their_own_snapshots(
     signed_in: SignedInFactory, resources: Resources, no_grace: None
 ) -> None:
     owner, member = await signed_in(), await signed_in()
-    project_id, workspace_id = await _shared_project(owner, member)
+    project_id, _ = await _shared_project(owner, member)
     manifest = await upload_tree(member.api, {"README.md": README})
     await new_snapshot(member.api, project_id, manifest)
     await _leave(member, project_id)
