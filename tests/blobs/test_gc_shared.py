@@ -62,13 +62,22 @@ async def _shared_project(owner: SignedIn, member: SignedIn) -> tuple[str, str]:
     return project_id, str(workspace["id"])
 
 
-async def test_a_leavers_gc_keeps_a_workspace_state_they_uploaded(
-    signed_in: SignedInFactory, resources: Resources, no_grace: None
-) -> None:
+async def _member_state_then_leave(
+    signed_in: SignedInFactory,
+) -> tuple[SignedIn, SignedIn, str, str]:
+    """The member makes their upload the state of the owner's workspace `w`, then leaves;
+    (owner, member, project id, manifest)."""
     owner, member = await signed_in(), await signed_in()
     project_id, workspace_id = await _shared_project(owner, member)
     manifest = await set_current(member.api, workspace_id, {"README.md": README})
     await _leave(member, project_id)
+    return owner, member, project_id, manifest
+
+
+async def test_a_leavers_gc_keeps_a_workspace_state_they_uploaded(
+    signed_in: SignedInFactory, resources: Resources, no_grace: None
+) -> None:
+    owner, member, project_id, manifest = await _member_state_then_leave(signed_in)
 
     report = await collect(member.api, dryRun=False)
     assert report["orphanedBlobs"] == 0 and report["orphanedManifests"] == 0
@@ -113,10 +122,7 @@ async def test_a_leavers_gc_keeps_their_own_snapshots(
 async def test_a_leavers_objects_go_once_no_project_uses_them(
     signed_in: SignedInFactory, resources: Resources, no_grace: None
 ) -> None:
-    owner, member = await signed_in(), await signed_in()
-    project_id, workspace_id = await _shared_project(owner, member)
-    manifest = await set_current(member.api, workspace_id, {"README.md": README})
-    await _leave(member, project_id)
+    owner, member, project_id, manifest = await _member_state_then_leave(signed_in)
     assert (await owner.api.delete(f"{API}/projects/{project_id}")).status_code == 204
 
     report = await collect(member.api, dryRun=False)
