@@ -3,7 +3,22 @@
 Roots are the manifests the user's work still needs:
 - every snapshot's manifest in the projects the user is a member of, or created by the user;
 - every workspace's current manifest in those projects, or in workspaces the user created;
-- manifests the user uploaded within the grace period (a snapshot being registered).
+- manifests the user uploaded within the grace period (a snapshot being registered);
+- every manifest the user owns that any project uses (a snapshot's, or a workspace's current
+  one), whoever put it there and whether or not the user is still a member.
+
+The last rule is what keeps a project's data when a member leaves or is removed: their
+uploads may be a workspace's state or a snapshot that someone else created (or registered
+again through `usable.py`'s "the project already uses it" rule), and without it their gc
+would drop the last ownership of those objects and delete the bytes from under the project.
+It suffices because of an invariant `usable.require_usable_manifest` starts and this module
+keeps: a manifest enters a project only from a caller who owns it and every blob it names (or
+when the project already uses it), and an owner's gc never lets go of a manifest in use
+anywhere, so it keeps that manifest's blobs as reachable. Every manifest in use thus keeps at
+least one owner holding it and all its blobs, and no pass needs to read other users'
+manifests (the work stays proportional to the caller's own objects). Ownership is never
+handed to the remaining members when someone leaves: it is proof of possession, which would
+let them download bytes they never uploaded, and every way of leaving would need the hook.
 
 A blob the user owns is an orphan when no root manifest lists it and the user's ownership
 is older than `settings.gc_grace_seconds` (`ObjectOwner.created_at`, refreshed whenever the
@@ -109,13 +124,18 @@ async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: dateti
         or_(Workspace.project_id.in_(member_of), Workspace.created_by == user_id),
         Workspace.current_manifest_hash.is_not(None),
     )
-    recent = select(ObjectOwner.hash).where(
-        ObjectOwner.user_id == user_id,
-        ObjectOwner.kind == "manifest",
-        ObjectOwner.created_at >= cutoff,
+    owned_manifests = select(ObjectOwner.hash).where(
+        ObjectOwner.user_id == user_id, ObjectOwner.kind == "manifest"
+    )
+    recent = owned_manifests.where(ObjectOwner.created_at >= cutoff)
+    in_use_anywhere = owned_manifests.where(
+        or_(
+            exists().where(Snapshot.manifest_hash == ObjectOwner.hash),
+            exists().where(Workspace.current_manifest_hash == ObjectOwner.hash),
+        )
     )
     roots: set[str] = set()
-    for stmt in (snapshots, workspaces, recent):
+    for stmt in (snapshots, workspaces, recent, in_use_anywhere):
         roots.update(h for h in (await db.scalars(stmt.distinct())).all() if h)
     return roots
 

@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from orbiter.core.errors import BadRequest
+from orbiter.core import sse
 from orbiter.core.pubsub import PubSub
 
 TERMINAL = frozenset({"done", "error"})
@@ -69,17 +69,7 @@ def event_id(message_id: uuid.UUID, seq: int) -> str:
 
 def parse_event_id(value: str) -> tuple[uuid.UUID, int]:
     """`<message id>:<seq>` as sent in `id:` fields; anything else is a 400."""
-    message_part, _, seq_part = value.strip().partition(":")
-    try:
-        seq = int(seq_part)
-        if seq < 0:
-            raise ValueError("negative")
-        return uuid.UUID(message_part), seq
-    except ValueError as exc:
-        raise BadRequest(
-            "Invalid event id; expected '<message id>:<sequence>' as sent in the stream",
-            details={"field": "Last-Event-ID"},
-        ) from exc
+    return sse.parse_event_id(value, "message id")
 
 
 async def publish(

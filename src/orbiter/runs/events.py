@@ -29,6 +29,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from orbiter.core import sse
 from orbiter.core.db import read_only
 from orbiter.core.errors import BadRequest, ServiceUnavailable
 from orbiter.core.pubsub import PubSub, SubscriptionLost
@@ -104,17 +105,7 @@ class RunEvent:
 
 def parse_event_id(value: str) -> tuple[uuid.UUID, int]:
     """`<run id>:<seq>` as sent in `id:` fields; anything else is a 400."""
-    run_part, _, seq_part = value.strip().partition(":")
-    try:
-        seq = int(seq_part)
-        if seq < 0:
-            raise ValueError("negative")
-        return uuid.UUID(run_part), seq
-    except ValueError as exc:
-        raise BadRequest(
-            "Invalid event id; expected '<run id>:<sequence>' as sent in the stream",
-            details={"field": "Last-Event-ID"},
-        ) from exc
+    return sse.parse_event_id(value, "run id")
 
 
 def after_seq(run_id: uuid.UUID, last_event_id: str | None) -> int:
