@@ -17,6 +17,7 @@ from orbiter.models.store import (
     Workspace,
 )
 from orbiter.models.user import User
+from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
 from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "Tool",
     "User",
     "UserSettings",
+    "DEPLOYMENT_TARGETS",
+    "Deployment",
     "Workflow",
     "WorkflowVersion",
     "Workspace",

@@ -33,6 +33,13 @@ class Workflow(IdMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     canvas: Mapped[dict[str, Any]]
     version: Mapped[int] = mapped_column(default=1)
+    # What the current canvas's trigger asks of the scheduler and the webhook route, kept
+    # beside the canvas so that both find their workflows with an index.
+    trigger_type: Mapped[str] = mapped_column(String(32), default="manual", server_default="manual")
+    webhook_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    schedule_cron: Mapped[str | None] = mapped_column(String(200))
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64))
+    schedule_next_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class WorkflowVersion(IdMixin, Base):
