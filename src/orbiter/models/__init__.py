@@ -3,6 +3,7 @@
 from orbiter.models.agents import TOOL_TYPES, Agent, Tool
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
+from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
 from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span
@@ -17,10 +18,10 @@ from orbiter.models.store import (
     Workspace,
 )
 from orbiter.models.user import User
-from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
 from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
+    "DEPLOYMENT_TARGETS",
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
     "RUN_KINDS",
@@ -32,6 +33,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Conversation",
+    "Deployment",
     "DeviceAuthorization",
     "DriftReport",
     "EnvVar",
@@ -50,8 +52,6 @@ __all__ = [
     "Tool",
     "User",
     "UserSettings",
-    "DEPLOYMENT_TARGETS",
-    "Deployment",
     "Workflow",
     "WorkflowVersion",
     "Workspace",
