@@ -6,6 +6,7 @@ immutable version.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import uuid
 from typing import Any, get_args
@@ -216,6 +217,7 @@ async def list_versions(
 CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
+@functools.cache  # the registry is filled at import; a JSON Schema takes a while to build
 def node_type_read(node_type: NodeType) -> NodeTypeRead:
     from_config = None
     if node_type.dynamic_outputs is not None:
@@ -240,8 +242,13 @@ def list_node_types(*, params: PageParams, codec: CursorCodec) -> NodeTypePage:
     return NodeTypePage(
         data=[node_type_read(t) for t in page],
         pagination=info,
-        settings_schema=NodeSettings.model_json_schema(),
+        settings_schema=_settings_schema(),
     )
+
+
+@functools.cache
+def _settings_schema() -> dict[str, Any]:
+    return NodeSettings.model_json_schema()
 
 
 # ---------------------------------------------------------------- diffs
