@@ -314,3 +314,32 @@ async def test_only_the_edges_closing_a_body_enter_the_loop_handle(
     )
     [problem] = await problems(browser, outsider)
     assert problem["field"] == "canvas.edges.0.targetHandle" and problem["type"] == "loop_handle"
+
+
+async def test_a_template_in_a_typed_field_is_judged_once_rendered(browser: AsyncClient) -> None:
+    cases = "{{ inputs.cases }}"
+    templated = canvas(
+        node("start", "manual"),
+        node("split", "text_splitter", chunk_size="{{ inputs.size }}"),
+        node("pick", "switch", value="inputs.kind", cases=cases),
+        node("out", "api_response", status_code="{{ inputs.code }}"),
+        edges=[
+            edge("start", "split"),
+            edge("split", "pick"),
+            edge("pick", "out", sourceHandle="any"),  # the cases decide the handles at run time
+        ],
+    )
+    created = await saved(browser, templated)
+    assert created["canvas"]["nodes"][1]["data"]["chunk_size"] == "{{ inputs.size }}"
+    judged_now = canvas(
+        node("start", "manual"),
+        node("split", "text_splitter", chunk_size="{{ inputs.size }}", chunk_overlap=-1),
+        node("if", "conditional", condition="{{ x }}" + "x" * 2000),
+        node("retry", "aggregator", retry_count="{{ inputs.retries }}"),
+    )
+    found = {(p["field"], p["type"]) for p in await problems(browser, judged_now)}
+    assert found == {
+        ("canvas.nodes.1.data.chunk_overlap", "greater_than_equal"),
+        ("canvas.nodes.2.data.condition", "string_too_long"),
+        ("canvas.nodes.3.data.retry_count", "int_type"),  # the shared settings are not rendered
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -20,6 +21,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from orbiter.core.errors import ValidationFailed
 from orbiter.workflows.nodes import REGISTRY, NodeType
@@ -29,12 +31,24 @@ from orbiter.workflows.schemas import Canvas, CanvasEdge, CanvasNode
 LOOP = "loop_iterator"
 LOOP_RETURN = "loop"  # the loop_iterator's input handle for the edges closing its body
 EDITOR_KEYS = frozenset({"nodeType", "label"})
+TEMPLATE = re.compile(r"\{\{|\{%")
+
+
+FALLBACK_VALUE = "fallback_value"
+
+
+def _document_fallback(schema: dict[str, Any]) -> None:
+    schema["properties"][FALLBACK_VALUE] = {
+        "title": "Fallback Value",
+        "description": "The node's output when it failed (`on_error: fallback`); required then",
+    }
 
 
 class NodeSettings(BaseModel):
-    """What every node may set besides its type's own configuration."""
+    """What every node may set besides its type's own configuration. `fallback_value` is kept
+    among the extra keys (`model_extra`): its being sent at all is what counts."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_document_fallback)
 
     retry_count: int = Field(
         default=0, ge=0, le=5, strict=True, description="Attempts after the first failure"
@@ -51,21 +65,18 @@ class NodeSettings(BaseModel):
         description="When the last attempt failed: fail the run, skip the node (and what only "
         "it feeds), or output `fallback_value`",
     )
-    fallback_value: Any = Field(
-        default=None, description="The node's output when it failed (`on_error: fallback`)"
-    )
     timeout_ms: int | None = Field(
         default=None, ge=1, le=3_600_000, strict=True, description="Limit of one attempt"
     )
 
     @model_validator(mode="after")
     def _fallback_has_a_value(self) -> NodeSettings:
-        if self.on_error == "fallback" and "fallback_value" not in self.model_fields_set:
+        if self.on_error == "fallback" and FALLBACK_VALUE not in (self.model_extra or {}):
             raise ValueError("on_error 'fallback' needs a fallback_value")
         return self
 
 
-NOT_CONFIG = EDITOR_KEYS | frozenset(NodeSettings.model_fields)
+NOT_CONFIG = EDITOR_KEYS | frozenset({*NodeSettings.model_fields, FALLBACK_VALUE})
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ def _node_problems(nodes: list[CanvasNode]) -> tuple[list[Problem], Checked]:
             problems.append(Problem(f"{where}.id", f'Node "{node.id}": duplicate id', "duplicate"))
         checked.nodes[node.id] = node
         data = node.data.model_dump()
-        problems += _model_problems(NodeSettings, data, node.id, where)
+        problems += _settings_problems(data, node.id, where)
         node_type = REGISTRY.get(node.data.nodeType)
         if node_type is None:
             message = f'Node "{node.id}": unknown node type "{node.data.nodeType}"'
@@ -131,11 +142,7 @@ def _node_problems(nodes: list[CanvasNode]) -> tuple[list[Problem], Checked]:
         checked.types[node.id] = node_type
         triggers += node_type.is_trigger
         own = {key: value for key, value in data.items() if key not in NOT_CONFIG}
-        config_problems = _model_problems(node_type.config, own, node.id, where)
-        problems += config_problems
-        if not config_problems:
-            config = node_type.config.model_validate(own)
-            checked.handles[node.id] = node_type.output_handles(config)
+        problems += _config_problems(node_type, own, node.id, where, checked)
     if triggers != 1:
         names = ", ".join(sorted(t.name for t in REGISTRY.values() if t.is_trigger))
         message = f"A workflow needs exactly one trigger node ({names}); "
@@ -144,21 +151,51 @@ def _node_problems(nodes: list[CanvasNode]) -> tuple[list[Problem], Checked]:
     return problems, checked
 
 
-def _model_problems(
-    model: type[BaseModel], data: dict[str, Any], node_id: str, where: str
-) -> list[Problem]:
-    """The errors of `model` on a node's `data`, each named `<where>.data.<field>`."""
+def _settings_problems(data: dict[str, Any], node_id: str, where: str) -> list[Problem]:
     try:
-        model.model_validate(data)
+        NodeSettings.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = ".".join(str(part) for part in error["loc"])
-            field = f"{where}.data" + (f".{loc}" if loc else "")
-            message = f'Node "{node_id}": ' + (f"{loc}: " if loc else "") + error["msg"]
-            problems.append(Problem(field, message, error["type"]))
-        return problems
+        return _problems(exc.errors(), node_id, where)
     return []
+
+
+def _config_problems(
+    node_type: NodeType, own: dict[str, Any], node_id: str, where: str, checked: Checked
+) -> list[Problem]:
+    """The node's config checked by its type's model; the output handles it gives when it
+    passes (unknown when a template decides part of it)."""
+    try:
+        config = node_type.config.model_validate(own)
+    except ValidationError as exc:
+        errors = [e for e in exc.errors() if not _rendered_later(e, node_type)]
+        return _problems(errors, node_id, where)
+    checked.handles[node_id] = node_type.output_handles(config)
+    return []
+
+
+def _rendered_later(error: ErrorDetails, node_type: NodeType) -> bool:
+    """A template (`{{ inputs.limit }}`) where the model wants a number, a list...: the field
+    is rendered before the model checks it at run time, so only then can it be judged. Fields
+    the type keeps as written (`raw_fields`) and over-long text are judged now."""
+    value, loc = error.get("input"), error["loc"]
+    return (
+        isinstance(value, str)
+        and TEMPLATE.search(value) is not None
+        and bool(loc)
+        and loc[0] not in node_type.raw_fields
+        and error["type"] != "string_too_long"
+    )
+
+
+def _problems(errors: list[ErrorDetails], node_id: str, where: str) -> list[Problem]:
+    """Pydantic's errors on a node's `data`, each named `<where>.data.<field>`."""
+    problems = []
+    for error in errors:
+        loc = ".".join(str(part) for part in error["loc"])
+        field = f"{where}.data" + (f".{loc}" if loc else "")
+        message = f'Node "{node_id}": ' + (f"{loc}: " if loc else "") + error["msg"]
+        problems.append(Problem(field, message, error["type"]))
+    return problems
 
 
 # ---------------------------------------------------------------- edges

@@ -140,7 +140,12 @@ class NodeTypeRead(BaseModel):
     )
     config_schema: dict[str, Any] = Field(
         description="JSON Schema of the node's own settings in `data` (its pydantic model's); "
-        "save-time validation applies it"
+        "save-time validation applies it. A field not in `raw_fields` may also hold a template "
+        "(`{{ inputs.limit }}`): it is rendered with the run's variables, then checked"
+    )
+    raw_fields: list[str] = Field(
+        description="Fields the node reads as written (a template it renders itself, an "
+        "expression, code), not rendered before it runs"
     )
 
 
@@ -191,3 +196,11 @@ class VersionDiff(BaseModel):
     to: VersionRef
     nodes: ElementsDiff
     edges: ElementsDiff
+
+
+class WorkflowRunRequest(RequestModel):
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The run's inputs: `{{ inputs.name }}` in node settings; checked against "
+        "the manual trigger's `input_schema` when it has one",
+    )

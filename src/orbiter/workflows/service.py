@@ -230,6 +230,7 @@ def node_type_read(node_type: NodeType) -> NodeTypeRead:
         outputs=list(node_type.outputs),
         outputs_from_config=from_config,
         config_schema=node_type.config.model_json_schema(),
+        raw_fields=sorted(node_type.raw_fields),
     )
 
 
