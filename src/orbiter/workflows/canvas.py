@@ -6,7 +6,8 @@ answered in one 422 (`details.fields`), each naming the node or edge at fault by
 in `canvas.nodes` / `canvas.edges` and, in the message, by its id: an unknown node type, a
 config its type's model refuses, common settings out of range, a duplicate id, not exactly one
 trigger, an edge to a missing node or handle or into a trigger, a loop body entered or left
-other than through its loop, a cycle (except a loop body closing on its loop).
+other than through its loop, a cycle (except a loop body closing on its loop). A template where
+a config field wants another type is left for the run to judge once rendered.
 """
 
 from __future__ import annotations

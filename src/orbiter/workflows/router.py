@@ -64,7 +64,9 @@ async def list_node_types(resources: ResourcesDep, page: PageParamsDep) -> NodeT
     (the node's `data.nodeType`), `category`, `description`, input and output handles (a
     switch adds one output per case, see `outputs_from_config`) and `config_schema`, the JSON
     Schema of its own settings in `data`; `settings_schema` is that of the settings every node
-    shares. Saving a canvas validates each node with these same schemas."""
+    shares. Saving a canvas validates each node with these same models; a template where a
+    field wants a number or a list (`"{{ inputs.limit }}"`) is checked once rendered, at run
+    time, unless the field is one of `raw_fields` (kept as written)."""
     return service.list_node_types(params=page, codec=resources.cursors)
 
 
