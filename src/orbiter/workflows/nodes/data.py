@@ -134,14 +134,6 @@ class TextSplitterConfig(NodeConfig):
         "GPT-4o and later; cl100k_base: GPT-4, GPT-3.5), bundled, never downloaded",
     )
 
-    @field_validator("text", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        if value is not None and not isinstance(value, str):
-            kind = type(value).__name__
-            raise ValueError(f"text must be a string, not {kind}: pick a field (`input.text`)")
-        return "" if value is None else value
-
     @model_validator(mode="after")
     def _overlap_below_size(self) -> TextSplitterConfig:
         if self.chunk_overlap >= self.chunk_size:

@@ -43,17 +43,8 @@ class ChatResponseConfig(NodeConfig):
     message: str = Field(
         default="{{ input }}",
         max_length=100_000,
-        description="The reply (rendered); a value that is not text becomes its JSON",
+        description="The reply (rendered as text)",
     )
-
-    @field_validator("message", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, ensure_ascii=False)
 
 
 async def run_chat_response(call: NodeCall) -> dict[str, str]:
