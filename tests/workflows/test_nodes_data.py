@@ -26,6 +26,13 @@ def chain(*nodes: dict[str, Any]) -> dict[str, Any]:
     return canvas(*nodes, edges=[edge(a["id"], b["id"]) for a, b in pairwise(nodes)])
 
 
+def failure(run: dict[str, Any]) -> str:
+    """The message of a run that failed."""
+    assert run["status"] == "failed", run["output"]
+    message: str = run["error"]["message"]
+    return message
+
+
 def output(run: dict[str, Any], node_id: str, node_type: str) -> Any:
     assert run["status"] == "succeeded", (run["error"], run["trace"])
     return node_spans(run)[f"{node_id} ({node_type})"]["output"]
@@ -72,8 +79,7 @@ async def test_a_chat_run_without_a_message_fails_saying_so(browser: AsyncClient
         chain(node("chat", "chat_input"), node("reply", "chat_response")),
         text="no message key",
     )
-    assert run["status"] == "failed"
-    assert '"message"' in run["error"]["message"], run["error"]
+    assert '"message"' in failure(run)
     assert "reply (chat_response)" not in node_spans(run)
 
 
@@ -87,7 +93,7 @@ async def test_assigned_variables_reach_later_nodes_as_vars(browser: AsyncClient
                 "variable_assigner",
                 variables={"greeting": "Hi {{ inputs.name }}", "total": "{{ inputs.n * 2 }}"},
             ),
-            node("unrelated", "template_jinja", template="{{ input.total + 1 }}"),
+            node("plus", "template_jinja", template="{{ input.total + 1 }}"),
             node("use", "template_jinja", template="{{ vars.greeting }} x{{ vars.total + 1 }}"),
         ),
         name="Ada",
@@ -120,8 +126,7 @@ async def test_a_template_cannot_reach_python_internals(browser: AsyncClient) ->
             node("evil", "template_jinja", template="{{ input.__class__.__mro__ }}"),
         ),
     )
-    assert run["status"] == "failed"
-    message = run["error"]["message"]
+    message = failure(run)
     assert 'Node "evil"' in message and "'__class__'" in message and "unsafe" in message
 
 
@@ -156,28 +161,21 @@ async def test_a_json_transform_that_cannot_apply_fails_naming_its_expression(
         chain(node("start", "manual"), node("len", "json_transform", expression="length(n)")),
         n=5,
     )
-    assert run["status"] == "failed"
-    message = run["error"]["message"]
+    message = failure(run)
     assert 'Node "len"' in message and "'length(n)'" in message and "number" in message
+
+
+async def split(client: AsyncClient, text: str, **settings: Any) -> list[str]:
+    """The chunks a text_splitter with these settings made of `text`, a run's input."""
+    splitter = node("split", "text_splitter", text="{{ inputs.text }}", **settings)
+    run = await run_canvas(client, chain(node("start", "manual"), splitter), text=text)
+    chunks: list[str] = output(run, "split", "text_splitter")
+    return chunks
 
 
 async def test_a_text_splitter_cuts_overlapping_chunks_at_boundaries(browser: AsyncClient) -> None:
     text = "Rivers run to the sea. The sea is not full.\n\nWinds blow south, then north again."
-    run = await run_canvas(
-        browser,
-        chain(
-            node("start", "manual"),
-            node(
-                "split",
-                "text_splitter",
-                text="{{ inputs.doc }}",
-                chunk_size=30,
-                chunk_overlap=12,
-            ),
-        ),
-        doc=text,
-    )
-    chunks = output(run, "split", "text_splitter")
+    chunks = await split(browser, text, chunk_size=30, chunk_overlap=12)
     assert chunks == [
         "Rivers run to the sea.",
         "The sea is not full.",
@@ -190,26 +188,9 @@ async def test_a_text_splitter_cuts_overlapping_chunks_at_boundaries(browser: As
 async def test_a_text_splitter_counts_tokens_of_an_openai_encoding(browser: AsyncClient) -> None:
     # o200k_base: "The| quick| brown| fox| jumps| over| the| lazy| dog|." (10 tokens); counted
     # as characters the same size would cut inside words.
-    run = await run_canvas(
-        browser,
-        chain(
-            node("start", "manual"),
-            node(
-                "split",
-                "text_splitter",
-                text="{{ input.sentence }}",
-                unit="tokens",
-                chunk_size=4,
-                chunk_overlap=1,
-            ),
-        ),
-        sentence="The quick brown fox jumps over the lazy dog.",
-    )
-    assert output(run, "split", "text_splitter") == [
-        "The quick brown fox",
-        "fox jumps over the",
-        "the lazy dog.",
-    ]
+    text = "The quick brown fox jumps over the lazy dog."
+    chunks = await split(browser, text, unit="tokens", chunk_size=4, chunk_overlap=1)
+    assert chunks == ["The quick brown fox", "fox jumps over the", "the lazy dog."]
 
 
 async def test_an_api_response_is_the_run_output_with_status_and_headers(
@@ -238,3 +219,15 @@ async def test_an_api_response_is_the_run_output_with_status_and_headers(
     }
     assert output(run, "answer", "api_response") == expected
     assert run["output"] == expected
+
+
+async def test_an_api_response_header_cannot_be_split_by_an_input(browser: AsyncClient) -> None:
+    answer = node("answer", "api_response", headers={"X-Name": "{{ inputs.name }}"})
+    run = await run_canvas(
+        browser,
+        chain(node("start", "manual"), answer),
+        name="ada\r\nSet-Cookie: session=stolen",
+    )
+    message = failure(run)
+    assert 'Node "answer"' in message and "'X-Name': one line" in message
+    assert run["output"] is None
