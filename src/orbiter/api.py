@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from orbiter.agents import executor as _agent_executor  # noqa: F401  registers `agent` runs
 from orbiter.agents.router import router as agents_router
 from orbiter.api_keys.router import router as api_keys_router
 from orbiter.auth.dependencies import require_principal

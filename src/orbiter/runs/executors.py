@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import importlib
 
-EXECUTOR_MODULES: tuple[str, ...] = ()
+EXECUTOR_MODULES: tuple[str, ...] = (
+    "orbiter.agents.executor",
+    "orbiter.tools.invoke",
+    "orbiter.workflows.executor",
+)
 
 
 def load_executors() -> None:

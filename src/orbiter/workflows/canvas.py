@@ -104,7 +104,7 @@ def _node_problems(nodes: list[CanvasNode]) -> list[Problem]:
             problems.append(Problem(f"{where}.id", f'Node "{node.id}": duplicate id', "duplicate"))
         seen.add(node.id)
         node_type = node.data.nodeType
-        if node_type not in NODE_TYPES:
+        if node_type not in NODE_TYPES and node_type not in _registry():
             message = f'Node "{node.id}": unknown node type "{node_type}"'
             problems.append(Problem(f"{where}.data.nodeType", message, "unknown_node_type"))
         triggers += node_type in TRIGGERS
@@ -182,3 +182,9 @@ def canonical(canvas: dict[str, Any]) -> bytes:
 
 def content_hash(canvas: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(canvas)).hexdigest()
+
+
+def _registry() -> dict[str, object]:
+    from orbiter.workflows.nodes import REGISTRY  # noqa: PLC0415  until validation reads it
+
+    return dict(REGISTRY)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
+from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
+from orbiter.runs import events as run_events
+from orbiter.runs.http import RUN_EVENTS_RESPONSE, IdempotencyKey
+from orbiter.runs.schemas import RunRead
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
-from orbiter.workflows import service
+from orbiter.workflows import running, service
 from orbiter.workflows.schemas import (
     WorkflowCreate,
     WorkflowRead,
+    WorkflowRunRequest,
     WorkflowUpdate,
     WorkflowVersionRead,
 )
@@ -97,3 +103,42 @@ async def list_versions(
         codec=resources.cursors,
     )
     return Page(data=data, pagination=info)
+
+
+@router.post(
+    "/{workflow_id}/run",
+    status_code=202,
+    response_model=RunRead,
+    responses=RUN_EVENTS_RESPONSE,
+    summary="Run a workflow",
+)
+async def run_workflow(
+    workflow_id: uuid.UUID,
+    body: WorkflowRunRequest,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> RunRead | StreamingResponse:
+    """Start a run of the workflow's current version (editor or owner) with `inputs`. It runs
+    on a worker; follow it at `GET /runs/{id}` (the trace has one span per node attempt) or
+    `/runs/{id}/events`, or ask for the node events here with `Accept: text/event-stream`
+    (`step_started` / `step_finished` per node attempt, then `done`, `error`, `cancelled` or
+    `approval`). Saving the workflow meanwhile changes nothing for this run.
+    `Idempotency-Key`: the same key within 24 hours returns the first run."""
+    run = await running.start_run(
+        db,
+        resources,
+        user_id=principal.user_id,
+        workflow_id=workflow_id,
+        inputs=body.inputs,
+        idempotency_key=idempotency_key,
+    )
+    if SSE_MEDIA_TYPE in request.headers.get("accept", ""):
+        return StreamingResponse(
+            run_events.sse_frames(run_events.follow(resources, run.id)),
+            media_type=SSE_MEDIA_TYPE,
+            headers=SSE_HEADERS,
+        )
+    return RunRead.model_validate(run)

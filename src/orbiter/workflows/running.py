@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import NotFound, ValidationFailed
-from orbiter.models import Run, Workflow, WorkflowVersion
+from orbiter.models import Role, Run, Workflow, WorkflowVersion
 from orbiter.runs.service import create_run
 from orbiter.runtime.resources import Resources
+from orbiter.tenancy.access import load_project_row
 from orbiter.tools.schema_check import input_problems
 from orbiter.workflows.nodes import REGISTRY
 
@@ -99,3 +100,28 @@ def _check_inputs(canvas: dict[str, Any], inputs: dict[str, Any]) -> None:
             f"The inputs do not match the trigger's input_schema: {problems[0]['message']}",
             details={"fields": problems},
         )
+
+
+async def start_run(
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    inputs: dict[str, Any],
+    trigger: str = "manual",
+    idempotency_key: str | None = None,
+) -> Run:
+    """A run of the workflow's current version, started by an editor of its project."""
+    workflow = await load_project_row(
+        db, Workflow, workflow_id, user_id=user_id, min_role=Role.EDITOR, label="Workflow"
+    )
+    return await start_workflow_run(
+        db,
+        resources,
+        user_id=user_id,
+        workflow=workflow,
+        inputs=inputs,
+        trigger=trigger,
+        idempotency_key=idempotency_key,
+    )

@@ -122,3 +122,11 @@ class WorkflowVersionRead(BaseModel):
     canvas: dict[str, Any]
     created_by: uuid.UUID | None
     created_at: datetime
+
+
+class WorkflowRunRequest(RequestModel):
+    inputs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The run's inputs: `{{ inputs.name }}` in node settings; checked against "
+        "the manual trigger's `input_schema` when it has one",
+    )

@@ -31,7 +31,7 @@ class ScheduleConfig(NodeConfig):
 
 
 async def run_trigger(call: NodeCall) -> Any:
-    raise NotImplementedError
+    return call.input
 
 
 register(
