@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from orbiter.agents.executor import agent_model, agent_options, agent_tools
 from orbiter.agents.loop import AgentLoop, ModelTurn
@@ -34,14 +34,6 @@ ROLES = ("system", "user", "assistant")
 _FENCED = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?```$", re.DOTALL)
 
 
-def as_text(value: Any) -> Any:
-    """A template that became a value (`{{ input }}` that is an object) as the text a model
-    reads: JSON for anything but a string."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 class LlmCallConfig(NodeConfig):
     prompt: str | None = Field(default=None, max_length=100_000, description="The user message")
     system: str | None = Field(default=None, max_length=100_000)
@@ -56,8 +48,6 @@ class LlmCallConfig(NodeConfig):
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=1, le=200_000)
     response_format: Literal["text", "json"] = "text"
-
-    _text = field_validator("prompt", "system", mode="before")(as_text)
 
     @model_validator(mode="after")
     def _has_a_message(self) -> LlmCallConfig:
@@ -135,7 +125,8 @@ def _message(index: int, item: Any) -> ChatMessage:
             f"messages[{index}] must be {{role, content}} with role one of {', '.join(ROLES)}",
             "VALIDATION_ERROR",
         )
-    return ChatMessage(role, str(as_text(item["content"]) or ""))
+    content = item["content"]
+    return ChatMessage(role, content if isinstance(content, str) else json.dumps(content))
 
 
 def parse_json(text: str) -> Any:
@@ -171,8 +162,6 @@ async def run_prompt_template(call: NodeCall) -> Any:
 class AgentNodeConfig(NodeConfig):
     agent_id: uuid.UUID
     input: str = Field(default="{{ input }}", max_length=100_000, description="The agent's task")
-
-    _text = field_validator("input", mode="before")(as_text)
 
 
 PAUSE_REFUSED = (

@@ -21,7 +21,6 @@ from orbiter.tools.execute import input_error, run_tool
 from orbiter.tools.http_fetch import MAX_TIMEOUT_SECONDS, fetch
 from orbiter.tools.registry import CONVERSATIONAL
 from orbiter.tools.service import runnable_tool
-from orbiter.workflows.nodes.ai import as_text
 from orbiter.workflows.nodes.base import NodeCall, NodeConfig, NodeError, NodeType, register
 
 SHOWN_BODY_CHARS = 300
@@ -144,8 +143,6 @@ class KnowledgeRetrievalConfig(NodeConfig):
     knowledge_base_id: uuid.UUID
     query: str = Field(default="{{ input }}", max_length=10_000)
     top_k: int = Field(default=5, ge=1, le=50)
-
-    _text = field_validator("query", mode="before")(as_text)
 
 
 async def run_knowledge_retrieval(call: NodeCall) -> Any:
