@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from orbiter.runtime.resources import Resources
-from tests.agents.util import cost, make_agent, priced_provider, spans
+from tests.agents.util import cost, looping_agent, make_agent, priced_provider, spans
 from tests.fakes.llm_servers import FakeLLM, LoopbackServer, turn
 from tests.helpers import new_project
 from tests.tools.util import create_tool, http_tool
@@ -220,10 +220,7 @@ async def test_an_agent_node_runs_the_agent_and_its_tools_inside_the_run(
 async def test_an_agent_node_stops_at_the_agents_max_steps(
     browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    await priced_provider(browser, fake_llm)
-    agent = await make_agent(browser, tool_ids=["calculator"], max_steps=2)
-    again = turn("", ("calculator", {"expression": "1 + 1"}))
-    fake_llm.queue_turns(again, again, again, turn("never reached"))
+    agent = await looping_agent(browser, fake_llm, max_steps=2)
     run = await run_canvas(browser, flow(node("loop", "agent_node", agent_id=agent["id"])))
     assert run["status"] == "failed"
     assert "limit of 2 steps" in run["error"]["message"], run["error"]
