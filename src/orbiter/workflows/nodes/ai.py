@@ -80,8 +80,8 @@ async def run_llm_call(call: NodeCall) -> Any:
             row, model = await user_provider(
                 db, user_id=_user_id(ctx), provider_id=config.provider_id, model=config.model
             )
-        opened = OpenedProvider(adapter_for(ctx.resources, row), row, model)
         await ctx.count_llm_call()  # the user's LLM rate-limit group
+        opened = OpenedProvider(adapter_for(ctx.resources, row), row, model)
         options = ChatOptions(temperature=config.temperature, max_tokens=config.max_tokens)
         parts: list[str] = []
         async with opened:
