@@ -223,3 +223,53 @@ async def test_a_loop_runs_its_body_per_item_and_keeps_the_order(browser: AsyncC
     results = node_spans(run)["each (loop_iterator)"]["output"]["output"]
     assert [r["value"] for r in results] == ["a", "b", "c"]
     assert results[0]["ended"] > results[2]["ended"]  # ran together, finished in reverse
+
+
+async def test_a_misspelt_variable_fails_the_node_naming_it(browser: AsyncClient) -> None:
+    run = await run_canvas(
+        browser,
+        canvas(
+            node("start", "manual"),
+            node("check", "conditional", condition="inputs.cuont > 1"),
+            edges=[edge("start", "check")],
+        ),
+        count=2,
+    )
+    assert run["status"] == "failed"
+    assert run["error"]["message"] == (
+        "Node \"check\" (conditional) failed: Expression 'inputs.cuont > 1': "
+        "'dict object' has no attribute 'cuont'"
+    )
+
+
+async def test_a_loop_refuses_what_is_not_a_list_and_more_than_max_items(
+    browser: AsyncClient,
+) -> None:
+    def looping(max_items: int) -> dict[str, Any]:
+        return canvas(
+            node("start", "manual"),
+            node("each", "loop_iterator", items="{{ inputs.things }}", max_items=max_items),
+            node("work", "test_sleep"),
+            edges=[edge("start", "each"), edge("each", "work", sourceHandle="body")],
+        )
+
+    not_a_list = await run_canvas(browser, looping(5), things="abc")
+    assert not_a_list["error"]["message"].endswith(
+        "loop_iterator needs a list to iterate over, got str"
+    )
+    too_many = await run_canvas(browser, looping(2), things=[1, 2, 3])
+    assert too_many["error"]["message"].endswith("3 items is more than max_items (2)")
+    assert "work (test_sleep)" not in node_spans(too_many)
+
+
+async def test_a_key_named_like_a_method_gets_a_clear_error(browser: AsyncClient) -> None:
+    run = await run_canvas(
+        browser,
+        canvas(
+            node("start", "manual"),
+            node("each", "loop_iterator", items="{{ inputs.items }}"),
+            edges=[edge("start", "each")],
+        ),
+        items=[1],
+    )
+    assert "is read with brackets: inputs['items']" in run["error"]["message"]

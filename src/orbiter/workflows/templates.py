@@ -86,6 +86,11 @@ def _plain(value: Any) -> Any:
         value._fail_with_undefined_error()  # raises UndefinedError naming the variable
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if callable(value):
+        raise TypeError(
+            "it gives a method, not a value (a key named like a method of its object, such "
+            "as items, keys or values, is read with brackets: inputs['items'])"
+        )
     if hasattr(value, "__html__"):
         return str(value)
     if hasattr(value, "__iter__"):
