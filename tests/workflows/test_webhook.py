@@ -62,18 +62,36 @@ async def test_an_api_response_reached_is_the_http_answer(
         "reply",
         "api_response",
         status_code=201,
-        body={"hello": "{{ inputs.name }}", "count": "{{ inputs.items | length }}"},
-        headers={"X-Workflow": "greeter", "Set-Cookie": "orbiter_session=stolen"},
+        body={"hello": "{{ inputs.name }}", "count": "{{ inputs.tags | length }}"},
+        headers={"X-Workflow": "greeter"},
     )
     _, hook = await hooked(alice.browser, hook_canvas(reply))
 
-    answer = await client.post(hook, json={"name": "Ada", "items": [1, 2]})
+    answer = await client.post(hook, json={"name": "Ada", "tags": ["a", "b"]})
 
     assert answer.status_code == 201, answer.text
     assert answer.json() == {"hello": "Ada", "count": 2}
     assert answer.headers["x-workflow"] == "greeter"
-    assert "set-cookie" not in answer.headers  # a workflow sets no cookie on this origin
     assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+async def test_a_text_body_with_its_content_type_is_sent_as_it_is(
+    signed_in: SignedInFactory, client: AsyncClient
+) -> None:
+    alice = await signed_in()
+    reply = node(
+        "reply",
+        "api_response",
+        body="Thanks, {{ inputs.name }}",
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )
+    _, hook = await hooked(alice.browser, hook_canvas(reply))
+
+    answer = await client.post(hook, json={"name": "Ada"})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.text == "Thanks, Ada"
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
 
 
 async def test_rotating_the_token_retires_the_old_one(
