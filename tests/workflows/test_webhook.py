@@ -7,7 +7,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 
 from orbiter.runtime.resources import Resources
 from tests.helpers import API, SignedIn, SignedInFactory, add_member, assert_error, new_project
@@ -54,20 +54,25 @@ async def test_a_posted_json_object_becomes_the_inputs_of_a_run_by_the_creator(
     assert token not in (await alice.browser.get(f"{API}/workflows/{workflow['id']}")).text
 
 
+async def answer_of(
+    client: AsyncClient, user: SignedIn, inputs: dict[str, Any], **reply: Any
+) -> Response:
+    """What the hook of a workflow `webhook -> api_response(**reply)` answers to `inputs`."""
+    _, hook = await hooked(user.browser, hook_canvas(node("reply", "api_response", **reply)))
+    return await client.post(hook, json=inputs)
+
+
 async def test_an_api_response_reached_is_the_http_answer(
     signed_in: SignedInFactory, client: AsyncClient
 ) -> None:
-    alice = await signed_in()
-    reply = node(
-        "reply",
-        "api_response",
+    answer = await answer_of(
+        client,
+        await signed_in(),
+        {"name": "Ada", "tags": ["a", "b"]},
         status_code=201,
         body={"hello": "{{ inputs.name }}", "count": "{{ inputs.tags | length }}"},
         headers={"X-Workflow": "greeter"},
     )
-    _, hook = await hooked(alice.browser, hook_canvas(reply))
-
-    answer = await client.post(hook, json={"name": "Ada", "tags": ["a", "b"]})
 
     assert answer.status_code == 201, answer.text
     assert answer.json() == {"hello": "Ada", "count": 2}
@@ -78,20 +83,18 @@ async def test_an_api_response_reached_is_the_http_answer(
 async def test_a_text_body_with_its_content_type_is_sent_as_it_is(
     signed_in: SignedInFactory, client: AsyncClient
 ) -> None:
-    alice = await signed_in()
-    reply = node(
-        "reply",
-        "api_response",
+    text = "text/plain; charset=utf-8"
+    answer = await answer_of(
+        client,
+        await signed_in(),
+        {"name": "Ada"},
         body="Thanks, {{ inputs.name }}",
-        headers={"Content-Type": "text/plain; charset=utf-8"},
+        headers={"Content-Type": text},
     )
-    _, hook = await hooked(alice.browser, hook_canvas(reply))
-
-    answer = await client.post(hook, json={"name": "Ada"})
 
     assert answer.status_code == 200, answer.text
     assert answer.text == "Thanks, Ada"
-    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert answer.headers["content-type"] == text
 
 
 async def test_rotating_the_token_retires_the_old_one(
