@@ -21,6 +21,7 @@ PUBLIC_API_ROUTES = {
     ("POST", f"{API}/oauth/token"),
     ("POST", f"{API}/oauth/device/authorize"),
     ("POST", f"{API}/oauth/device/deny"),
+    ("POST", f"{API}/hooks/workflows/{{token}}"),
 }
 # Outside /api/v1 the app serves only these, none of which acts for a user.
 PUBLIC_PAGES = {"/health", "/openapi.json", "/docs", "/redoc", "/device"}

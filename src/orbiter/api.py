@@ -26,6 +26,7 @@ from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
 from orbiter.tools.router import router as tools_router
 from orbiter.workflows.router import router as workflows_router
+from orbiter.workflows.webhook_router import router as workflow_hooks_router
 from orbiter.workspaces.router import project_router as project_workspaces_router
 from orbiter.workspaces.router import router as workspaces_router
 
@@ -56,6 +57,7 @@ DOMAIN_ROUTERS = (
     tools_router,  # /api/v1/tools
     agents_router,  # /api/v1/agents
     workflows_router,  # /api/v1/workflows
+    workflow_hooks_router,  # /api/v1/workflows/{id}/webhook-token, /api/v1/hooks/workflows
 )
 
 

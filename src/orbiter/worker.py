@@ -9,7 +9,9 @@ Periodic jobs, one line each in `periodic_jobs`:
 * maintenance (every `ORBITER_MAINTENANCE_SECONDS`, default a minute): purge long-expired credentials; store replies left `streaming`
   by a process that is gone as `incomplete` (conversations/orphans.py);
 * runs.reap: fail runs whose worker stopped (runs/jobs.py);
-* runs.resend: send again runs left `queued` (the runs table is the queue's outbox).
+* runs.resend: send again runs left `queued` (the runs table is the queue's outbox);
+* workflows.schedule (every `ORBITER_SCHEDULE_TICK_SECONDS`, default 30): start the runs of
+  workflows whose schedule is due (workflows/triggers.py).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from orbiter.runs import jobs as run_jobs
 from orbiter.runs.engine import Engine
 from orbiter.runs.executors import load_executors
 from orbiter.runtime.resources import Resources
+from orbiter.workflows.triggers import fire_due_schedules
 
 logger = logging.getLogger("orbiter.worker")
 KEEP_EXPIRED = timedelta(days=1)
@@ -73,6 +76,11 @@ def periodic_jobs(resources: Resources) -> list[Periodic]:
         ),
         Periodic(
             "runs.resend", run_jobs.RESEND_EVERY_SECONDS, partial(run_jobs.resend_queued, resources)
+        ),
+        Periodic(
+            "workflows.schedule",
+            resources.settings.schedule_tick_seconds,
+            partial(fire_due_schedules, resources),
         ),
     ]
 

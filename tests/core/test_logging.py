@@ -104,21 +104,31 @@ async def test_credentials_in_query_strings_and_headers_never_reach_the_log(
     async with new_client(json_app, **CREDENTIAL_HEADERS) as client:
         await client.get(f"/api/v1/projects?token={SECRET}&access_token={SECRET}&code=oauth_code1")
         await client.get(f"/nowhere?token={SECRET}")
+        await client.post("/api/v1/hooks/workflows/orbw_hook_secret", json={})  # in the path
     stream = f"/api/v1/conversations/{uuid.uuid4()}/stream?token={SECRET}"
     await _refused_websocket(json_app, stream)
     logging.getLogger("some.library").error(
         "fetching https://x.example/cb?code=abc&token=%s", SECRET
     )
     output = capsys.readouterr().err
-    for secret in (SECRET, "oauth_code1", "header_secret", "cookie_secret", "csrf_secret"):
+    secrets = (
+        SECRET,
+        "oauth_code1",
+        "header_secret",
+        "cookie_secret",
+        "csrf_secret",
+        "hook_secret",
+    )
+    for secret in secrets:
         assert secret not in output
     access = [line for line in _lines(output) if line["event"] == "request"]
-    assert [line["status"] for line in access] == [401, 404, 403]
+    assert [line["status"] for line in access] == [401, 404, 404, 403]
+    assert access[2]["path"] == "/api/v1/hooks/workflows/orbw_[REDACTED]"
     assert access[0]["path"] == (
         "/api/v1/projects?token=[REDACTED]&access_token=[REDACTED]&code=[REDACTED]"
     )
-    assert access[2]["route"] == "/api/v1/conversations/{conversation_id}/stream"
-    assert access[2]["method"] == "WEBSOCKET"
+    assert access[3]["route"] == "/api/v1/conversations/{conversation_id}/stream"
+    assert access[3]["method"] == "WEBSOCKET"
 
 
 async def test_text_format_is_one_readable_line(

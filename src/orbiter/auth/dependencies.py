@@ -129,6 +129,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/oauth/token"),
         ("POST", "/oauth/device/authorize"),
         ("POST", "/oauth/device/deny"),
+        # The secret token in the path is the credential (workflows/webhook_router.py).
+        ("POST", "/hooks/workflows/{token}"),
     }
 )
 

@@ -4,7 +4,8 @@
 the request's `request_id` while one is being served, and the event's own fields); `text`
 writes one readable line per event. The default is text in development and json otherwise.
 Every line is redacted on its way out: secret query parameters (`?token=`, `code=`, ...) and
-anything shaped like an Orbiter credential (`orb_...`, `orbt_...`) become `[REDACTED]`.
+anything shaped like an Orbiter credential (`orb_...`, `orbt_...`, webhook tokens `orbw_...`)
+become `[REDACTED]`.
 Request headers are never logged at all.
 """
 
@@ -45,7 +46,7 @@ SECRET_QUERY_PARAMS = (
 _SECRET_QUERY = re.compile(
     r"(?i)([?&](?:" + "|".join(re.escape(name) for name in SECRET_QUERY_PARAMS) + r")=)[^&#\s\"']*"
 )
-_CREDENTIAL = re.compile(r"\b(orbt?_)[A-Za-z0-9_\-]+")
+_CREDENTIAL = re.compile(r"\b(orb[tw]?_)[A-Za-z0-9_\-]+")
 _HANDLER_NAME = "orbiter"
 _LEADING = ("time", "level", "event", "logger")
 # Libraries whose INFO lines repeat what the access log says, or say nothing an operator needs.
@@ -62,7 +63,7 @@ def redact(text: str) -> str:
     # testing for it costs a fraction of running the pattern.
     if "=" in text:
         text = _SECRET_QUERY.sub(r"\1" + REDACTED, text)
-    if "orb_" in text or "orbt_" in text:
+    if "orb_" in text or "orbt_" in text or "orbw_" in text:
         text = _CREDENTIAL.sub(r"\1" + REDACTED, text)
     return text
 

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     rate_limit_failed_logins: int = 10
     rate_limit_failed_login_window_seconds: int = 900
     rate_limit_user_code_guesses: int = 10
+    rate_limit_webhook_per_minute: int = Field(default=60, ge=1)  # per workflow, any caller
     # When Redis is down: "open" lets ordinary requests through, "closed" answers 503.
     rate_limit_general_on_outage: Literal["open", "closed"] = "open"
 
@@ -100,6 +101,12 @@ class Settings(BaseSettings):
     worker_shutdown_seconds: float = Field(default=10.0, ge=0)
     # How often the maintenance job runs (credentials purged, orphaned replies stopped).
     maintenance_seconds: float = Field(default=60.0, gt=0)
+    # Workflow triggers (README: Workflows, Triggers): how long a webhook call waits for the
+    # run's api_response before answering 202, the largest body it takes, and how often the
+    # scheduler looks for schedules that are due.
+    webhook_wait_seconds: float = Field(default=10.0, ge=0, le=300)
+    webhook_max_bytes: int = Field(default=256 * 1024, ge=2)
+    schedule_tick_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

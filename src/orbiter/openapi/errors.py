@@ -63,6 +63,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "agents-create": errors(404),
     "workflows-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "workflows-create": errors(404),
+    # The creator no longer an editor (403), the trigger no longer a webhook (409).
+    "workflows-receive-webhook": errors(403, 409),
     "agents-run": errors(409),
     "runs-cancel": errors(409),
     "runs-approve": errors(409),

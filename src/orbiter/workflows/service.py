@@ -36,6 +36,7 @@ from orbiter.workflows.schemas import (
     WorkflowUpdate,
     WorkflowVersionRead,
 )
+from orbiter.workflows.triggers import trigger_columns
 
 HASH_LENGTH = 64
 
@@ -127,13 +128,15 @@ async def create_workflow(
     """A workflow in `project_id` (default: the personal project; editors), at version 1."""
     project_id = await project_or_personal(db, user_id=user_id, project_id=body.project_id)
     await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR)
+    canvas = _checked(body.canvas)
     row = Workflow(
         project_id=project_id,
         created_by=user_id,
         name=body.name,
         description=body.description,
-        canvas=_checked(body.canvas),
+        canvas=canvas,
         version=1,
+        **trigger_columns(canvas),
     )
     db.add(row)
     await db.flush()
@@ -162,6 +165,7 @@ async def update_workflow(
     changed = False
     if body.canvas is not None:
         canvas = _checked(body.canvas)
+        values |= trigger_columns(canvas)  # a schedule's next time counts from this save
         if content_hash(canvas) != content_hash(row.canvas):
             values |= {"canvas": canvas, "version": Workflow.version + 1}
             changed = True
