@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.agents import wire
 from orbiter.agents.loop import AgentLoop
+from orbiter.agents.pinned import with_pinned
 from orbiter.conversations import agent_turns
 from orbiter.core.db import transaction
 from orbiter.core.errors import NotFound
@@ -37,6 +38,7 @@ async def run_agent(ctx: RunContext) -> dict[str, Any]:
         agent = await db.get(Agent, ctx.target_id) if ctx.target_id else None
         if agent is None:
             raise NotFound("The agent was deleted")
+        agent = with_pinned(agent, ctx.input.get("pinned"))  # a deployment's pinned version
         if ctx.user_id is None:
             raise NotFound("The user who started the run was deleted")
         row, model = await _model(db, agent, ctx.user_id)
