@@ -1,6 +1,7 @@
 """The executor of `agent` runs (registered with the engine at import).
 
-Each execution (the first, and each after a question was answered) loads the agent, opens
+Each execution (the first, and each after a question was answered) loads the agent (with
+the settings a deployment pinned, when the run's input carries them: `agents.pinned`), opens
 its model and its tools, restores the loop from the run's state, and runs the loop
 (`loop.py`). The model: the agent's provider when the run's user owns it, else the user's
 default provider (`providers.opening.choose_provider`); the agent's model goes with the
