@@ -12,7 +12,7 @@ from orbiter.core.db import transaction
 from orbiter.models import Deployment
 from orbiter.runtime.resources import Resources
 from tests.agents.util import make_agent
-from tests.deployments.util import deploy, ending_in, make_workflow
+from tests.deployments.util import deploy, deployed_then_edited, make_workflow
 from tests.helpers import (
     API,
     SignedInFactory,
@@ -257,19 +257,14 @@ async def test_redeploy_pins_the_latest_version_from_ci_only(
     signed_in: SignedInFactory,
 ) -> None:
     user = await signed_in()
-    workflow = await make_workflow(user.browser, leaf="first")
-    created = await deploy(user.browser, "workflow", workflow["id"])
-    edited = await user.browser.put(
-        f"{API}/workflows/{workflow['id']}", json={"canvas": ending_in("second")}
-    )
-    assert edited.status_code == 200, edited.text
+    workflow, created, edited = await deployed_then_edited(user.browser)
     url = f"{API}/ci/deployments/{created['id']}/redeploy"
     for other in (user.browser, user.cli):
         assert_error(await other.post(url), 401, "UNAUTHORIZED")
     redeployed = await user.api.post(url)
     assert redeployed.status_code == 200, redeployed.text
     body = redeployed.json()
-    assert body["target_version"] == edited.json()["content_hash"] != created["target_version"]
+    assert body["target_version"] == edited["content_hash"] != created["target_version"]
     assert body["pinned"] == {"version": 2}
     assert "key" not in body and body["key_prefix"] == created["key_prefix"]
     assert (await user.browser.get(f"{API}/deployments/{created['id']}")).json() == body

@@ -8,7 +8,7 @@ from httpx import AsyncClient
 
 from orbiter.runtime.resources import Resources
 from tests.agents.util import make_agent, priced_provider, wait_for_run
-from tests.deployments.util import deploy, ending_in, invoke, make_workflow
+from tests.deployments.util import deploy, deployed_then_edited, invoke, make_workflow
 from tests.fakes.llm_servers import FakeLLM
 from tests.helpers import API, SignedInFactory, add_member, assert_error, new_project
 from tests.workflows.util import canvas, edge, node
@@ -64,12 +64,7 @@ async def test_the_pinned_workflow_version_runs_until_a_redeploy(
     signed_in: SignedInFactory, client: AsyncClient, method: str
 ) -> None:
     user = await signed_in()
-    workflow = await make_workflow(user.browser, leaf="first")
-    created = await deploy(user.browser, "workflow", workflow["id"])
-    edited = await user.browser.put(
-        f"{API}/workflows/{workflow['id']}", json={"canvas": ending_in("second")}
-    )
-    assert edited.status_code == 200, edited.text
+    workflow, created, edited = await deployed_then_edited(user.browser)
     caller, key = (client, created["key"]) if method == "key" else (user.clients()[method], None)
 
     response = await invoke(caller, created["id"], key, inputs={"n": 5}, wait=True)
@@ -83,7 +78,7 @@ async def test_the_pinned_workflow_version_runs_until_a_redeploy(
     await user.api.post(f"{API}/ci/deployments/{created['id']}/redeploy")
     after = (await invoke(caller, created["id"], key, inputs={"n": 6}, wait=True)).json()
     assert after["output"] == {"second": {"start": {"n": 6}}}
-    assert after["target_version"] == edited.json()["content_hash"]
+    assert after["target_version"] == edited["content_hash"]
 
 
 async def test_without_wait_the_answer_is_202_with_the_queued_run(

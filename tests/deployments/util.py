@@ -39,6 +39,20 @@ async def deploy(
     return created
 
 
+async def deployed_then_edited(
+    client: AsyncClient,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A workflow ending in `first`, deployed, then saved ending in `second` (version 2):
+    the workflow as deployed, the deployment, and the workflow as edited."""
+    workflow = await make_workflow(client, leaf="first")
+    created = await deploy(client, "workflow", workflow["id"])
+    edited = await client.put(
+        f"{API}/workflows/{workflow['id']}", json={"canvas": ending_in("second")}
+    )
+    assert edited.status_code == 200, edited.text
+    return workflow, created, edited.json()
+
+
 async def invoke(
     client: AsyncClient, deployment_id: str, key: str | None = None, **body: Any
 ) -> Response:
