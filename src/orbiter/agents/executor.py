@@ -1,6 +1,7 @@
 """The executor of `agent` runs (registered with the engine at import).
 
-Each execution (the first, and each after a question was answered) loads the agent, opens
+Each execution (the first, and each after a question was answered) loads the agent (with
+the settings a deployment pinned, when the run's input carries them: `agents.pinned`), opens
 its model and its tools, restores the loop from the run's state, and runs the loop
 (`loop.py`). The model: the agent's provider when the run's user owns it, else the user's
 default provider (`providers.opening.choose_provider`); the agent's model goes with the
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.agents import wire
 from orbiter.agents.loop import AgentLoop
+from orbiter.agents.pinned import with_pinned
 from orbiter.conversations import agent_turns
 from orbiter.core.db import transaction
 from orbiter.core.errors import NotFound
@@ -37,6 +39,7 @@ async def run_agent(ctx: RunContext) -> dict[str, Any]:
         agent = await db.get(Agent, ctx.target_id) if ctx.target_id else None
         if agent is None:
             raise NotFound("The agent was deleted")
+        agent = with_pinned(agent, ctx.input.get("pinned"))  # a deployment's pinned version
         if ctx.user_id is None:
             raise NotFound("The user who started the run was deleted")
         row, model = await agent_model(db, agent, ctx.user_id)
