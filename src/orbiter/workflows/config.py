@@ -6,9 +6,10 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from orbiter.workflows.canvas import NodeSettings
 from orbiter.workflows.nodes.base import NodeError, NodeType
@@ -24,26 +25,36 @@ def node_settings(data: Mapping[str, Any]) -> NodeSettings:
 def rendered_config(
     node_type: NodeType, data: Mapping[str, Any], variables: Mapping[str, Any]
 ) -> Any:
-    """Defaults filled in first (they may be templates too), then each field rendered: as text
-    when the field is a string, as a value otherwise; `raw_fields` as written."""
+    """Each field rendered, template defaults included: as text when the field is a string, as
+    a value otherwise; `raw_fields` as written. Then validated, once."""
     model = node_type.config
     own = {k: v for k, v in data.items() if k not in NOT_CONFIG}
+    values = {**_template_defaults(model), **own}
     try:
-        filled = model.model_validate(own).model_dump(mode="json")
-        for name, value in filled.items():
-            if name in node_type.raw_fields:
-                continue
+        for name, value in values.items():
             field = model.model_fields.get(name)
-            if isinstance(value, str) and field is not None and _is_text(field.annotation):
-                filled[name] = render_text(value, variables) if "{" in value else value
+            if name in node_type.raw_fields or field is None:  # as written; the editor's own
+                continue
+            if isinstance(value, str) and _is_text(field.annotation):
+                values[name] = render_text(value, variables) if "{" in value else value
             else:
-                filled[name] = render(value, variables)
-        return model.model_validate(filled)
+                values[name] = render(value, variables)
+        return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
         )
         raise NodeError(f"Invalid settings after rendering: {problems}", "INVALID_CONFIG") from exc
+
+
+@cache
+def _template_defaults(model: type[BaseModel]) -> dict[str, str]:
+    """Defaults that are templates (`{{ input }}`): rendered like values that were sent."""
+    return {
+        name: field.default
+        for name, field in model.model_fields.items()
+        if isinstance(field.default, str) and "{{" in field.default
+    }
 
 
 def _is_text(annotation: Any) -> bool:

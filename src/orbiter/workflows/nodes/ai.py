@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from orbiter.agents.executor import agent_model, agent_options, agent_tools
 from orbiter.agents.loop import AgentLoop, ModelTurn
@@ -35,6 +35,11 @@ _FENCED = re.compile(r"^```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?```$", re.DOTALL)
 
 
 class LlmCallConfig(NodeConfig):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"anyOf": [{"required": ["prompt"]}, {"required": ["messages"]}]},
+    )
+
     prompt: str | None = Field(default=None, max_length=100_000, description="The user message")
     system: str | None = Field(default=None, max_length=100_000)
     messages: Any = Field(
