@@ -27,6 +27,7 @@ from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
 from orbiter.tools.router import router as tools_router
+from orbiter.workflows.router import ci_router as workflows_ci_router
 from orbiter.workflows.router import router as workflows_router
 from orbiter.workflows.webhook_router import router as workflow_hooks_router
 from orbiter.workspaces.router import project_router as project_workspaces_router
@@ -59,6 +60,7 @@ DOMAIN_ROUTERS = (
     tools_router,  # /api/v1/tools
     agents_router,  # /api/v1/agents
     workflows_router,  # /api/v1/workflows
+    workflows_ci_router,  # /api/v1/ci/workflows
     workflow_hooks_router,  # /api/v1/workflows/{id}/webhook-token, /api/v1/hooks/workflows
     deployments_router,  # /api/v1/deployments
     deployments_ci_router,  # /api/v1/ci/deployments

@@ -8,12 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.auth.dependencies import ApiKeyPrincipal, CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
+from orbiter.models.runs import FINISHED_STATUSES
 from orbiter.runs import events as run_events
 from orbiter.runs.http import RUN_EVENTS_RESPONSE, IdempotencyKey
 from orbiter.runs.schemas import RunRead
+from orbiter.runs.waiting import start_committed, wait_for_run
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.workflows import running, service
 from orbiter.workflows.schemas import (
@@ -29,6 +31,7 @@ from orbiter.workflows.schemas import (
 )
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
+ci_router = APIRouter(prefix="/ci", tags=["ci"])
 
 
 @router.get("", response_model=Page[WorkflowRead], summary="List workflows")
@@ -190,4 +193,46 @@ async def run_workflow(
             media_type=SSE_MEDIA_TYPE,
             headers=SSE_HEADERS,
         )
+    return RunRead.model_validate(run)
+
+
+@ci_router.post(
+    "/workflows/{workflow_id}/run",
+    status_code=202,
+    response_model=RunRead,
+    responses={200: {"model": RunRead, "description": "`wait=true` and the run ended"}},
+    summary="Run a workflow from CI",
+)
+async def ci_run_workflow(
+    workflow_id: uuid.UUID,
+    body: WorkflowRunRequest,
+    principal: ApiKeyPrincipal,
+    resources: ResourcesDep,
+    response: Response,
+    wait: Annotated[
+        bool, Query(description="Wait for the run to end, at most ORBITER_RUN_WAIT_SECONDS")
+    ] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> RunRead:
+    """Start a run of the workflow's current version from CI (API keys only; editor or
+    owner), as POST /workflows/{id}/run does. Answers 202 with the queued run; with
+    `wait=true`, waits until the run ends (at most `ORBITER_RUN_WAIT_SECONDS`, default 30)
+    and answers 200 with the finished run, or 202 with the run still going or waiting for an
+    approval. Poll it then at `GET /ci/runs/{id}`."""
+    run = await start_committed(
+        resources,
+        lambda db: running.start_run(
+            db,
+            resources,
+            user_id=principal.user_id,
+            workflow_id=workflow_id,
+            inputs=body.inputs,
+            trigger="ci",
+            idempotency_key=idempotency_key,
+        ),
+    )
+    if wait:
+        run = await wait_for_run(resources, run.id, resources.settings.run_wait_seconds)
+        if run.status in FINISHED_STATUSES:
+            response.status_code = 200
     return RunRead.model_validate(run)
