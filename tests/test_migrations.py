@@ -95,6 +95,7 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "runs": {"ck_runs_kind", "ck_runs_status"},
         "spans": {"ck_spans_type", "ck_spans_status"},
         "tools": {"ck_tools_type"},
+        "deployments": {"ck_deployments_target_type"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 

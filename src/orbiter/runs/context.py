@@ -38,9 +38,18 @@ class RunCancelled(Exception):
     """A cancel was requested (`ctx.check_cancelled()`); the run ends `cancelled`."""
 
 
-class RunLimitExceeded(Exception):
-    """A cap of ORBITER_RUN_MAX_STEPS / _TOKENS / _SECONDS was reached; the run fails with
-    this code (a run error, never an HTTP answer)."""
+class RunFailure(Exception):
+    """The run fails with this `code` and the message: a run's error, never an HTTP answer."""
+
+    code = "RUN_FAILED"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RunLimitExceeded(RunFailure):
+    """A cap of ORBITER_RUN_MAX_STEPS / _TOKENS / _SECONDS was reached."""
 
     code = "RUN_LIMIT_EXCEEDED"
 

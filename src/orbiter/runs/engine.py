@@ -47,6 +47,7 @@ from orbiter.runs.context import (
     AwaitInput,
     RunCancelled,
     RunContext,
+    RunFailure,
     RunLimitExceeded,
     SpanHandle,
     _Pause,
@@ -62,6 +63,7 @@ __all__ = [
     "Executor",
     "RunCancelled",
     "RunContext",
+    "RunFailure",
     "RunLimitExceeded",
     "SpanHandle",
     "register_executor",
@@ -227,8 +229,8 @@ class Engine:
             if isinstance(exc, asyncio.CancelledError):
                 raise  # this job itself was cancelled
             return self._unexpected(ctx, exc)
-        except RunLimitExceeded as exc:
-            return _failed(exc.code, str(exc))
+        except RunFailure as exc:
+            return _failed(exc.code, exc.message)
         except AppError as exc:
             return _failed(exc.code, exc.message)
         except Exception as exc:

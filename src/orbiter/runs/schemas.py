@@ -27,7 +27,8 @@ TRUNCATED = (
 
 class RunError(BaseModel):
     code: str = Field(
-        description="An error code of the envelope, RUN_LIMIT_EXCEEDED, or APPROVAL_REJECTED "
+        description="An error code of the envelope, RUN_LIMIT_EXCEEDED, NODE_FAILED (a "
+        "workflow node failed; the message names it), or APPROVAL_REJECTED "
         "(a run rejected at an approval gate)"
     )
     message: str

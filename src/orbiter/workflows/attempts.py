@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from orbiter.core.errors import AppError
-from orbiter.runs.engine import RunCancelled, RunContext, RunLimitExceeded, SpanHandle
+from orbiter.runs.engine import RunCancelled, RunContext, RunFailure, RunLimitExceeded, SpanHandle
 from orbiter.workflows.config import node_settings, rendered_config
 from orbiter.workflows.graph import Node
 from orbiter.workflows.nodes.base import NodeCall, NodeError, Routed
@@ -21,7 +21,7 @@ MAX_DELAY_SECONDS = 600.0
 Custom = Callable[[NodeCall], Awaitable[Any]]
 
 
-class NodeFailed(AppError):
+class NodeFailed(RunFailure):
     """A node failed with `on_error: fail`: the run fails with this code."""
 
     code = "NODE_FAILED"

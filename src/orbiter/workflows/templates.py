@@ -12,6 +12,7 @@ that names it, so a typo fails the node instead of producing an empty string.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -20,9 +21,19 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from orbiter.workflows.nodes.base import NodeError
+from orbiter.workflows.errors import NodeError
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+def _finalize(value: Any) -> Any:
+    """An object or list in text is written as JSON, not as Python's repr."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+_ENV = ImmutableSandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, finalize=_finalize
+)
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 MAX_TEMPLATE_CHARS = 100_000
 

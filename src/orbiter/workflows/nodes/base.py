@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from orbiter.workflows.errors import NodeError as NodeError  # runners import it from here
+
 if TYPE_CHECKING:
     from orbiter.runs.engine import RunContext, SpanHandle
 
@@ -30,15 +32,6 @@ class NodeConfig(BaseModel):
     editor's (`label`, UI state) or the common settings (`retry_count`...), and are ignored."""
 
     model_config = ConfigDict(extra="ignore")
-
-
-class NodeError(Exception):
-    """The node failed, with a message for the run's trace and error; `code` names the kind."""
-
-    def __init__(self, message: str, code: str = "NODE_FAILED") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 @dataclass(frozen=True)
