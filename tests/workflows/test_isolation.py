@@ -24,6 +24,9 @@ async def test_a_second_user_gets_404_on_every_workflow_route(
         ("PUT", url, {"name": "Bob's", "canvas": simple_canvas("Bob")}),
         ("DELETE", url, None),
         ("GET", f"{url}/versions", None),
+        ("GET", f"{url}/versions/1/diff", None),
+        ("POST", f"{url}/run", {"inputs": {}}),
+        ("POST", f"{url}/webhook-token", None),
         ("GET", f"{API}/workflows?project_id={project}", None),
         (
             "POST",
@@ -38,3 +41,5 @@ async def test_a_second_user_gets_404_on_every_workflow_route(
     assert (await alice.browser.get(url)).json() == workflow
     versions = (await alice.browser.get(f"{url}/versions")).json()
     assert versions["pagination"]["total"] == 1
+    runs = await alice.browser.get(f"{API}/runs", params={"workflow_id": workflow["id"]})
+    assert runs.json()["data"] == []  # nothing was started on Alice's behalf
