@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from orbiter.core.errors import ValidationFailed
+from orbiter.workflows.graph import body_of
 from orbiter.workflows.nodes import REGISTRY, NodeType
 from orbiter.workflows.nodes.logic import LOOP_BODY
 from orbiter.workflows.schemas import Canvas, CanvasEdge, CanvasNode
@@ -255,19 +256,8 @@ Indexed = list[tuple[int, CanvasEdge]]  # edges between existing nodes, by place
 
 
 def loop_body(loop_id: str, edges: list[CanvasEdge]) -> frozenset[str]:
-    """The nodes a loop runs once per item: every node reached from its `body` handle without
-    passing through the loop itself."""
-    outgoing: dict[str, list[str]] = defaultdict(list)
-    for edge in edges:
-        outgoing[edge.source].append(edge.target)
-    stack = [e.target for e in edges if e.source == loop_id and e.sourceHandle == LOOP_BODY]
-    seen: set[str] = set()
-    while stack:
-        node_id = stack.pop()
-        if node_id != loop_id and node_id not in seen:
-            seen.add(node_id)
-            stack.extend(outgoing[node_id])
-    return frozenset(seen)
+    """The nodes a loop runs once per item (see `graph.body_of`)."""
+    return body_of(loop_id, ((e.source, e.target, e.sourceHandle) for e in edges))
 
 
 def _loop_problems(edges: Indexed, checked: Checked) -> tuple[list[Problem], set[str]]:

@@ -11,11 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from orbiter.workflows.canvas import NodeSettings
+from orbiter.workflows.canvas import NOT_CONFIG, NodeSettings
 from orbiter.workflows.nodes.base import NodeError, NodeType
 from orbiter.workflows.templates import render, render_text
-
-NOT_CONFIG = frozenset({"nodeType", "label", *NodeSettings.model_fields, "fallback_value"})
 
 
 def node_settings(data: Mapping[str, Any]) -> NodeSettings:

@@ -10,6 +10,7 @@ loop's body minus the bodies nested in it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,16 +64,9 @@ class Graph:
         return graph
 
     def _find_body(self, loop_id: str) -> None:
-        seen: set[str] = set()
-        stack = [e.target for e in self.outgoing[loop_id] if e.source_handle == LOOP_BODY]
-        while stack:
-            node_id = stack.pop()
-            if node_id == loop_id or node_id in seen:
-                continue
-            seen.add(node_id)
-            stack.extend(e.target for e in self.outgoing[node_id])
-        self.bodies[loop_id] = frozenset(seen)
-        self.back_edges[loop_id] = [e for e in self.incoming[loop_id] if e.source in seen]
+        body = body_of(loop_id, ((e.source, e.target, e.source_handle) for e in self.edges))
+        self.bodies[loop_id] = body
+        self.back_edges[loop_id] = [e for e in self.incoming[loop_id] if e.source in body]
 
     def top_region(self) -> frozenset[str]:
         inside = set().union(*self.bodies.values()) if self.bodies else set()
@@ -85,3 +79,21 @@ class Graph:
 
     def is_back_edge(self, edge: Edge) -> bool:
         return edge in self.back_edges.get(edge.target, ())
+
+
+def body_of(loop_id: str, edges: Iterable[tuple[str, str, str | None]]) -> frozenset[str]:
+    """The nodes a loop runs once per item: every node reached from its `body` handle without
+    passing through the loop itself. `edges` are (source, target, source handle)."""
+    outgoing: dict[str, list[str]] = defaultdict(list)
+    stack: list[str] = []
+    for source, target, handle in edges:
+        outgoing[source].append(target)
+        if source == loop_id and handle == LOOP_BODY:
+            stack.append(target)
+    seen: set[str] = set()
+    while stack:
+        node_id = stack.pop()
+        if node_id != loop_id and node_id not in seen:
+            seen.add(node_id)
+            stack.extend(outgoing[node_id])
+    return frozenset(seen)
