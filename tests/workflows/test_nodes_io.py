@@ -21,7 +21,7 @@ from starlette.routing import Route
 from orbiter.runtime.resources import Resources
 from tests.agents.util import cost, looping_agent, make_agent, priced_provider, spans
 from tests.fakes.llm_servers import FakeLLM, LoopbackServer, turn
-from tests.helpers import new_project
+from tests.helpers import API, assert_error, new_project
 from tests.tools.util import create_tool, http_tool
 from tests.workflows.runs import node_spans, run_canvas
 from tests.workflows.util import canvas, edge, node
@@ -383,6 +383,17 @@ async def test_an_http_request_goes_through_the_outbound_guard(
 
 
 # ------------------------------------------------------------------ code_python, knowledge
+
+
+async def test_code_python_that_does_not_compile_is_refused_at_save(
+    browser: AsyncClient,
+) -> None:
+    broken = flow(node("code", "code_python", code="total = 1\nif total\n    total += 1\n"))
+    response = await browser.post(f"{API}/workflows", json={"name": "Code", "canvas": broken})
+    error = assert_error(response, 422, "VALIDATION_ERROR")
+    [problem] = error["details"]["fields"]
+    assert problem["field"] == "canvas.nodes.1.data.code"
+    assert "line 2" in problem["message"] and "expected ':'" in problem["message"], problem
 
 
 async def test_code_python_fails_its_runs_until_the_sandbox_exists(browser: AsyncClient) -> None:
