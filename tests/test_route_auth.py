@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from orbiter.auth.dependencies import PUBLIC_ROUTES
+from orbiter.auth.dependencies import OWN_CREDENTIAL_ROUTES, PUBLIC_ROUTES
 from orbiter.runtime.resources import Resources
 from tests.helpers import API, assert_error, fill_path
 
@@ -29,6 +29,11 @@ PUBLIC_PAGES = {"/health", "/openapi.json", "/docs", "/redoc", "/device"}
 
 def test_the_allowlist_in_code_is_the_reviewed_one() -> None:
     assert {(method, API + path) for method, path in PUBLIC_ROUTES} == PUBLIC_API_ROUTES
+
+
+def test_the_routes_checking_their_own_credentials_are_the_reviewed_ones() -> None:
+    """Each still answers 401 without credentials (checked below with every route)."""
+    assert {("POST", "/deployments/{deployment_id}/invoke")} == OWN_CREDENTIAL_ROUTES
 
 
 async def test_every_api_route_answers_401_without_credentials_unless_public(

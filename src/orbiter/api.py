@@ -12,6 +12,8 @@ from orbiter.blobs.router import router as blobs_router
 from orbiter.chat.router import router as chat_router
 from orbiter.ci.router import router as ci_router
 from orbiter.conversations.router import router as conversations_router
+from orbiter.deployments.router import ci_router as deployments_ci_router
+from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.oauth.router import router as oauth_router
@@ -58,6 +60,8 @@ DOMAIN_ROUTERS = (
     agents_router,  # /api/v1/agents
     workflows_router,  # /api/v1/workflows
     workflow_hooks_router,  # /api/v1/workflows/{id}/webhook-token, /api/v1/hooks/workflows
+    deployments_router,  # /api/v1/deployments
+    deployments_ci_router,  # /api/v1/ci/deployments
 )
 
 

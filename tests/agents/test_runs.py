@@ -10,6 +10,7 @@ from httpx import AsyncClient
 from orbiter.runtime.resources import Resources
 from tests.agents.util import (
     cost,
+    looping_agent,
     make_agent,
     model_for,
     priced_provider,
@@ -125,10 +126,7 @@ async def test_a_tool_that_hangs_times_out_and_the_model_hears_it(
 async def test_max_steps_fails_the_run_with_a_clear_error(
     browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    await priced_provider(browser, fake_llm)
-    agent = await make_agent(browser, tool_ids=["calculator"], max_steps=2)
-    again = turn("", ("calculator", {"expression": "1 + 1"}))
-    fake_llm.queue_turns(again, again, again, turn("never reached"))
+    agent = await looping_agent(browser, fake_llm, max_steps=2)
     done = await wait_for_run(browser, (await start_run(browser, agent["id"], "Loop"))["id"])
     assert done["status"] == "failed", done
     assert done["error"]["code"] == "RUN_LIMIT_EXCEEDED"

@@ -7,7 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.fakes.llm_servers import FakeLLM, provider_body
+from tests.fakes.llm_servers import FakeLLM, provider_body, turn
 from tests.helpers import API
 
 # USD per million tokens for the fakes' models, as provider price overrides.
@@ -41,6 +41,16 @@ async def make_agent(client: AsyncClient, **fields: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+async def looping_agent(client: AsyncClient, fake: FakeLLM, max_steps: int) -> dict[str, Any]:
+    """An agent on a priced provider whose model calls the calculator turn after turn (more
+    turns than `max_steps`)."""
+    await priced_provider(client, fake)
+    agent = await make_agent(client, tool_ids=["calculator"], max_steps=max_steps)
+    again = turn("", ("calculator", {"expression": "1 + 1"}))
+    fake.queue_turns(*[again] * (max_steps + 1), turn("never reached"))
+    return agent
 
 
 async def start_run(client: AsyncClient, agent_id: str, text: str, **body: Any) -> dict[str, Any]:

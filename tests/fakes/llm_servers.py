@@ -561,7 +561,9 @@ async def _anthropic_turn(
 # ------------------------------------------------------------------ servers and fixtures
 
 
-class _Server:
+class LoopbackServer:
+    """A Starlette app served by uvicorn on 127.0.0.1 (a free port) in a background thread."""
+
     def __init__(self, app: Starlette) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -592,8 +594,8 @@ class FakeLLM:
 
     def __init__(self) -> None:
         self.state = FakeState()
-        self._openai = _Server(openai_app(self.state))
-        self._anthropic = _Server(anthropic_app(self.state))
+        self._openai = LoopbackServer(openai_app(self.state))
+        self._anthropic = LoopbackServer(anthropic_app(self.state))
 
     # URLs as a provider's base_url
     @property

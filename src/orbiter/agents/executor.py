@@ -1,6 +1,7 @@
 """The executor of `agent` runs (registered with the engine at import).
 
-Each execution (the first, and each after a question was answered) loads the agent, opens
+Each execution (the first, and each after a question was answered) loads the agent (with
+the settings a deployment pinned, when the run's input carries them: `agents.pinned`), opens
 its model and its tools, restores the loop from the run's state, and runs the loop
 (`loop.py`). The model: the agent's provider when the run's user owns it, else the user's
 default provider (`providers.opening.choose_provider`); the agent's model goes with the
@@ -18,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.agents import wire
 from orbiter.agents.loop import AgentLoop
+from orbiter.agents.pinned import with_pinned
 from orbiter.conversations import agent_turns
 from orbiter.core.db import transaction
 from orbiter.core.errors import NotFound
 from orbiter.llm.base import ChatMessage, ChatOptions, ToolSpec
 from orbiter.models import Agent, LlmProvider
-from orbiter.providers.opening import OpenedProvider, adapter_for, choose_provider, default_model
+from orbiter.providers.opening import OpenedProvider, adapter_for, user_provider
 from orbiter.runs.engine import AwaitApproval, AwaitInput, RunContext, register_executor
 from orbiter.tools.base import RunnableTool
 from orbiter.tools.registry import CONVERSATIONAL
@@ -37,10 +39,11 @@ async def run_agent(ctx: RunContext) -> dict[str, Any]:
         agent = await db.get(Agent, ctx.target_id) if ctx.target_id else None
         if agent is None:
             raise NotFound("The agent was deleted")
+        agent = with_pinned(agent, ctx.input.get("pinned"))  # a deployment's pinned version
         if ctx.user_id is None:
             raise NotFound("The user who started the run was deleted")
-        row, model = await _model(db, agent, ctx.user_id)
-        tools = await _tools(db, ctx, agent)
+        row, model = await agent_model(db, agent, ctx.user_id)
+        tools = await agent_tools(db, ctx, agent)
     opened = OpenedProvider(adapter_for(ctx.resources, row), row, model)
     ctx.max_steps = agent.max_steps or ctx.settings.run_max_steps
     ctx.steps = int(ctx.state.get("steps", 0))
@@ -49,10 +52,7 @@ async def run_agent(ctx: RunContext) -> dict[str, Any]:
         ctx,
         opened,
         tools,
-        ChatOptions(
-            temperature=agent.temperature,
-            tools=tuple(ToolSpec(t.name, t.description, t.input_schema) for t in tools.values()),
-        ),
+        agent_options(agent, tools),
         messages=await _messages(ctx, agent, model),
         message_id=uuid.UUID(str(message_id)) if message_id else None,
         parts=list(ctx.state.get("parts") or []),
@@ -67,18 +67,23 @@ async def run_agent(ctx: RunContext) -> dict[str, Any]:
         raise
 
 
-async def _model(db: AsyncSession, agent: Agent, user_id: uuid.UUID) -> tuple[LlmProvider, str]:
-    row = None
-    if agent.provider_id is not None:
-        candidate = await db.get(LlmProvider, agent.provider_id)
-        row = candidate if candidate is not None and candidate.user_id == user_id else None
-    if row is None:
-        row = await choose_provider(db, user_id=user_id)  # 503 when the user has none
-    own_model = agent.provider_id is None or row.id == agent.provider_id
-    return row, (agent.model if agent.model and own_model else default_model(row))
+async def agent_model(
+    db: AsyncSession, agent: Agent, user_id: uuid.UUID
+) -> tuple[LlmProvider, str]:
+    """The agent's provider and model for `user_id` (503 when the user has no provider)."""
+    return await user_provider(
+        db, user_id=user_id, provider_id=agent.provider_id, model=agent.model
+    )
 
 
-async def _tools(db: AsyncSession, ctx: RunContext, agent: Agent) -> dict[str, RunnableTool]:
+def agent_options(agent: Agent, tools: dict[str, RunnableTool]) -> ChatOptions:
+    return ChatOptions(
+        temperature=agent.temperature,
+        tools=tuple(ToolSpec(t.name, t.description, t.input_schema) for t in tools.values()),
+    )
+
+
+async def agent_tools(db: AsyncSession, ctx: RunContext, agent: Agent) -> dict[str, RunnableTool]:
     """The agent's tools that still exist (a deleted custom tool is simply not offered)."""
     tools: dict[str, RunnableTool] = {}
     for ref in agent.tool_ids:

@@ -135,10 +135,19 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+# Routes that check credentials of their own besides the caller's (a deployment key on its
+# invoke route): the route resolves whichever was sent and answers 401 without one.
+OWN_CREDENTIAL_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {("POST", "/deployments/{deployment_id}/invoke")}
+)
+
+
 async def require_principal(request: Request) -> None:
-    """On the parent /api/v1 router: a principal unless the route is in `PUBLIC_ROUTES`."""
+    """On the parent /api/v1 router: a principal unless the route is in `PUBLIC_ROUTES` or
+    checks its own credentials (`OWN_CREDENTIAL_ROUTES`)."""
     method = "GET" if request.method == "HEAD" else request.method
-    if (method, getattr(request.scope.get("route"), "path", "")) not in PUBLIC_ROUTES:
+    route = (method, getattr(request.scope.get("route"), "path", ""))
+    if route not in PUBLIC_ROUTES and route not in OWN_CREDENTIAL_ROUTES:
         checked_principal(request)
 
 

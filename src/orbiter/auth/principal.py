@@ -13,6 +13,9 @@ AuthMethod = Literal["session", "api_key", "bearer"]
 SECRETS_READ = "secrets:read"
 API_KEY_SCOPES = ("read", "write", SECRETS_READ)
 DEFAULT_API_KEY_SCOPES = ("read", "write")
+# Deployment keys (`orbiter.deployments`) travel in X-API-Key too, but are no user's
+# credential: only their deployment's invoke route accepts one (`OWN_CREDENTIAL_ROUTES`).
+DEPLOYMENT_KEY_PREFIX = "odk_"
 
 
 @dataclass(frozen=True)

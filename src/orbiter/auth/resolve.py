@@ -12,7 +12,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import Headers
 
 from orbiter.auth.browser_sessions import COOKIE_NAME, session_store
-from orbiter.auth.principal import DEFAULT_API_KEY_SCOPES, AuthFailure, Principal
+from orbiter.auth.principal import (
+    DEFAULT_API_KEY_SCOPES,
+    DEPLOYMENT_KEY_PREFIX,
+    AuthFailure,
+    Principal,
+)
 from orbiter.core.security import hash_secret
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, ApiKey, User
@@ -23,6 +28,9 @@ Outcome = Principal | AuthFailure | None
 Credential = TypeVar("Credential", ApiKey, AccessToken)
 _NAMES: dict[type[ApiKey] | type[AccessToken], str] = {ApiKey: "API key", AccessToken: "token"}
 _DEFAULT_SCOPES = frozenset(DEFAULT_API_KEY_SCOPES)
+DEPLOYMENT_KEY_ELSEWHERE = AuthFailure(
+    "A deployment key is accepted only by its deployment's POST /api/v1/deployments/{id}/invoke"
+)
 
 
 async def resolve_principal(
@@ -30,6 +38,8 @@ async def resolve_principal(
 ) -> Outcome:
     # A header that is present but empty is a failed credential, never "no credential".
     if (api_key := headers.get("x-api-key")) is not None:
+        if api_key.startswith(DEPLOYMENT_KEY_PREFIX):
+            return DEPLOYMENT_KEY_ELSEWHERE
         return await _from_api_key(api_key, resources)
     if (authorization := headers.get("authorization")) is not None:
         scheme, _, token = authorization.partition(" ")

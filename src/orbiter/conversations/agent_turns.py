@@ -61,8 +61,10 @@ async def queue_agent_run(
     input: dict[str, Any],
     conversation_id: uuid.UUID | None = None,
     idempotency_key: str | None = None,
+    version: str | None = None,
 ) -> Run:
-    """A queued run of this version of the agent (an earlier one for a known key)."""
+    """A queued run of this version of the agent (or of `version`, whose settings `input`
+    pins), or an earlier one for a known key."""
     return await runs.create_run(
         db,
         resources,
@@ -70,7 +72,7 @@ async def queue_agent_run(
         project_id=agent.project_id,
         kind="agent",
         target_id=agent.id,
-        target_version=str(agent.version),
+        target_version=version or str(agent.version),
         input=input,
         conversation_id=conversation_id,
         idempotency_key=idempotency_key,

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     # A running run whose heartbeat is older than this lost its worker: the reaper fails it.
     run_stale_seconds: float = Field(default=30.0, gt=0)
     run_max_field_bytes: int = Field(default=64 * 1024, ge=256)  # span/run input and output
+    # How long `?wait=true` (deployment invoke, CI workflow run) holds the request open.
+    run_wait_seconds: float = Field(default=30.0, gt=0, le=600)
     # The job queue: redelivery of a job a dead worker left unacknowledged (taskiq-redis
     # XAUTOCLAIM idle time), jobs one worker process runs at once, and the periodic tick.
     queue_redeliver_seconds: float = Field(default=60.0, gt=0)

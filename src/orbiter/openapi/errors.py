@@ -70,6 +70,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "runs-approve": errors(409),
     "runs-reject": errors(409),
     "runs-events": errors(400),
+    "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "deployments-create": errors(404),
+    "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
 }
 
 

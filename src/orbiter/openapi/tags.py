@@ -17,7 +17,10 @@ _DESCRIPTIONS = {
         "API keys for scripts and CI jobs, created by a signed-in user. The key is shown once; "
         "scopes (`read`, `write`, `secrets:read`) and an expiry are optional."
     ),
-    "ci": "For CI jobs, with an API key only: check the key, register snapshots, read runs.",
+    "ci": (
+        "For CI jobs, with an API key only: check the key, register snapshots, read runs, "
+        "redeploy deployments."
+    ),
     "settings": (
         "The caller's preferences: theme, privacy mode, notifications, sounds, default model, "
         "enabled models and language."
@@ -76,6 +79,11 @@ _DESCRIPTIONS = {
         "Workflows of a project: a canvas of nodes and edges as a ReactFlow editor saves it, "
         "validated at every save (node types, settings, edges, one trigger, no cycle), and "
         "the immutable version each changed canvas becomes."
+    ),
+    "deployments": (
+        "Deployments publish an agent or a workflow of a project at a pinned version. Invoke "
+        "one with your credentials or with the deployment's own key (shown once, revocable, "
+        "good for that deployment only); redeploy from CI to pin the latest version."
     ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }

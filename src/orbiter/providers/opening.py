@@ -83,6 +83,27 @@ async def choose_provider(
     return row
 
 
+async def user_provider(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    provider_id: uuid.UUID | None = None,
+    model: str | None = None,
+) -> tuple[LlmProvider, str]:
+    """What a saved configuration (an agent, a workflow node) runs on for `user_id`: the named
+    provider when that user owns it, else their default one (503 when they have none); `model`
+    goes with the named provider (or with the default one when none is named), else the
+    provider's default model."""
+    row = None
+    if provider_id is not None:
+        candidate = await db.get(LlmProvider, provider_id)
+        row = candidate if candidate is not None and candidate.user_id == user_id else None
+    if row is None:
+        row = await choose_provider(db, user_id=user_id)
+    own_model = provider_id is None or row.id == provider_id
+    return row, (model if model and own_model else default_model(row))
+
+
 def adapter_for(resources: Resources, row: LlmProvider) -> Provider:
     return create_provider(
         type_=row.type,

@@ -37,10 +37,12 @@ async def fetch(
     headers: dict[str, str] | None = None,
     body: Any = None,
     seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    every_header: bool = False,
 ) -> dict[str, Any]:
     """`{status, ok, headers, body, json?, truncated}`; transport failures raise ToolFailed.
 
-    `body`: a string is sent as is, anything else as JSON; None sends no body.
+    `body`: a string is sent as is, anything else as JSON; None sends no body. `headers` of
+    the answer: the main ones (`SHOWN_HEADERS`), or with `every_header` all of them.
     """
     try:
         await check_url(url, settings, field="url")
@@ -50,7 +52,9 @@ async def fetch(
     content, sent_headers = _body(body, dict(headers or {}))
     try:
         async with asyncio.timeout(seconds):
-            return await _exchange(settings, method, url, sent_headers, content, seconds)
+            return await _exchange(
+                settings, method, url, sent_headers, content, seconds, every_header
+            )
     except TimeoutError as exc:
         raise ToolFailed(
             f"{method} {url} did not finish within {seconds:g} s", code=UPSTREAM
@@ -80,6 +84,7 @@ async def _exchange(
     headers: dict[str, str],
     content: bytes | None,
     seconds: float,
+    every_header: bool,
 ) -> dict[str, Any]:
     client = guarded_client(settings, timeout=httpx2.Timeout(seconds, connect=min(seconds, 5.0)))
     async with client, client.stream(method, url, headers=headers, content=content) as response:
@@ -94,15 +99,18 @@ async def _exchange(
                 break
             chunks.append(chunk)
             size += len(chunk)
-        return _output(response, b"".join(chunks), truncated)
+        return _output(response, b"".join(chunks), truncated, every_header)
 
 
-def _output(response: httpx2.Response, raw: bytes, truncated: bool) -> dict[str, Any]:
+def _output(
+    response: httpx2.Response, raw: bytes, truncated: bool, every_header: bool
+) -> dict[str, Any]:
     text = raw.decode(response.encoding or "utf-8", errors="replace")
+    shown = response.headers.keys() if every_header else SHOWN_HEADERS
     output: dict[str, Any] = {
         "status": response.status_code,
         "ok": response.is_success,
-        "headers": {k: response.headers[k] for k in SHOWN_HEADERS if k in response.headers},
+        "headers": {k: response.headers[k] for k in shown if k in response.headers},
         "body": text,
         "truncated": truncated,
     }

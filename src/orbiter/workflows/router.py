@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from orbiter.auth.dependencies import CurrentPrincipal
@@ -16,6 +17,10 @@ from orbiter.runs.schemas import RunRead
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.workflows import running, service
 from orbiter.workflows.schemas import (
+    VERSION_ID,
+    VERSION_PATTERN,
+    NodeTypePage,
+    VersionDiff,
     WorkflowCreate,
     WorkflowRead,
     WorkflowRunRequest,
@@ -51,6 +56,18 @@ async def create_workflow(
     handles, exactly one trigger, no cycle; every problem is listed in one 422, each naming
     its node or edge."""
     return await service.create_workflow(db, user_id=principal.user_id, body=body)
+
+
+@router.get("/node-types", response_model=NodeTypePage, summary="List node types")
+async def list_node_types(resources: ResourcesDep, page: PageParamsDep) -> NodeTypePage:
+    """Every node type a canvas may use (a documented addition), triggers first: its `name`
+    (the node's `data.nodeType`), `category`, `description`, input and output handles (a
+    switch adds one output per case, see `outputs_from_config`) and `config_schema`, the JSON
+    Schema of its own settings in `data`; `settings_schema` is that of the settings every node
+    shares. Saving a canvas validates each node with these same models; a template where a
+    field wants a number or a list (`"{{ inputs.limit }}"`) is checked once rendered, at run
+    time, unless the field is one of `raw_fields` (kept as written)."""
+    return service.list_node_types(params=page, codec=resources.cursors)
 
 
 @router.get("/{workflow_id}", response_model=WorkflowRead, summary="Get a workflow")
@@ -103,6 +120,38 @@ async def list_versions(
         codec=resources.cursors,
     )
     return Page(data=data, pagination=info)
+
+
+VersionParam = Annotated[str, Path(pattern=VERSION_PATTERN, description=VERSION_ID)]
+AgainstParam = Annotated[
+    str | None,
+    Query(
+        pattern=VERSION_PATTERN,
+        description=f"{VERSION_ID}; default: the version before `version`",
+    ),
+]
+
+
+@router.get(
+    "/{workflow_id}/versions/{version}/diff",
+    response_model=VersionDiff,
+    summary="Compare two versions",
+)
+async def diff_versions(
+    workflow_id: uuid.UUID,
+    version: VersionParam,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    against: AgainstParam = None,
+) -> VersionDiff:
+    """What changed from `against` (`from`) to `version` (`to`), a documented addition: nodes
+    and edges `added` and `removed` (as saved), and `changed`, matched by id, with each
+    changed key's value `before` and `after` (a node's `data` key by key, `data.template`; the
+    other keys whole: `position`, `sourceHandle`...). Compared with nothing (`version` 1, no
+    `against`), everything is added and `from` is null."""
+    return await service.diff_versions(
+        db, user_id=principal.user_id, workflow_id=workflow_id, version=version, against=against
+    )
 
 
 @router.post(

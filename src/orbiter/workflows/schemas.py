@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from orbiter.core.pagination import Page
 from orbiter.core.schemas import Name, RequestModel, contains_nul
 
 MAX_NODES = 500
@@ -122,6 +123,79 @@ class WorkflowVersionRead(BaseModel):
     canvas: dict[str, Any]
     created_by: uuid.UUID | None
     created_at: datetime
+
+
+class NodeTypeRead(BaseModel):
+    name: str = Field(description="What a node's `data.nodeType` says")
+    category: str = Field(description="trigger, ai, tool, logic, data, knowledge or output")
+    description: str
+    inputs: list[str] = Field(description="Its input handles (`targetHandle`); none: a trigger")
+    outputs: list[str] = Field(
+        description="Its output handles (`sourceHandle`); none: nothing may follow it"
+    )
+    outputs_from_config: str | None = Field(
+        default=None,
+        description="Set when the config adds output handles to `outputs` (a switch: one per "
+        "case), saying how",
+    )
+    config_schema: dict[str, Any] = Field(
+        description="JSON Schema of the node's own settings in `data` (its pydantic model's); "
+        "save-time validation applies it. A field not in `raw_fields` may also hold a template "
+        "(`{{ inputs.limit }}`): it is rendered with the run's variables, then checked"
+    )
+    raw_fields: list[str] = Field(
+        description="Fields the node reads as written (a template it renders itself, an "
+        "expression, code), not rendered before it runs"
+    )
+
+
+class NodeTypePage(Page[NodeTypeRead]):
+    settings_schema: dict[str, Any] = Field(
+        description="JSON Schema of the settings every node may set in `data` besides its own "
+        "(`retry_count`, `retry_delay_ms`, `on_error`, `fallback_value`, `timeout_ms`)"
+    )
+
+
+VERSION_PATTERN = r"^([1-9][0-9]{0,8}|[0-9a-f]{64})$"
+VERSION_ID = "A version number (1, 2, ...) or a content hash (64 lowercase hex)"
+
+
+class VersionRef(BaseModel):
+    version: int
+    content_hash: str
+
+
+class FieldChange(BaseModel):
+    field: str = Field(
+        description="`data.<key>` for a key of a node's data, else the top-level key "
+        "(`position`, `sourceHandle`, `targetHandle`, `source`, `target`...)"
+    )
+    before: Any = Field(default=None, description="null: the key was not there")
+    after: Any = Field(default=None, description="null: the key is gone")
+
+
+class ElementChange(BaseModel):
+    id: str
+    changes: list[FieldChange]
+
+
+class ElementsDiff(BaseModel):
+    added: list[dict[str, Any]] = Field(description="As saved in the newer version")
+    removed: list[dict[str, Any]] = Field(description="As saved in the older version")
+    changed: list[ElementChange] = Field(description="The same id, some keys changed")
+
+
+class VersionDiff(BaseModel):
+    """What changed from one version (`from`) to another (`to`), by node and edge id."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: VersionRef | None = Field(
+        alias="from", description="null when `to` is the first version (everything is added)"
+    )
+    to: VersionRef
+    nodes: ElementsDiff
+    edges: ElementsDiff
 
 
 class WorkflowRunRequest(RequestModel):

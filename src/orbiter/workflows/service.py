@@ -6,27 +6,39 @@ immutable version.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.db import delete_one
-from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.core.errors import NotFound
+from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate, paginate_items
 from orbiter.models import Role, Workflow, WorkflowVersion
 from orbiter.tenancy.access import load_project, load_project_row, member_project_ids
 from orbiter.tenancy.events import record_event
 from orbiter.tenancy.projects import project_or_personal
-from orbiter.workflows.canvas import content_hash, validate_canvas
+from orbiter.workflows.canvas import NodeSettings, content_hash, validate_canvas
+from orbiter.workflows.diff import diff_elements
+from orbiter.workflows.nodes import REGISTRY, NodeType
+from orbiter.workflows.nodes.base import Category
 from orbiter.workflows.schemas import (
     Canvas,
+    NodeTypePage,
+    NodeTypeRead,
+    VersionDiff,
+    VersionRef,
     WorkflowCreate,
     WorkflowRead,
     WorkflowUpdate,
     WorkflowVersionRead,
 )
 from orbiter.workflows.triggers import trigger_columns
+
+HASH_LENGTH = 64
 
 
 def workflow_read(row: Workflow) -> WorkflowRead:
@@ -202,3 +214,90 @@ async def list_versions(
         codec=codec,
     )
     return [version_read(r[0]) for r in rows], info
+
+
+# ---------------------------------------------------------------- node types
+
+CATEGORIES: tuple[str, ...] = get_args(Category)
+
+
+@functools.cache  # the registry is filled at import; a JSON Schema takes a while to build
+def node_type_read(node_type: NodeType) -> NodeTypeRead:
+    from_config = None
+    if node_type.dynamic_outputs is not None:
+        from_config = inspect.getdoc(node_type.dynamic_outputs) or "Decided by the node's config"
+    return NodeTypeRead(
+        name=node_type.name,
+        category=node_type.category,
+        description=node_type.description,
+        inputs=list(node_type.inputs),
+        outputs=list(node_type.outputs),
+        outputs_from_config=from_config,
+        config_schema=node_type.config.model_json_schema(),
+        raw_fields=sorted(node_type.raw_fields),
+    )
+
+
+def list_node_types(*, params: PageParams, codec: CursorCodec) -> NodeTypePage:
+    """Every registered node type, by category (triggers first) then name, with the schema of
+    the settings all of them share."""
+    palette = sorted(REGISTRY.values(), key=lambda t: (CATEGORIES.index(t.category), t.name))
+    rank = {node_type.name: place for place, node_type in enumerate(palette)}
+    page, info = paginate_items(palette, key=lambda t: (-rank[t.name],), params=params, codec=codec)
+    return NodeTypePage(
+        data=[node_type_read(t) for t in page],
+        pagination=info,
+        settings_schema=_settings_schema(),
+    )
+
+
+@functools.cache
+def _settings_schema() -> dict[str, Any]:
+    return NodeSettings.model_json_schema()
+
+
+# ---------------------------------------------------------------- diffs
+
+
+async def diff_versions(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    workflow_id: uuid.UUID,
+    version: str,
+    against: str | None = None,
+) -> VersionDiff:
+    """What changed from `against` (default: the version before) to `version`; each is a
+    number or a content hash. Against nothing (version 1), everything is added."""
+    row = await load_workflow(db, user_id=user_id, workflow_id=workflow_id)
+    newer = await _version(db, row.id, version)
+    older = None
+    if against is not None:
+        older = await _version(db, row.id, against)
+    elif newer.version > 1:
+        older = await _version(db, row.id, str(newer.version - 1))
+    before: dict[str, Any] = older.canvas if older is not None else {}
+    return VersionDiff(
+        from_=_ref(older) if older is not None else None,
+        to=_ref(newer),
+        nodes=diff_elements(before.get("nodes", []), newer.canvas.get("nodes", [])),
+        edges=diff_elements(before.get("edges", []), newer.canvas.get("edges", [])),
+    )
+
+
+async def _version(db: AsyncSession, workflow_id: uuid.UUID, ref: str) -> WorkflowVersion:
+    """A version by number, or by content hash (the newest with it: saving an earlier canvas
+    again gives it a new number)."""
+    stmt = select(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow_id)
+    if len(ref) == HASH_LENGTH:
+        stmt = stmt.where(WorkflowVersion.content_hash == ref)
+    else:
+        stmt = stmt.where(WorkflowVersion.version == int(ref))
+    found = await db.scalar(stmt.order_by(WorkflowVersion.version.desc()).limit(1))
+    if found is None:
+        raise NotFound(f"Version {ref} of the workflow not found")
+    return found
+
+
+def _ref(row: WorkflowVersion) -> VersionRef:
+    return VersionRef(version=row.version, content_hash=row.content_hash)

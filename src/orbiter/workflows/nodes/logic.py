@@ -56,6 +56,7 @@ async def run_switch(call: NodeCall) -> Routed:
 
 
 def switch_handles(config: SwitchConfig) -> tuple[str, ...]:
+    """One output handle per case (its `handle`, in the order of `cases`), then `default`."""
     return (*(case.handle for case in config.cases), SWITCH_DEFAULT)
 
 

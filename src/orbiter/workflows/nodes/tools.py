@@ -1,14 +1,29 @@
 """Tool nodes: `function_tool` (any tool of the registry), `http_request` (through the
-outbound guard), `code_python` (the sandbox), `knowledge_retrieval` (knowledge bases)."""
+outbound guard), `code_python` (the sandbox), `knowledge_retrieval` (knowledge bases).
+
+`code_python` and `knowledge_retrieval` are checked at save like every node, but their runs
+fail (`SANDBOX_UNAVAILABLE`, `KNOWLEDGE_UNAVAILABLE`) until the code execution and knowledge
+issues bring what they run on.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Literal
 
-from pydantic import Field
+import httpx2
+from pydantic import Field, field_validator
 
-from orbiter.workflows.nodes.base import NodeCall, NodeConfig, NodeType, register
+from orbiter.core.db import transaction
+from orbiter.tools.base import ToolContext, ToolFailed
+from orbiter.tools.execute import input_error, run_tool
+from orbiter.tools.http_fetch import MAX_TIMEOUT_SECONDS, fetch
+from orbiter.tools.registry import CONVERSATIONAL
+from orbiter.tools.service import runnable_tool
+from orbiter.workflows.nodes.base import NodeCall, NodeConfig, NodeError, NodeType, register
+
+SHOWN_BODY_CHARS = 300
 
 
 class FunctionToolConfig(NodeConfig):
@@ -19,7 +34,27 @@ class FunctionToolConfig(NodeConfig):
 
 
 async def run_function_tool(call: NodeCall) -> Any:
-    raise NotImplementedError
+    config: FunctionToolConfig = call.config
+    ctx = call.ctx
+    async with transaction(ctx.resources.sessionmaker) as db:
+        tool = await runnable_tool(db, ctx.resources, tool=config.tool, project_id=ctx.project_id)
+    if tool is None:
+        raise NodeError(
+            f"No tool {config.tool!r}: neither a built-in nor a custom tool of this project",
+            "RESOURCE_NOT_FOUND",
+        )
+    if tool.name in CONVERSATIONAL:
+        raise NodeError(f"{tool.name} asks the user of a conversation: it runs only in agents")
+    problem = input_error(tool, config.input)
+    if problem is not None:
+        raise NodeError(problem, "VALIDATION_ERROR")
+    context = ToolContext(ctx.resources, ctx.user_id, ctx.project_id, ctx.run_id)
+    async with ctx.span("tool", tool.name, input=config.input) as span:
+        result = await run_tool(tool, context, config.input)
+        span.output = result.output
+        if result.error is not None:
+            raise NodeError(result.error, result.error_code)
+    return result.output
 
 
 class HttpRequestConfig(NodeConfig):
@@ -34,15 +69,74 @@ class HttpRequestConfig(NodeConfig):
 
 
 async def run_http_request(call: NodeCall) -> Any:
-    raise NotImplementedError
+    """`{status, headers, body, truncated}`: a JSON body parsed, else its text."""
+    config: HttpRequestConfig = call.config
+    try:
+        url = str(httpx2.URL(config.url).copy_merge_params(_query(config.query)))
+        answer = await fetch(
+            call.ctx.settings,
+            method=config.method,
+            url=url,
+            headers=config.headers,
+            body=_body(config.body),
+            seconds=MAX_TIMEOUT_SECONDS,
+            every_header=True,
+        )
+    except httpx2.InvalidURL as exc:
+        raise NodeError(f"Invalid URL {config.url!r}: {exc}", "VALIDATION_ERROR") from exc
+    except ToolFailed as exc:
+        raise NodeError(exc.message, exc.code) from exc
+    status = answer["status"]
+    output = {
+        "status": status,
+        "headers": answer["headers"],
+        "body": answer["json"] if "json" in answer else answer["body"],
+        "truncated": answer["truncated"],
+    }
+    if not answer["ok"] and status not in config.accept_statuses:
+        call.span.output = output
+        shown = answer["body"][:SHOWN_BODY_CHARS]
+        raise NodeError(f"{config.method} {url} answered {status}: {shown}", "UPSTREAM_ERROR")
+    return output
+
+
+def _query(query: dict[str, Any]) -> dict[str, Any]:
+    """Lists repeat the parameter; objects go as JSON text."""
+    return {
+        name: json.dumps(value) if isinstance(value, dict) else value
+        for name, value in query.items()
+    }
+
+
+def _body(body: Any) -> Any:
+    """An object or a list is sent as JSON, anything else as text."""
+    if body is None or isinstance(body, dict | list | str):
+        return body
+    return json.dumps(body)
 
 
 class CodePythonConfig(NodeConfig):
     code: str = Field(min_length=1, max_length=100_000)
 
+    @field_validator("code")
+    @classmethod
+    def _compiles(cls, code: str) -> str:
+        try:
+            compile(code, "<node>", "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            where = f"line {exc.lineno}: " if exc.lineno else ""
+            raise ValueError(f"{where}{exc.msg}") from exc
+        except (RecursionError, MemoryError) as exc:
+            raise ValueError("the code is nested too deeply to compile") from exc
+        return code
+
 
 async def run_code_python(call: NodeCall) -> Any:
-    raise NotImplementedError
+    raise NodeError(
+        "The Python sandbox is not available on this server yet (it comes with the code "
+        "execution issue)",
+        "SANDBOX_UNAVAILABLE",
+    )
 
 
 class KnowledgeRetrievalConfig(NodeConfig):
@@ -52,7 +146,10 @@ class KnowledgeRetrievalConfig(NodeConfig):
 
 
 async def run_knowledge_retrieval(call: NodeCall) -> Any:
-    raise NotImplementedError
+    raise NodeError(
+        "Knowledge bases are not available on this server yet (they come with the knowledge issue)",
+        "KNOWLEDGE_UNAVAILABLE",
+    )
 
 
 register(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from orbiter.workflows.nodes.base import NodeCall, NodeConfig, NodeType, register
+from orbiter.workflows.nodes.base import NodeCall, NodeConfig, NodeError, NodeType, register
 
 
 class ManualConfig(NodeConfig):
@@ -31,7 +31,18 @@ class ScheduleConfig(NodeConfig):
 
 
 async def run_trigger(call: NodeCall) -> Any:
+    """The run's inputs, as the executor hands them over."""
     return call.input
+
+
+async def run_chat_input(call: NodeCall) -> dict[str, str]:
+    inputs = call.input if isinstance(call.input, dict) else {}
+    message = inputs.get("message")
+    if not isinstance(message, str):
+        raise NodeError(
+            'A chat-started workflow needs a "message" (text) in its inputs', "BAD_INPUT"
+        )
+    return {"message": message}
 
 
 register(
@@ -48,9 +59,9 @@ register(
     NodeType(
         "chat_input",
         "trigger",
-        "Started by a chat message: outputs `{message}`",
+        "Started by a chat message: outputs `{message}` (the `message` input, required)",
         ChatInputConfig,
-        run_trigger,
+        run_chat_input,
         inputs=(),
     )
 )
