@@ -22,8 +22,13 @@ from tests.helpers import API, SignedIn, assert_error, fill_path
 from tests.sse import parse_sse
 
 CHUNK = 64 * 1024
-# Routes that parse their own body (form or JSON), so any media type reaches them.
-SELF_PARSING = {("POST", f"{API}/oauth/device"), ("POST", f"{API}/oauth/token")}
+# Routes that parse their own body (form or JSON), so any media type reaches them; a workflow's
+# webhook takes a JSON object whatever its senders call it.
+SELF_PARSING = {
+    ("POST", f"{API}/oauth/device"),
+    ("POST", f"{API}/oauth/token"),
+    ("POST", f"{API}/hooks/workflows/{{token}}"),
+}
 
 
 def json_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -20,8 +20,6 @@ Both kinds of run act as the workflow's creator, who must still be an editor of 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -50,7 +48,7 @@ from orbiter.core.ratelimit import per_minute
 from orbiter.core.time import utcnow
 from orbiter.models import ProjectMember, Role, Run, Workflow
 from orbiter.queue import send_pending
-from orbiter.runs import events as run_events
+from orbiter.runs.waiting import wait_for_run
 from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import load_project_row
 from orbiter.tenancy.events import record_event
@@ -256,7 +254,7 @@ async def receive_webhook(
             idempotency_key=idempotency_key,
         )
     await send_pending(resources.queue, db)
-    ended = await _wait_for_run(resources, run.id, resources.settings.webhook_wait_seconds)
+    ended = await wait_for_run(resources, run.id, resources.settings.webhook_wait_seconds)
     reply = api_response_of(ended)
     return reply or WebhookAccepted(run_id=ended.id, status=ended.status)
 
@@ -322,24 +320,6 @@ def api_response_of(run: Run) -> WebhookReply | None:
     return WebhookReply(
         output["status_code"], output["body"], {str(k): str(v) for k, v in headers.items()}
     )
-
-
-async def _wait_for_run(resources: Resources, run_id: uuid.UUID, seconds: float) -> Run:
-    """The run once it ended or waits for someone, or as it is after `seconds`. (A private
-    copy: `runs.waiting.wait_for_run` is meant to replace it.)"""
-    if seconds > 0:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                stream = run_events.follow(resources, run_id)
-                async with contextlib.aclosing(stream):
-                    async for item in stream:
-                        if item is not None and item.stopping:
-                            break
-    async with transaction(resources.sessionmaker) as db:
-        run = await db.get(Run, run_id)
-    if run is None:
-        raise NotFound("The run was deleted")
-    return run
 
 
 # --- schedule -----------------------------------------------------------------------------
