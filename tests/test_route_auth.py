@@ -33,7 +33,10 @@ def test_the_allowlist_in_code_is_the_reviewed_one() -> None:
 
 def test_the_routes_checking_their_own_credentials_are_the_reviewed_ones() -> None:
     """Each still answers 401 without credentials (checked below with every route)."""
-    assert {("POST", "/deployments/{deployment_id}/invoke")} == OWN_CREDENTIAL_ROUTES
+    assert {
+        ("POST", "/deployments/{deployment_id}/invoke"),
+        ("GET", "/deployments/{deployment_id}/runs/{run_id}"),
+    } == OWN_CREDENTIAL_ROUTES
 
 
 async def test_every_api_route_answers_401_without_credentials_unless_public(

@@ -73,7 +73,11 @@ async def test_the_pinned_workflow_version_runs_until_a_redeploy(
     assert run["status"] == "succeeded", run
     assert run["output"] == {"first": {"start": {"n": 5}}}
     assert run["target_version"] == workflow["content_hash"]
-    assert run["input"] == {"inputs": {"n": 5}, "trigger": "deployment"}
+    assert run["input"] == {
+        "inputs": {"n": 5},
+        "trigger": "deployment",
+        "deployment_id": created["id"],
+    }
 
     await user.api.post(f"{API}/ci/deployments/{created['id']}/redeploy")
     after = (await invoke(caller, created["id"], key, inputs={"n": 6}, wait=True)).json()
@@ -204,3 +208,32 @@ async def test_the_inputs_meet_the_pinned_trigger_schema(
     assert_error(refused, 422, "VALIDATION_ERROR")
     shown = (await browser.get(f"{API}/deployments/{created['id']}")).json()
     assert shown["last_invoked_at"] is None  # nothing ran, nothing was stored
+
+
+async def test_the_key_reads_back_the_runs_it_started_and_no_other(
+    browser: AsyncClient, client: AsyncClient
+) -> None:
+    workflow = await make_workflow(browser)
+    first = await deploy(browser, "workflow", workflow["id"], name="A")
+    second = await deploy(browser, "workflow", workflow["id"], name="B")
+    started = (await invoke(client, first["id"], first["key"], inputs={"n": 2})).json()
+    assert started["input"]["deployment_id"] == first["id"]
+    await wait_for_run(browser, started["id"])
+
+    url = f"{API}/deployments/{first['id']}/runs/{started['id']}"
+    read = await client.get(url, headers={"X-API-Key": first["key"]})
+    assert read.status_code == 200, read.text
+    assert read.json()["status"] == "succeeded"
+    assert read.json()["output"] == {"first": {"start": {"n": 2}}}
+    assert (await browser.get(url)).json()["id"] == started["id"]  # a member reads it too
+
+    other = (await browser.post(f"{API}/workflows/{workflow['id']}/run", json={})).json()
+    for deployment, run_id in ((first, other["id"]), (second, started["id"])):
+        response = await client.get(
+            f"{API}/deployments/{deployment['id']}/runs/{run_id}",
+            headers={"X-API-Key": deployment["key"]},
+        )
+        assert_error(response, 404, "RESOURCE_NOT_FOUND")
+    refused = await client.get(url, headers={"X-API-Key": second["key"]})
+    assert_error(refused, 401, "UNAUTHORIZED")
+    assert_error(await client.get(url), 401, "UNAUTHORIZED")

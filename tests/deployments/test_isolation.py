@@ -30,6 +30,7 @@ async def test_a_second_user_gets_404_on_every_deployment_route(
         ("POST", f"{url}/key", None),
         ("DELETE", f"{url}/key", None),
         ("POST", f"{url}/invoke", {"inputs": {}}),
+        ("GET", f"{url}/runs/{workflow['id']}", None),
         ("GET", f"{API}/deployments?project_id={project}", None),
         (
             "POST",

@@ -138,7 +138,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 # Routes that check credentials of their own besides the caller's (a deployment key on its
 # invoke route): the route resolves whichever was sent and answers 401 without one.
 OWN_CREDENTIAL_ROUTES: frozenset[tuple[str, str]] = frozenset(
-    {("POST", "/deployments/{deployment_id}/invoke")}
+    {
+        ("POST", "/deployments/{deployment_id}/invoke"),
+        ("GET", "/deployments/{deployment_id}/runs/{run_id}"),
+    }
 )
 
 

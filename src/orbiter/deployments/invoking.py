@@ -64,6 +64,30 @@ async def invoke(
     return run
 
 
+async def invoked_run(
+    db: AsyncSession,
+    *,
+    deployment_id: uuid.UUID,
+    run_id: uuid.UUID,
+    user_id: uuid.UUID | None = None,
+    key: str | None = None,
+) -> RunRead:
+    """A run this deployment started, for its key's holder or a member of its project; 404 for
+    any other run, whoever started it."""
+    if key is not None:
+        row, _ = await _by_key(db, deployment_id, key)
+    elif user_id is not None:
+        row = await load_deployment(db, user_id=user_id, deployment_id=deployment_id)
+    else:
+        raise Unauthorized("Send your credentials or the deployment's key as X-API-Key")
+    run = await db.get(Run, run_id)
+    if run is None or run.project_id != row.project_id:
+        raise NotFound("Run not found")
+    if (run.input or {}).get("deployment_id") != str(row.id):
+        raise NotFound("Run not found")
+    return invoked(run)
+
+
 def invoked(run: Run) -> RunRead:
     """The run as the caller sees it: without the agent settings the run carries (a key
     holder may invoke an agent without seeing its instructions)."""
@@ -109,6 +133,7 @@ async def _run_workflow(
         inputs=inputs,
         trigger=TRIGGER,
         version=version,
+        deployment_id=row.id,
     )
 
 

@@ -176,6 +176,25 @@ async def invoke_deployment(
     return invoking.invoked(run)
 
 
+@router.get(
+    "/{deployment_id}/runs/{run_id}",
+    response_model=RunRead,
+    summary="Read a run of a deployment",
+)
+async def read_invoked_run(
+    deployment_id: uuid.UUID,
+    run_id: uuid.UUID,
+    caller: Annotated[InvokeCaller, Depends(invoke_caller)],
+    db: DbSession,
+) -> RunRead:
+    """A run this deployment started (an addition to the contract): its status and output,
+    for the holder of the deployment's key (`X-API-Key`), who has no other way to follow a
+    run invoke answered 202 for, or for a member of the project. Another run is 404."""
+    return await invoking.invoked_run(
+        db, deployment_id=deployment_id, run_id=run_id, user_id=caller.user_id, key=caller.key
+    )
+
+
 @ci_router.post(
     "/deployments/{deployment_id}/redeploy",
     response_model=DeploymentRead,

@@ -69,9 +69,11 @@ async def start_workflow_run(
     trigger: str,
     version: WorkflowVersion | None = None,
     idempotency_key: str | None = None,
+    deployment_id: uuid.UUID | None = None,
 ) -> Run:
     """A queued run of the workflow as `user_id` (an editor of its project, checked here);
-    422 when a manual trigger's `input_schema` refuses the inputs."""
+    422 when a manual trigger's `input_schema` refuses the inputs. A deployment's run names
+    it in its input (`deployment_id`): its key reads the run back."""
     version = version or await current_version(db, workflow)
     _check_inputs(version.canvas, inputs)
     return await create_run(
@@ -80,7 +82,8 @@ async def start_workflow_run(
         user_id=user_id,
         project_id=workflow.project_id,
         kind=KIND,
-        input={"inputs": inputs, "trigger": trigger},
+        input={"inputs": inputs, "trigger": trigger}
+        | ({"deployment_id": str(deployment_id)} if deployment_id else {}),
         target_id=workflow.id,
         target_version=version.content_hash,
         idempotency_key=idempotency_key,
