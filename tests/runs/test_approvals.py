@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from orbiter.runtime.resources import Resources
-from tests.helpers import SignedIn, add_member, assert_error
-from tests.runs.util import API, get_run, start_run, wait_for
+from tests.helpers import SignedIn, assert_error
+from tests.runs.util import API, get_run, start_run, team, wait_for
 from tests.sse import parse_sse
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -17,20 +17,10 @@ pytestmark = pytest.mark.usefixtures("worker")
 GATE = {"do": "approve", "action": "deploy"}
 
 
-async def _team(
-    owner: SignedIn, signed_in: Callable[[], Awaitable[SignedIn]]
-) -> tuple[str, SignedIn, SignedIn]:
-    project = (await owner.browser.post(f"{API}/projects", json={"name": "Team"})).json()["id"]
-    viewer, editor = await signed_in(), await signed_in()
-    await add_member(owner.browser, project, viewer.browser, viewer.email, "viewer")
-    await add_member(owner.browser, project, editor.browser, editor.email, "editor")
-    return str(project), viewer, editor
-
-
 async def test_an_editor_approves_and_the_run_goes_on_with_the_decision(
     resources: Resources, owner: SignedIn, signed_in: Callable[[], Awaitable[SignedIn]]
 ) -> None:
-    project, _, editor = await _team(owner, signed_in)
+    project, _, editor = await team(owner, signed_in)
     run_id = await start_run(resources, owner, GATE, project_id=project)
     await wait_for(owner.api, run_id, "awaiting_approval")
 
@@ -89,7 +79,7 @@ async def test_a_rejection_without_a_reason_says_where_it_ended(
 async def test_viewers_cannot_decide_and_the_run_keeps_waiting(
     resources: Resources, owner: SignedIn, signed_in: Callable[[], Awaitable[SignedIn]]
 ) -> None:
-    project, viewer, _ = await _team(owner, signed_in)
+    project, viewer, _ = await team(owner, signed_in)
     run_id = await start_run(resources, owner, GATE, project_id=project)
     await wait_for(owner.api, run_id, "awaiting_approval")
     for verb in ("approve", "reject"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from httpx import AsyncClient
@@ -14,7 +15,7 @@ from orbiter.queue import drop_pending, send_pending
 from orbiter.runs import service
 from orbiter.runtime.resources import Resources
 from tests.helpers import API as API  # the shared one, re-exported for the runs tests
-from tests.helpers import SignedIn
+from tests.helpers import SignedIn, add_member
 from tests.runs.scripted import KIND
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -84,3 +85,14 @@ def spans_by_name(trace: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         found[span["name"]] = span
         found |= spans_by_name(span["children"])
     return found
+
+
+async def team(
+    owner: SignedIn, signed_in: Callable[[], Awaitable[SignedIn]]
+) -> tuple[str, SignedIn, SignedIn]:
+    """A project of `owner`'s with a viewer and an editor: (project id, viewer, editor)."""
+    project = (await owner.browser.post(f"{API}/projects", json={"name": "Team"})).json()["id"]
+    viewer, editor = await signed_in(), await signed_in()
+    await add_member(owner.browser, project, viewer.browser, viewer.email, "viewer")
+    await add_member(owner.browser, project, editor.browser, editor.email, "editor")
+    return str(project), viewer, editor

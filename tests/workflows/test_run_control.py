@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.helpers import API, SignedIn, add_member, assert_error
-from tests.runs.util import get_run, wait_for
+from tests.helpers import API, SignedIn, assert_error
+from tests.runs.util import get_run, team, wait_for
 from tests.sse import parse_sse
 from tests.workflows.runs import node_spans, start
 from tests.workflows.util import canvas, edge, make_workflow, node
@@ -29,21 +29,11 @@ def gated() -> dict[str, Any]:
     )
 
 
-async def _team(
-    owner: SignedIn, signed_in: Callable[[], Awaitable[SignedIn]]
-) -> tuple[str, SignedIn, SignedIn]:
-    project = (await owner.browser.post(f"{API}/projects", json={"name": "Team"})).json()["id"]
-    viewer, editor = await signed_in(), await signed_in()
-    await add_member(owner.browser, project, viewer.browser, viewer.email, "viewer")
-    await add_member(owner.browser, project, editor.browser, editor.email, "editor")
-    return str(project), viewer, editor
-
-
 async def test_a_gate_pauses_the_run_and_an_editors_approval_resumes_it_with_the_edit(
     signed_in: Callable[[], Awaitable[SignedIn]],
 ) -> None:
     owner = await signed_in()
-    project, viewer, editor = await _team(owner, signed_in)
+    project, viewer, editor = await team(owner, signed_in)
     workflow = await make_workflow(owner.browser, canvas=gated(), project_id=project)
     run = await start(owner.browser, workflow["id"], app="web")
     waiting = await wait_for(owner.browser, run["id"], "awaiting_approval")

@@ -47,14 +47,7 @@ async def invoke(
     key: str | None = None,
 ) -> Run:
     """A queued run of the deployment, by an editor (`user_id`) or by its `key`."""
-    if key is not None:
-        row, user_id = await _by_key(db, deployment_id, key)
-    elif user_id is not None:
-        row = await load_deployment(
-            db, user_id=user_id, deployment_id=deployment_id, min_role=Role.EDITOR
-        )
-    else:
-        raise Unauthorized("Send your credentials or the deployment's key as X-API-Key")
+    row, user_id = await _caller(db, deployment_id, user_id, key, Role.EDITOR)
     if row.target_type == "workflow":
         run = await _run_workflow(db, resources, row, user_id, inputs)
     else:
@@ -74,12 +67,7 @@ async def invoked_run(
 ) -> RunRead:
     """A run this deployment started, for its key's holder or a member of its project; 404 for
     any other run, whoever started it."""
-    if key is not None:
-        row, _ = await _by_key(db, deployment_id, key)
-    elif user_id is not None:
-        row = await load_deployment(db, user_id=user_id, deployment_id=deployment_id)
-    else:
-        raise Unauthorized("Send your credentials or the deployment's key as X-API-Key")
+    row, _ = await _caller(db, deployment_id, user_id, key, Role.VIEWER)
     run = await db.get(Run, run_id)
     if run is None or run.project_id != row.project_id:
         raise NotFound("Run not found")
@@ -93,6 +81,22 @@ def invoked(run: Run) -> RunRead:
     holder may invoke an agent without seeing its instructions)."""
     read = RunRead.model_validate(run)
     return read.model_copy(update={"input": {k: v for k, v in read.input.items() if k != "pinned"}})
+
+
+async def _caller(
+    db: AsyncSession,
+    deployment_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    key: str | None,
+    min_role: Role,
+) -> tuple[Deployment, uuid.UUID]:
+    """The deployment and the user acting: the key's (its creator) or the caller's own."""
+    if key is not None:
+        return await _by_key(db, deployment_id, key)
+    if user_id is None:
+        raise Unauthorized("Send your credentials or the deployment's key as X-API-Key")
+    row = await load_deployment(db, user_id=user_id, deployment_id=deployment_id, min_role=min_role)
+    return row, user_id
 
 
 async def _by_key(
