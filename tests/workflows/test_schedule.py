@@ -127,9 +127,12 @@ async def test_the_next_fire_time_is_computed_in_the_time_zone(
     assert (row.schedule_cron, row.schedule_timezone) == ("0 9 * * *", "Europe/Paris")
     assert row.schedule_next_at == nine.astimezone(UTC)
     assert row.schedule_next_at.hour in (7, 8)  # 9:00 in Paris is 7:00 or 8:00 UTC
+    assert workflow["trigger_type"] == "schedule"  # and the API says when
+    assert datetime.fromisoformat(workflow["schedule_next_at"]) == row.schedule_next_at
 
     manual = canvas(node("start", "manual"))
-    await alice.browser.put(f"{API}/workflows/{workflow['id']}", json={"canvas": manual})
+    put = await alice.browser.put(f"{API}/workflows/{workflow['id']}", json={"canvas": manual})
+    assert (put.json()["trigger_type"], put.json()["schedule_next_at"]) == ("manual", None)
     row = await columns(resources, workflow["id"])
     assert row.trigger_type == "manual"
     assert (row.schedule_cron, row.schedule_timezone, row.schedule_next_at) == (None, None, None)

@@ -110,6 +110,10 @@ class WorkflowRead(BaseModel):
     canvas: dict[str, Any]
     version: int = Field(description="The number of the version holding the current canvas")
     content_hash: str = Field(description="SHA-256 of the current canvas's canonical form")
+    trigger_type: str = Field(description="The node type of the canvas's trigger")
+    schedule_next_at: datetime | None = Field(
+        description="With a schedule trigger: when the scheduler starts the next run (UTC)"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -51,6 +51,8 @@ def workflow_read(row: Workflow) -> WorkflowRead:
         canvas=row.canvas,
         version=row.version,
         content_hash=content_hash(row.canvas),
+        trigger_type=row.trigger_type,
+        schedule_next_at=row.schedule_next_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
