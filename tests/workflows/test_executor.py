@@ -273,3 +273,27 @@ async def test_a_key_named_like_a_method_gets_a_clear_error(browser: AsyncClient
         items=[1],
     )
     assert "is read with brackets: inputs['items']" in run["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "refusal"),
+    [
+        ("('a' * 1000000000) | length > 1", "a repetition above 1000000 items is not allowed"),
+        ("2 ** 100000000 > 1", "an exponent above 1000 is not allowed"),
+        ("range(1000000000) | list | length > 1", "Range too big"),
+        ("().__class__.__bases__", "unsafe"),
+    ],
+)
+async def test_a_template_that_would_exhaust_the_worker_fails_its_node(
+    browser: AsyncClient, condition: str, refusal: str
+) -> None:
+    run = await run_canvas(
+        browser,
+        canvas(
+            node("start", "manual"),
+            node("check", "conditional", condition=condition),
+            edges=[edge("start", "check")],
+        ),
+    )
+    assert run["status"] == "failed"
+    assert refusal in run["error"]["message"]

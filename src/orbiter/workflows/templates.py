@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from orbiter.workflows.errors import NodeError
@@ -31,11 +32,31 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-_ENV = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, finalize=_finalize
-)
+class _BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, plus bounds on the two operators that can exhaust a worker in one
+    expression: `'x' * 10**9` and `2 ** 10**9`."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"an exponent above {MAX_EXPONENT} is not allowed")
+        if operator == "*" and max(_repeated(left, right), _repeated(right, left)) > MAX_REPEAT:
+            raise SecurityError(f"a repetition above {MAX_REPEAT} items is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+def _repeated(sequence: Any, times: Any) -> int:
+    if isinstance(sequence, str | list | tuple) and isinstance(times, int):
+        return len(sequence) * times
+    return 0
+
+
+_ENV = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_finalize)
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 MAX_TEMPLATE_CHARS = 100_000
+MAX_EXPONENT = 1000
+MAX_REPEAT = 1_000_000
 
 
 @lru_cache(maxsize=2048)
