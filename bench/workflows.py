@@ -151,10 +151,13 @@ class Slow(BaseHTTPRequestHandler):
         pass
 
 
+class SlowServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the listen backlog: 50 connections at once, none dropped
+
+
 def slow_server(stack: contextlib.ExitStack) -> str:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    server.daemon_threads = True
-    server.request_queue_size = 128
+    server = SlowServer(("127.0.0.1", 0), Slow)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     stack.callback(server.shutdown)
     return f"http://127.0.0.1:{server.server_address[1]}/slow"
@@ -191,7 +194,7 @@ def create(http: httpx.Client, name: str, canvas: dict[str, Any]) -> str:
 def measure(base_url: str, url: str, rounds: int) -> list[tuple[float, float, float, float]]:
     rows = []
     with httpx.Client(base_url=base_url, timeout=60) as http:
-        sign_in(http, "workflows@example.com")
+        http.headers.update(sign_in(http, "workflows@example.com"))
         cheap = create(http, "cheap", cheap_canvas())
         fan_out = create(http, "fan-out", fan_out_canvas(url))
         run_seconds(http, cheap)  # warm the worker: imports, template caches, connections
@@ -231,7 +234,7 @@ def main() -> int:
             if not worker.running():
                 raise RuntimeError(f"the worker died:\n{services.log_tail(worker.log_path)}")
     except (RuntimeError, httpx.HTTPError, services.SetupError) as exc:
-        print(f"[bench] FAILED: {exc}", file=sys.stderr)
+        print(f"[bench] FAILED: {exc!r}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\n[bench] interrupted; servers stopped", file=sys.stderr)

@@ -55,6 +55,7 @@ class Region:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     edges: dict[str, bool] = field(default_factory=dict)
     waiting: list[Node] = field(default_factory=list)
+    _input_edges: dict[str, list[Edge]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.saved is not None:
@@ -67,26 +68,32 @@ class Region:
 
     async def run(self) -> None:
         running: dict[asyncio.Task[Any], Node] = {}
+        candidates = set(self.members)  # after a start, only a finished node's successors
         try:
             while True:
-                for node in self._ready(running):
+                for node in self._ready(candidates, running):
                     running[asyncio.create_task(self._start(node))] = node
                 if not running:
                     return
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                candidates = set()
                 for task in done:
                     node = running.pop(task)
                     self._finish(node, task.result())
+                    candidates |= self._successors(node.id)
         finally:
             for task in running:
                 task.cancel()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 
-    def _ready(self, running: Mapping[asyncio.Task[Any], Node]) -> list[Node]:
+    def _ready(self, candidates: set[str], running: Mapping[asyncio.Task[Any], Node]) -> list[Node]:
+        """The candidates whose every input is decided; those none of whose inputs carried
+        anything are skipped, and their successors looked at in turn."""
         busy = {node.id for node in running.values()} | {node.id for node in self.waiting}
-        ready = []
-        for node_id in self.members:
+        ready: list[Node] = []
+        while candidates:
+            node_id = candidates.pop()
             if node_id in self.results or node_id in busy:
                 continue
             edges = self._inputs(node_id)
@@ -94,18 +101,27 @@ class Region:
                 continue
             if edges and not any(self.edges[edge.id] for edge in edges):
                 self._skip(self.scope.graph.nodes[node_id])  # no branch leads here
-                return self._ready(running)
+                candidates |= self._successors(node_id)
+                continue
+            busy.add(node_id)
             ready.append(self.scope.graph.nodes[node_id])
         return ready
 
+    def _successors(self, node_id: str) -> set[str]:
+        return {e.target for e in self.scope.graph.outgoing[node_id] if e.target in self.members}
+
     def _inputs(self, node_id: str) -> list[Edge]:
-        graph = self.scope.graph
-        return [
-            edge
-            for edge in graph.incoming[node_id]
-            if not graph.is_back_edge(edge)
-            and (edge.source in self.members or edge.id in self.entry)
-        ]
+        found = self._input_edges.get(node_id)
+        if found is None:
+            graph = self.scope.graph
+            found = [
+                edge
+                for edge in graph.incoming[node_id]
+                if not graph.is_back_edge(edge)
+                and (edge.source in self.members or edge.id in self.entry)
+            ]
+            self._input_edges[node_id] = found
+        return found
 
     def _skip(self, node: Node) -> None:
         self.results[node.id] = {"output": None, "status": "skipped"}
