@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, func, insert, literal, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orbiter.core.db import read_only
@@ -90,12 +90,18 @@ async def update_owned(
     return bool(getattr(result, "rowcount", 0))
 
 
+# Built once, values passed as parameters: a span is written twice per step or node, and
+# building `.values(...)` each time cost more CPU than the write (bench/workflows.py).
+INSERT_SPAN = insert(SPANS)
+CLOSE_SPAN = update(SPANS).where(SPANS.c.id == bindparam("closed_span_id"))
+
+
 async def insert_span(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(SPANS).values(**values))
+    await conn.execute(INSERT_SPAN, values)
 
 
 async def close_span(conn: AsyncConnection, span_id: uuid.UUID, **values: Any) -> None:
-    await conn.execute(update(SPANS).where(SPANS.c.id == span_id).values(**values))
+    await conn.execute(CLOSE_SPAN, {"closed_span_id": span_id, **values})
 
 
 async def close_open_spans(

@@ -62,11 +62,21 @@ async def _attempt(
     timeout_ms: int | None,
 ) -> Any:
     name = f"{node.id} ({node.type.name})" + (f" attempt {attempt}" if attempt > 1 else "")
-    async with ctx.span("node", name, input=value) as span:
-        await ctx.emit("step_started", _event(node, attempt))
-        outcome = await _call(ctx, node, value, variables, custom, span, attempt, timeout_ms)
-        span.output = _shown(outcome)
-    await ctx.emit("step_finished", {**_event(node, attempt), "output": span.output})
+    # Each event goes to Redis while its span is written to the database, not after it.
+    started = asyncio.ensure_future(ctx.emit("step_started", _event(node, attempt)))
+    finished: asyncio.Future[None] | None = None
+    try:
+        async with ctx.span("node", name, input=value) as span:
+            await started
+            outcome = await _call(ctx, node, value, variables, custom, span, attempt, timeout_ms)
+            span.output = _shown(outcome)
+            done = {**_event(node, attempt), "output": span.output}
+            finished = asyncio.ensure_future(ctx.emit("step_finished", done))
+        await finished
+    finally:
+        for task in (started, finished):
+            if task is not None and not task.done():
+                task.cancel()
     return outcome
 
 
