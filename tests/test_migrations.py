@@ -22,6 +22,7 @@ from orbiter.core.db import create_engine
 from orbiter.core.settings import Settings
 from orbiter.models import Base
 from orbiter.models.base import UTCDateTime
+from orbiter.models.search import include_name
 from orbiter.runtime.resources import Resources
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,8 @@ SCRATCH_DATABASE = "orbiter_migration_scratch"
 
 
 def _diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    opts = {"compare_type": True, "include_name": include_name}
+    context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, Base.metadata))
 
 
