@@ -192,7 +192,9 @@ async def test_pages_follow_the_ranking_without_repeats(browser: AsyncClient) ->
     seen: list[dict[str, Any]] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"q": "kestrel", "limit": 2} | ({"cursor": cursor} if cursor else {})
+        params: dict[str, Any] = {"q": "kestrel", "limit": 2} | (
+            {"cursor": cursor} if cursor else {}
+        )
         response = await browser.get(SEARCH, params=params)
         assert response.status_code == 200, response.text
         body = response.json()
