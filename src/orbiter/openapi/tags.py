@@ -77,6 +77,10 @@ _DESCRIPTIONS = {
         "validated at every save (node types, settings, edges, one trigger, no cycle), and "
         "the immutable version each changed canvas becomes."
     ),
+    "search": (
+        "Full-text search across the projects, agents, workflows, tools, conversations and "
+        "messages of the caller's projects: ranked hits with a highlighted snippet."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -24,8 +24,8 @@ TYPES_DESCRIPTION = (
 )
 
 
-@router.get("", response_model=Page[SearchHit], summary="Search")
-async def search(
+@router.get("", response_model=Page[SearchHit], summary="Search what you can see")
+async def find(
     principal: CurrentPrincipal,
     resources: ResourcesDep,
     page: PageParamsDep,
