@@ -40,7 +40,7 @@ def snippet() -> SnippetOf:
     body_matches = func.ts_filter(D.tsv, literal_column("'{d}'")).op("@@")(query)
     text = case((body_matches, D.body), else_=D.title)
     headline = func.ts_headline(ENGLISH, text, query, literal_column(_quoted(HEADLINE)))
-    return SnippetOf(source=search_documents, matches=None, snippet=headline)
+    return SnippetOf(source=search_documents, key=D.id, matches=None, snippet=headline)
 
 
 def _quoted(text: str) -> str:

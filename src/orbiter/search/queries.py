@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, bindparam, case, select
+from sqlalchemy import ColumnElement, FromClause, Select, bindparam, case, func, select
 
 from orbiter.core.pagination import KeysetQuery
 from orbiter.models import Conversation
@@ -34,20 +34,21 @@ class Ranked:
 @dataclass(frozen=True)
 class SnippetOf:
     source: FromClause
+    key: ColumnElement[int]  # the document's id, where looking it up is cheapest
     matches: ColumnElement[Any] | None  # SQLite's snippet() needs the full-text match
     snippet: ColumnElement[str]
 
 
 def ranked_query(ranked: Ranked, *, visible: Select[Any], types: list[str] | None) -> KeysetQuery:
-    """The documents matching `:q` in the `visible` projects, best first (then newest id)."""
-    stmt = (
-        select(D.id, D.type, D.row_id, D.project_id, D.parent_id, ranked.score)
-        .select_from(ranked.source)
-        .where(ranked.matches, D.project_id.in_(visible))
-    )
+    """The documents matching `:q` in the `visible` projects, best first (then newest id).
+    The total counts the same documents without scoring them."""
+    where = [ranked.matches, D.project_id.in_(visible)]
     if types is not None:
-        stmt = stmt.where(D.type.in_(types))
-    return KeysetQuery(stmt, [ranked.score, D.id])
+        where.append(D.type.in_(types))
+    columns = (D.id, D.type, D.row_id, D.project_id, D.parent_id, ranked.score)
+    stmt = select(*columns).select_from(ranked.source).where(*where)
+    count = select(func.count()).select_from(ranked.source).where(*where)
+    return KeysetQuery(stmt, [ranked.score, D.id], count=count)
 
 
 def snippet_query(snippet: SnippetOf) -> Select[tuple[Any, ...]]:
@@ -57,6 +58,6 @@ def snippet_query(snippet: SnippetOf) -> Select[tuple[Any, ...]]:
     stmt = (
         select(D.id, title, snippet.snippet)
         .select_from(snippet.source.outerjoin(Conversation.__table__, conversation))
-        .where(D.id.in_(bindparam("ids", expanding=True)))
+        .where(snippet.key.in_(bindparam("ids", expanding=True)))
     )
     return stmt if snippet.matches is None else stmt.where(snippet.matches)

@@ -29,10 +29,12 @@ def ranked() -> Ranked:
 
 
 def snippet() -> SnippetOf:
-    """FTS5 picks the column (title or body) with the best fragment."""
+    """FTS5 picks the column (title or body) with the best fragment. The ids are looked up as
+    FTS5 rowids (`search_fts.rowid IN`), not read off every match."""
     text = f"snippet(search_fts, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_WORDS})"
     return SnippetOf(
         source=SOURCE,
+        key=search_fts.c.rowid,
         matches=FTS.match(bindparam("q", type_=Text)),
         snippet=literal_column(text, type_=Text),
     )
