@@ -326,56 +326,21 @@ async def _searched(engine: AsyncEngine, user_id: uuid.UUID, q: str) -> set[tupl
 async def _rows_to_backfill(engine: AsyncEngine) -> dict[str, uuid.UUID]:
     """A project with its owner, a conversation and a message, all naming 'partial'."""
     ids = {name: uuid.uuid4() for name in ("user", "p", "c", "m")}
+    day = _day(1)
+    when = {"created_at": day, "updated_at": day}
+    member = {"project_id": ids["p"], "user_id": ids["user"], "role": "owner", "created_at": day}
+    project = {"name": "Plans", "description": "partial plans", "is_personal": False}
+    message = {"role": "user", "content": "partial", "parts": [], "status": "complete"}
+    rows = {  # in the order the foreign keys need
+        "users": {"id": ids["user"], "email": "u@example.com", "plan": "free", **when},
+        "projects": {"id": ids["p"], **project, **when},
+        "project_members": member,
+        "conversations": {"id": ids["c"], "project_id": ids["p"], "title": "Partial", **when},
+        "messages": {"id": ids["m"], "conversation_id": ids["c"], **message, **when},
+    }
     async with engine.begin() as db:
-        day = _day(1)
-        await _insert(
-            db,
-            "users",
-            id=ids["user"],
-            email="u@example.com",
-            plan="free",
-            created_at=day,
-            updated_at=day,
-        )
-        await _insert(
-            db,
-            "projects",
-            id=ids["p"],
-            name="Plans",
-            description="partial plans",
-            is_personal=False,
-            created_at=day,
-            updated_at=day,
-        )
-        await _insert(
-            db,
-            "project_members",
-            project_id=ids["p"],
-            user_id=ids["user"],
-            role="owner",
-            created_at=day,
-        )
-        await _insert(
-            db,
-            "conversations",
-            id=ids["c"],
-            project_id=ids["p"],
-            title="Partial",
-            created_at=day,
-            updated_at=day,
-        )
-        await _insert(
-            db,
-            "messages",
-            id=ids["m"],
-            conversation_id=ids["c"],
-            role="user",
-            content="partial",
-            parts=[],
-            status="complete",
-            created_at=day,
-            updated_at=day,
-        )
+        for table, values in rows.items():
+            await _insert(db, table, **values)
     return ids
 
 

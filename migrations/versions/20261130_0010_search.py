@@ -165,17 +165,15 @@ PG_MOVE_TRIGGER = (
 )
 
 
-def _pg_upgrade() -> None:
-    op.execute(PG_TABLE)
-    for statement in PG_INDEXES:
-        op.execute(statement)
-    _backfill("chr(10)")
-    for source in SOURCES:
-        for statement in _pg_trigger(source):
-            op.execute(statement)
-    op.execute(PG_MOVE)
-    op.execute(PG_MOVE_TRIGGER)
-    op.execute("ANALYZE search_documents")
+def _pg_steps() -> tuple[list[str], list[str]]:
+    """(before the backfill, after it)."""
+    triggers = [statement for source in SOURCES for statement in _pg_trigger(source)]
+    return [PG_TABLE, *PG_INDEXES], [
+        *triggers,
+        PG_MOVE,
+        PG_MOVE_TRIGGER,
+        "ANALYZE search_documents",
+    ]
 
 
 def _pg_downgrade() -> None:
@@ -250,15 +248,13 @@ END""",
     ]
 
 
-def _sqlite_upgrade() -> None:
-    op.execute(SQLITE_TABLE)
-    for statement in (*SQLITE_INDEXES, SQLITE_FTS, *SQLITE_FTS_TRIGGERS):
-        op.execute(statement)
-    _backfill("char(10)")
-    for source in SOURCES:
-        for statement in _sqlite_triggers(source):
-            op.execute(statement)
-    op.execute(SQLITE_MOVE_TRIGGER)
+def _sqlite_steps() -> tuple[list[str], list[str]]:
+    """(before the backfill, after it)."""
+    triggers = [statement for source in SOURCES for statement in _sqlite_triggers(source)]
+    return [SQLITE_TABLE, *SQLITE_INDEXES, SQLITE_FTS, *SQLITE_FTS_TRIGGERS], [
+        *triggers,
+        SQLITE_MOVE_TRIGGER,
+    ]
 
 
 def _sqlite_downgrade() -> None:
@@ -273,10 +269,14 @@ def _sqlite_downgrade() -> None:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        _pg_upgrade()
-    else:
-        _sqlite_upgrade()
+    """The table (and on SQLite the FTS5 table), the rows that exist, then the triggers."""
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    before, after = _pg_steps() if postgresql else _sqlite_steps()
+    for statement in before:
+        op.execute(statement)
+    _backfill("chr(10)" if postgresql else "char(10)")
+    for statement in after:
+        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -7,9 +7,9 @@ from httpx import AsyncClient
 
 from tests.agents.util import make_agent
 from tests.conversations.util import new_conversation
-from tests.fakes.llm_servers import FakeLLM, create_fake_provider
+from tests.fakes.llm_servers import FakeLLM
 from tests.helpers import new_project
-from tests.search.util import found
+from tests.search.util import chat, found
 from tests.workflows.util import make_workflow
 
 
@@ -45,12 +45,7 @@ async def test_deleted_rows_disappear(browser: AsyncClient, fake_llm: FakeLLM) -
     project_id = await new_project(browser, "Skua")
     agent = await make_agent(browser, name="Skua agent", project_id=project_id)
     workflow = await make_workflow(browser, name="Skua flow", project_id=project_id)
-    await create_fake_provider(browser, fake_llm, "openai", models=["echo"])
-    chat = await new_conversation(browser)
-    posted = await browser.post(
-        f"/api/v1/conversations/{chat['id']}/messages", json={"content": "skua sightings"}
-    )
-    assert posted.status_code == 200, posted.text
+    conversation = (await chat(browser, fake_llm, "skua sightings"))["conversation"]
     assert {kind for kind, _ in await found(browser, "skua")} == {
         "project",
         "agent",
@@ -63,7 +58,7 @@ async def test_deleted_rows_disappear(browser: AsyncClient, fake_llm: FakeLLM) -
     assert deleted.status_code == 204, deleted.text
     assert ("agent", agent["id"]) not in await found(browser, "skua")
 
-    deleted = await browser.delete(f"/api/v1/conversations/{chat['id']}")
+    deleted = await browser.delete(f"/api/v1/conversations/{conversation['id']}")
     assert deleted.status_code == 204, deleted.text
     assert await found(browser, "sightings") == set()  # both messages went with it
 

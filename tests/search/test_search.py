@@ -9,9 +9,9 @@ from httpx import AsyncClient
 
 from tests.agents.util import make_agent
 from tests.conversations.util import new_conversation
-from tests.fakes.llm_servers import FakeLLM, create_fake_provider
+from tests.fakes.llm_servers import FakeLLM
 from tests.helpers import assert_error, new_project
-from tests.search.util import SEARCH, found, search
+from tests.search.util import SEARCH, chat, found, search
 from tests.tools.util import create_tool
 from tests.workflows.util import make_workflow
 
@@ -41,15 +41,9 @@ async def test_each_type_is_found_by_a_word_in_it_with_its_title_project_and_sni
     )
     tool = await create_tool(browser, tool_body("fetch_saffron", "Looks up cinnamon prices"))
     conversation = await new_conversation(browser, title="Lighthouse plans", project_id=project_id)
-    await create_fake_provider(browser, fake_llm, "openai", models=["echo"])
-    chat = await new_conversation(browser)
-    posted = await browser.post(
-        f"/api/v1/conversations/{chat['id']}/messages", json={"content": "Tell me of cormorants"}
-    )
-    assert posted.status_code == 200, posted.text
-    user_message = posted.json()["user_message"]
-    reply = posted.json()["assistant_message"]
-    assert reply["content"] == "Echo: Tell me of cormorants"
+    chatted = await chat(browser, fake_llm, "Tell me of cormorants")
+    conversation_id = chatted["conversation"]["id"]
+    user_message, reply = chatted["user_message"], chatted["assistant_message"]
 
     expectations = {
         "zephyr": ("project", project_id),
@@ -71,11 +65,11 @@ async def test_each_type_is_found_by_a_word_in_it_with_its_title_project_and_sni
     assert {(h["type"], h["id"]) for h in hits} == {
         ("message", user_message["id"]),
         ("message", reply["id"]),
-        ("conversation", chat["id"]),
+        ("conversation", conversation_id),
     }
     message = next(h for h in hits if h["id"] == reply["id"])
     assert message["title"] == "Tell me of cormorants"  # its conversation's title
-    assert message["parent_id"] == chat["id"]
+    assert message["parent_id"] == conversation_id
     assert message["snippet"] == "Echo: Tell me of <mark>cormorants</mark>"
 
     [hit] = await search(browser, "tangerines")

@@ -4,7 +4,7 @@ with `plainto_tsquery` (the user's text is never query syntax) and ranked with `
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Float, Text, bindparam, case, func, literal_column
+from sqlalchemy import ColumnElement, Float, Text, bindparam, case, func, literal, literal_column
 
 from orbiter.models.search import search_documents
 from orbiter.search.queries import MARK_END, MARK_START, SNIPPET_WORDS, Ranked, SnippetOf
@@ -39,9 +39,5 @@ def snippet() -> SnippetOf:
     query = _query()
     body_matches = func.ts_filter(D.tsv, literal_column("'{d}'")).op("@@")(query)
     text = case((body_matches, D.body), else_=D.title)
-    headline = func.ts_headline(ENGLISH, text, query, literal_column(_quoted(HEADLINE)))
+    headline = func.ts_headline(ENGLISH, text, query, literal(HEADLINE, Text))
     return SnippetOf(source=search_documents, key=D.id, matches=None, snippet=headline)
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -45,10 +45,11 @@ def ranked_query(ranked: Ranked, *, visible: Select[Any], types: list[str] | Non
     where = [ranked.matches, D.project_id.in_(visible)]
     if types is not None:
         where.append(D.type.in_(types))
-    columns = (D.id, D.type, D.row_id, D.project_id, D.parent_id, ranked.score)
+    score = ranked.score.label("score")
+    columns = (D.id, D.type, D.row_id, D.project_id, D.parent_id, score)
     stmt = select(*columns).select_from(ranked.source).where(*where)
     count = select(func.count()).select_from(ranked.source).where(*where)
-    return KeysetQuery(stmt, [ranked.score, D.id], count=count)
+    return KeysetQuery(stmt, [score, D.id], count=count)
 
 
 def snippet_query(snippet: SnippetOf) -> Select[tuple[Any, ...]]:

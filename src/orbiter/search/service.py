@@ -78,5 +78,5 @@ def _hit(row: Any, extras: dict[int, tuple[str | None, str]]) -> SearchHit:
         snippet=snippet,
         project_id=row.project_id,
         parent_id=row.parent_id,
-        score=row[5],
+        score=row.score,
     )
