@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from orbiter.core.db import create_engine
 from orbiter.core.settings import get_settings
 from orbiter.models import Base
+from orbiter.models.search import include_name
 
 config = context.config
 if config.config_file_name is not None:
@@ -30,6 +31,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

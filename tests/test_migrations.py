@@ -19,17 +19,21 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orbiter.core.db import create_engine
+from orbiter.core.pagination import CursorCodec, PageParams
 from orbiter.core.settings import Settings
 from orbiter.models import Base
 from orbiter.models.base import UTCDateTime
+from orbiter.models.search import include_name
 from orbiter.runtime.resources import Resources
+from orbiter.search import service as search_service
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH_DATABASE = "orbiter_migration_scratch"
 
 
 def _diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    opts = {"compare_type": True, "include_name": include_name}
+    context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, Base.metadata))
 
 
@@ -282,3 +286,75 @@ async def test_upgrading_old_data_keeps_every_row_and_mends_broken_rules(
     await _migrate(scratch, "upgrade", "head")
     async with scratch.connect() as connection:
         assert await connection.run_sync(_diff) == []
+
+
+# ------------------------------------------------------------------------- the search index
+
+SEARCHED_TABLES = {"projects", "agents", "workflows", "tools", "conversations", "messages"}
+
+
+def _search_triggers(connection: Connection) -> set[tuple[str, str]]:
+    if connection.dialect.name == "postgresql":
+        sql = (
+            "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+            "WHERE NOT tgisinternal AND tgname LIKE 'search%'"
+        )
+    else:
+        sql = "SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'"
+    return {(str(table), str(name)) for table, name in connection.exec_driver_sql(sql)}
+
+
+async def test_every_searched_table_has_its_search_triggers(resources: Resources) -> None:
+    """On SQLite a batch migration that copies a table drops its triggers: one that forgets to
+    make them again fails here."""
+    async with resources.engine.connect() as connection:
+        triggers = await connection.run_sync(_search_triggers)
+    indexed = {table for table, name in triggers if name.startswith(f"search_index_{table}")}
+    assert indexed == SEARCHED_TABLES
+    expected = 1 if resources.engine.dialect.name == "postgresql" else 3  # insert, update, delete
+    for table in SEARCHED_TABLES:
+        assert len({n for t, n in triggers if t == table and "search_index" in n}) == expected
+
+
+async def _searched(engine: AsyncEngine, user_id: uuid.UUID, q: str) -> set[tuple[str, uuid.UUID]]:
+    hits, _ = await search_service.search(
+        engine, user_id=user_id, q=q, types=None, params=PageParams(), codec=CursorCodec("k")
+    )
+    return {(hit.type, hit.id) for hit in hits}
+
+
+async def _rows_to_backfill(engine: AsyncEngine) -> dict[str, uuid.UUID]:
+    """A project with its owner, a conversation and a message, all naming 'partial'."""
+    ids = {name: uuid.uuid4() for name in ("user", "p", "c", "m")}
+    day = _day(1)
+    when = {"created_at": day, "updated_at": day}
+    member = {"project_id": ids["p"], "user_id": ids["user"], "role": "owner", "created_at": day}
+    project = {"name": "Plans", "description": "partial plans", "is_personal": False}
+    message = {"role": "user", "content": "partial", "parts": [], "status": "complete"}
+    rows = {  # in the order the foreign keys need
+        "users": {"id": ids["user"], "email": "u@example.com", "plan": "free", **when},
+        "projects": {"id": ids["p"], **project, **when},
+        "project_members": member,
+        "conversations": {"id": ids["c"], "project_id": ids["p"], "title": "Partial", **when},
+        "messages": {"id": ids["m"], "conversation_id": ids["c"], **message, **when},
+    }
+    async with engine.begin() as db:
+        for table, values in rows.items():
+            await _insert(db, table, **values)
+    return ids
+
+
+async def test_the_search_index_is_backfilled_and_dropped_again(scratch: AsyncEngine) -> None:
+    await _migrate(scratch, "upgrade", "0009")
+    ids = await _rows_to_backfill(scratch)
+    await _migrate(scratch, "upgrade", "head")
+    expected = {("project", ids["p"]), ("conversation", ids["c"]), ("message", ids["m"])}
+    assert await _searched(scratch, ids["user"], "partial") == expected
+
+    await _migrate(scratch, "downgrade", "0009")
+    async with scratch.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+        assert not {name for name in tables if name.startswith("search_")}
+        assert not await connection.run_sync(_search_triggers)
+    await _migrate(scratch, "upgrade", "head")
+    assert await _searched(scratch, ids["user"], "partial") == expected

@@ -23,6 +23,7 @@ from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
 from orbiter.runs.router import ci_router as runs_ci_router
 from orbiter.runs.router import router as runs_router
+from orbiter.search.router import router as search_router
 from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
@@ -64,6 +65,7 @@ DOMAIN_ROUTERS = (
     workflow_hooks_router,  # /api/v1/workflows/{id}/webhook-token, /api/v1/hooks/workflows
     deployments_router,  # /api/v1/deployments
     deployments_ci_router,  # /api/v1/ci/deployments
+    search_router,  # /api/v1/search
 )
 
 

@@ -85,6 +85,10 @@ _DESCRIPTIONS = {
         "one with your credentials or with the deployment's own key (shown once, revocable, "
         "good for that deployment only); redeploy from CI to pin the latest version."
     ),
+    "search": (
+        "Full-text search across the projects, agents, workflows, tools, conversations and "
+        "messages of the caller's projects: ranked hits with a highlighted snippet."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -1,0 +1,36 @@
+"""The full-text search index: tables outside the ORM, made per dialect by migration 0010.
+
+`search_documents` holds one row per searchable row (its type and id, project, parent, title
+and body), kept current by triggers on the source tables. PostgreSQL adds a generated
+`tsvector` column with a GIN index; SQLite an FTS5 table `search_fts` over it (external
+content, rowid = `search_documents.id`). These are lightweight descriptions for queries, not
+models: Alembic's autogenerate is told to leave them alone (`include_name`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, Text, Uuid, column, table
+from sqlalchemy.dialects.postgresql import TSVECTOR
+
+SEARCH_TABLES = frozenset({"search_documents", "search_fts"})
+
+search_documents = table(
+    "search_documents",
+    column("id", Integer),
+    column("type", String),
+    column("row_id", Uuid),
+    column("project_id", Uuid),
+    column("parent_id", Uuid),
+    column("title", Text),
+    column("body", Text),
+    column("tsv", TSVECTOR),  # PostgreSQL only
+)
+search_fts = table("search_fts", column("rowid", Integer))  # SQLite only
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Alembic's `include_name` hook: the search tables (and FTS5's own shadow tables,
+    `search_fts_*`) are made by hand per dialect, so autogenerate does not compare them."""
+    if type_ != "table" or name is None:
+        return True
+    return name not in SEARCH_TABLES and not name.startswith("search_fts_")
