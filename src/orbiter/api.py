@@ -14,6 +14,7 @@ from orbiter.ci.router import router as ci_router
 from orbiter.conversations.router import router as conversations_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
+from orbiter.monitoring.router import router as monitoring_router
 from orbiter.oauth.router import router as oauth_router
 from orbiter.openapi import install_openapi
 from orbiter.projects.router import invitations_router
@@ -58,6 +59,7 @@ DOMAIN_ROUTERS = (
     agents_router,  # /api/v1/agents
     workflows_router,  # /api/v1/workflows
     search_router,  # /api/v1/search
+    monitoring_router,  # /api/v1/monitoring
 )
 
 

@@ -12,7 +12,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of
@@ -31,6 +41,7 @@ FINISHED_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 WAITING_STATUSES = frozenset({"awaiting_input", "awaiting_approval"})
 SPAN_TYPES = ("run", "step", "llm", "tool", "retrieval", "node")
 SPAN_STATUSES = ("open", "ok", "error")
+USAGE_PREDICATE = "(tokens_in > 0) OR (tokens_out > 0)"  # a span that used tokens
 
 
 class Run(IdMixin, TimestampMixin, Base):
@@ -74,11 +85,22 @@ class Span(IdMixin, Base):
     __tablename__ = "spans"
     __table_args__ = (
         Index("ix_spans_run_id_started_at", "run_id", "started_at"),
+        # /monitoring/costs: the spans that used tokens, per project and time, covering what
+        # the totals read (an index-only scan on PostgreSQL; see monitoring/service.py).
+        Index(
+            "ix_spans_usage",
+            "project_id",
+            "started_at",
+            postgresql_include=["model", "provider", "tokens_in", "tokens_out", "cost"],
+            postgresql_where=text(USAGE_PREDICATE),
+            sqlite_where=text(USAGE_PREDICATE),
+        ),
         one_of("type", SPAN_TYPES),
         one_of("status", SPAN_STATUSES),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None]  # the run's, denormalised for /monitoring/costs
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))

@@ -167,6 +167,7 @@ class RunContext:
                 conn,
                 id=handle.id,
                 run_id=self.run_id,
+                project_id=self.project_id,
                 parent_id=parent_id,
                 type=type,
                 name=handle.name,

@@ -1,0 +1,35 @@
+"""/api/v1/monitoring: token and cost totals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.monitoring import service
+from orbiter.monitoring.schemas import CostReport, GroupBy
+from orbiter.runtime.deps import ResourcesDep
+
+router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+
+
+@router.get("/costs", response_model=CostReport, summary="Token and cost totals")
+async def costs(
+    principal: CurrentPrincipal,
+    resources: ResourcesDep,
+    group_by: Annotated[GroupBy, Query(description="How to group the totals")] = "day",
+    since: Annotated[datetime | None, Query(description="LLM calls started at or after")] = None,
+    until: Annotated[datetime | None, Query(description="LLM calls started before")] = None,
+) -> CostReport:
+    """Tokens in and out and cost of the LLM calls (spans with token usage) of the runs in
+    the caller's projects, grouped by day (UTC), provider, model, agent or workflow. Spans
+    of an unpriced model form a bucket of their own with a `null` cost."""
+    return await service.costs(
+        resources.engine,
+        user_id=principal.user_id,
+        group_by=group_by,
+        since=since,
+        until=until,
+    )
