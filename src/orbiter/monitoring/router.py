@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.monitoring import service
-from orbiter.monitoring.schemas import CostReport, GroupBy
+from orbiter.monitoring.schemas import CostReport, GroupBy, MonitoringHealth
 from orbiter.runtime.deps import ResourcesDep
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
@@ -33,3 +33,14 @@ async def costs(
         since=since,
         until=until,
     )
+
+
+@router.get("/health", response_model=MonitoringHealth, summary="Services and recent traffic")
+async def health(
+    _principal: CurrentPrincipal, resources: ResourcesDep, request: Request
+) -> MonitoringHealth:
+    """Database, Redis, blob store and queue, each probed now with its latency; and the request
+    rate, error rate (percent of 5xx) and p50/p95 latency over the last 1, 5 and 15 minutes,
+    across all replicas when Redis is configured (else this process's). Latencies are the
+    upper bounds of fixed histogram buckets (5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10 s)."""
+    return await service.health(resources, request.app.state.request_stats)

@@ -37,3 +37,29 @@ class CostReport(BaseModel):
     until: datetime | None
     buckets: list[CostBucket]
     totals: CostTotals
+
+
+class ServiceCheck(BaseModel):
+    status: Literal["ok", "failed", "not_configured"]
+    latency_ms: float | None = Field(description="Measured for this request; null if not run")
+    error: str | None = None
+
+
+class TrafficWindow(BaseModel):
+    minutes: int
+    requests: int
+    requests_per_second: float
+    error_rate: float = Field(description="Percent of the requests answered with a 5xx")
+    p50_ms: float | None = Field(description="Upper bound of the latency bucket; null: none")
+    p95_ms: float | None
+
+
+class MonitoringHealth(BaseModel):
+    status: Literal["ok", "degraded"]
+    services: dict[str, ServiceCheck] = Field(
+        description="database, redis (not_configured on the embedded backend), blob_store, queue"
+    )
+    traffic: list[TrafficWindow] = Field(
+        description="The last 1, 5 and 15 minutes, across all replicas when Redis is configured"
+    )
+    shared: bool = Field(description="True when the traffic counters are shared through Redis")

@@ -10,17 +10,31 @@ Conversation replies outside runs are not counted (they have token counts but no
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Date, String, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from orbiter.core.db import read_only
+from orbiter.core.request_stats import RequestStats
+from orbiter.health.checks import CheckResult, run_checks, timed
 from orbiter.models.runs import Run, Span
-from orbiter.monitoring.schemas import CostBucket, CostReport, CostTotals, GroupBy
+from orbiter.monitoring.schemas import (
+    CostBucket,
+    CostReport,
+    CostTotals,
+    GroupBy,
+    MonitoringHealth,
+    ServiceCheck,
+    TrafficWindow,
+)
+from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import member_project_ids
+
+SERVICES = ("database", "redis", "blob_store", "queue")
 
 
 def _key(group_by: GroupBy, dialect: str) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
@@ -89,3 +103,25 @@ def _totals(buckets: list[CostBucket]) -> CostTotals:
         cost=sum(b.cost or 0.0 for b in buckets),
         unpriced_spans=sum(b.spans for b in buckets if b.cost is None),
     )
+
+
+async def health(resources: Resources, stats: RequestStats) -> MonitoringHealth:
+    """Each backing service probed now (with its latency), and the recent traffic."""
+    redis = resources.kv if resources.settings.redis_url else None
+    results = await run_checks(resources.engine, redis, resources.blobs)
+    results["queue"] = await timed(resources.queue.ping)
+    services = {name: _check(result) for name, result in results.items()}
+    if redis is None:
+        services["redis"] = ServiceCheck(status="not_configured", latency_ms=None)
+    windows = await stats.windows()
+    return MonitoringHealth(
+        status="ok" if all(r.ok for r in results.values()) else "degraded",
+        services={name: services[name] for name in SERVICES},
+        traffic=[TrafficWindow(**asdict(w)) for w in windows],
+        shared=stats.shared,
+    )
+
+
+def _check(result: CheckResult) -> ServiceCheck:
+    status: Literal["ok", "failed"] = "ok" if result.ok else "failed"
+    return ServiceCheck(status=status, latency_ms=result.latency_ms, error=result.error)
