@@ -24,6 +24,7 @@ from orbiter.core.request_stats import create_request_stats
 from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
 from orbiter.health.startup import start_up
+from orbiter.monitoring.metrics import install_monitoring_metrics
 from orbiter.oauth.router import pages as oauth_pages
 from orbiter.openapi import TAGS, operation_id
 from orbiter.runtime.resources import Resources
@@ -91,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_cors(app, settings)
     app.state.request_stats = stats  # GET /api/v1/monitoring/health reads it
     app.add_middleware(
-        RequestContextMiddleware, metrics=install_metrics(app, settings), stats=stats
+        RequestContextMiddleware,
+        metrics=install_monitoring_metrics(install_metrics(app, settings)),
+        stats=stats,
     )
     install_api_docs(app)
     app.include_router(health_router)

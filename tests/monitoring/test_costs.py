@@ -3,78 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from orbiter.core.db import transaction
-from orbiter.models.runs import Run, Span
 from orbiter.runtime.resources import Resources
 from tests.helpers import API, browser_for, new_project
-
-DAY1 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-DAY2 = datetime(2026, 11, 3, 23, 30, tzinfo=UTC)
-
-# (model, provider, tokens_in, tokens_out, cost, started_at)
-USAGE = [
-    ("gpt-4o", "openai", 100, 20, 0.5, DAY1),
-    ("gpt-4o", "openai", 300, 40, 1.25, DAY2),
-    ("claude", "anthropic", 50, 5, 0.125, DAY2),
-    ("homebrew", "local", 7, 3, None, DAY1),  # unpriced
-]
-
-
-async def _run(
-    resources: Resources,
-    project_id: str,
-    usage: list[tuple[Any, ...]],
-    kind: str = "agent",
-    target_id: uuid.UUID | None = None,
-) -> None:
-    """A finished run with one span per LLM call, plus a step span without usage."""
-    run_id = uuid.uuid4()
-    project = uuid.UUID(project_id)
-    async with transaction(resources.sessionmaker) as db:
-        db.add(
-            Run(
-                id=run_id,
-                project_id=project,
-                kind=kind,
-                target_id=target_id,
-                status="succeeded",
-                input={},
-                state={},
-            )
-        )
-        await db.flush()
-        db.add(
-            Span(
-                run_id=run_id,
-                project_id=project,
-                type="step",
-                name="plan",
-                status="ok",
-                started_at=DAY1,
-            )
-        )
-        for model, provider, t_in, t_out, cost, at in usage:
-            db.add(
-                Span(
-                    run_id=run_id,
-                    project_id=project,
-                    type="llm",
-                    name="call",
-                    model=model,
-                    provider=provider,
-                    tokens_in=t_in,
-                    tokens_out=t_out,
-                    cost=cost,
-                    status="ok",
-                    started_at=at,
-                )
-            )
+from tests.monitoring.util import DAY1, DAY2, USAGE, insert_run
 
 
 async def _costs(client: AsyncClient, **params: str) -> dict[str, Any]:
@@ -93,10 +30,10 @@ async def test_costs_by_model_total_the_callers_spans_with_a_null_bucket_for_unp
     resources: Resources, browser: AsyncClient, app: FastAPI
 ) -> None:
     project = await new_project(browser)
-    await _run(resources, project, USAGE[:2])
-    await _run(resources, project, USAGE[2:])
+    await insert_run(resources, project, USAGE[:2])
+    await insert_run(resources, project, USAGE[2:])
     client, _ = await browser_for(app)
-    await _run(
+    await insert_run(
         resources, await new_project(client, "Theirs"), [("gpt-4o", "openai", 9, 9, 9.0, DAY1)]
     )
 
@@ -121,7 +58,7 @@ async def test_costs_by_day_and_provider_within_since_and_until(
     resources: Resources, browser: AsyncClient
 ) -> None:
     project = await new_project(browser)
-    await _run(resources, project, USAGE)
+    await insert_run(resources, project, USAGE)
 
     by_day = await _costs(browser, group_by="day")
     assert _buckets(by_day) == [
@@ -147,8 +84,8 @@ async def test_costs_by_agent_and_workflow_count_only_that_kind_of_run(
 ) -> None:
     project = await new_project(browser)
     agent, workflow = uuid.uuid4(), uuid.uuid4()
-    await _run(resources, project, USAGE[:1], kind="agent", target_id=agent)
-    await _run(resources, project, USAGE[1:2], kind="workflow", target_id=workflow)
+    await insert_run(resources, project, USAGE[:1], kind="agent", target_id=agent)
+    await insert_run(resources, project, USAGE[1:2], kind="workflow", target_id=workflow)
 
     assert _buckets(await _costs(browser, group_by="agent")) == [(str(agent), 100, 20, 0.5, 1)]
     assert _buckets(await _costs(browser, group_by="workflow")) == [
