@@ -1,4 +1,5 @@
-"""spans.project_id (the run's, denormalised) and ix_spans_usage for /monitoring/costs
+"""spans.project_id (the run's, denormalised), ix_spans_usage and usage_rollups (backfilled)
+for /monitoring/costs
 
 Revision ID: 0011
 Revises: 0010
@@ -9,6 +10,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import orbiter.models.base
+from orbiter.monitoring.rollup import backfill_sql
 
 revision: str = "0011"
 down_revision: str | None = "0010"
@@ -34,9 +38,27 @@ def upgrade() -> None:
         postgresql_where=sa.text(USAGE),
         sqlite_where=sa.text(USAGE),
     )
+    op.create_table('usage_rollups',
+    sa.Column('project_id', sa.Uuid(), nullable=False),
+    sa.Column('hour', orbiter.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('target_id', sa.Uuid(), nullable=False),
+    sa.Column('provider', sa.String(length=100), nullable=False),
+    sa.Column('model', sa.String(length=200), nullable=False),
+    sa.Column('priced', sa.Boolean(), nullable=False),
+    sa.Column('tokens_in', sa.BigInteger(), nullable=False),
+    sa.Column('tokens_out', sa.BigInteger(), nullable=False),
+    sa.Column('cost', sa.Float(), nullable=False),
+    sa.Column('spans', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_usage_rollups_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', 'hour', 'kind', 'target_id', 'provider', 'model', 'priced', name=op.f('pk_usage_rollups'))
+    )
+    # backfill: the totals of the spans already there
+    op.execute(backfill_sql(op.get_bind().dialect.name))
 
 
 def downgrade() -> None:
+    op.drop_table('usage_rollups')
     op.drop_index("ix_spans_usage", table_name="spans")
     with op.batch_alter_table("spans", schema=None) as batch_op:
         batch_op.drop_column("project_id")

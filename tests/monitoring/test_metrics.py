@@ -3,8 +3,8 @@ and model, scraped and parsed with the Prometheus text parser."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -12,11 +12,14 @@ from httpx import AsyncClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from orbiter.core.settings import Settings
-from orbiter.core.time import utcnow
 from orbiter.main import create_app
 from orbiter.runtime.resources import Resources
-from tests.helpers import new_client, new_project
-from tests.monitoring.util import USAGE, insert_run
+from tests.helpers import SignedInFactory, new_client
+from tests.monitoring.test_costs import CLAUDE, GPT_A, GPT_B, HOMEBREW
+from tests.monitoring.util import played
+from tests.runs.util import start_run, wait_for
+
+pytestmark = pytest.mark.usefixtures("run_worker")
 
 
 @pytest.fixture
@@ -35,13 +38,14 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 async def test_metrics_report_runs_queue_and_llm_usage(
-    metered: AsyncClient, resources: Resources, browser: AsyncClient
+    metered: AsyncClient, resources: Resources, signed_in: SignedInFactory
 ) -> None:
-    project = await new_project(browser)
-    await insert_run(resources, project, USAGE[:2])
-    await insert_run(resources, project, USAGE[2:], status="failed")
-    waited = utcnow() - timedelta(minutes=2)
-    await insert_run(resources, project, [], status="queued", created_at=waited)
+    owner = await signed_in()
+    await played(resources, owner, GPT_A, GPT_B, CLAUDE, HOMEBREW)
+    failing = await start_run(resources, owner, CLAUDE, {"do": "fail"})
+    assert (await wait_for(owner.api, failing))["status"] == "failed"
+    await start_run(resources, owner, send=False)  # its job lost: queued until resent
+    await asyncio.sleep(0.2)
 
     response = await metered.get("/metrics")
     assert response.status_code == 200
@@ -56,11 +60,12 @@ async def test_metrics_report_runs_queue_and_llm_usage(
     assert value("orbiter_runs", status="cancelled") == 0
     assert value("orbiter_run_queue_depth") == 1
     lag = value("orbiter_run_queue_lag_seconds")
-    assert lag is not None and 120 <= lag < 180
+    assert lag is not None and 0.2 <= lag < 60
     tokens = "orbiter_llm_tokens_total"
     assert value(tokens, provider="openai", model="gpt-4o", direction="in") == 400
     assert value(tokens, provider="openai", model="gpt-4o", direction="out") == 60
     assert value(tokens, provider="local", model="homebrew", direction="in") == 7
-    assert value("orbiter_llm_cost_total", provider="openai", model="gpt-4o") == 1.75
-    assert value("orbiter_llm_cost_total", provider="anthropic", model="claude") == 0.125
+    assert value(tokens, provider="anthropic", model="claude", direction="out") == 10
+    assert value("orbiter_llm_cost_total", provider="openai", model="gpt-4o") == 260.0
+    assert value("orbiter_llm_cost_total", provider="anthropic", model="claude") == 60.0
     assert value("orbiter_llm_cost_total", provider="local", model="homebrew") is None  # unpriced

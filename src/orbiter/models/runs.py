@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Float,
     ForeignKey,
     Index,
@@ -115,3 +116,30 @@ class Span(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     started_at: Mapped[datetime]
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+NO_TARGET = uuid.UUID(int=0)  # usage_rollups.target_id of a run without a target
+
+
+class UsageRollup(Base):
+    """Token and cost totals of the spans with usage, per project, hour (of the spans'
+    `started_at`, UTC), run kind and target, provider, model and whether priced: added to
+    when such a span closes (runs/context.py), backfilled by migration 0011. Answers
+    /monitoring/costs for whole hours; the spans themselves (ix_spans_usage) for the partial
+    hours at the edges of `since` and `until`. Empty provider or model: none recorded."""
+
+    __tablename__ = "usage_rollups"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    priced: Mapped[bool] = mapped_column(primary_key=True)
+    tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    spans: Mapped[int] = mapped_column(Integer, default=0)

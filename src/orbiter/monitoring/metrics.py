@@ -6,7 +6,7 @@ each scrape (so every replica serves the same totals, whichever process ran the 
   how long the oldest of them has waited (0 when none);
 - `orbiter_llm_tokens_total{provider,model,direction}` (direction `in` or `out`) and
   `orbiter_llm_cost_total{provider,model}` (priced spans only; an unpriced model has tokens
-  and no cost series): from the spans with token usage (index `ix_spans_usage`).
+  and no cost series): from `usage_rollups` (a few rows per hour, not the spans).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from datetime import datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orbiter.core.db import read_only
 from orbiter.core.metrics import Metrics
 from orbiter.core.time import utcnow
-from orbiter.models.runs import RUN_STATUSES, Run, Span
+from orbiter.models.runs import RUN_STATUSES, Run, UsageRollup
 
 UNKNOWN = "unknown"  # the label of a span without a provider or model
 
@@ -42,17 +42,14 @@ class RunsAndUsage(Collector):
             return
         by_status = select(Run.status, func.count()).group_by(Run.status)
         oldest = select(func.min(Run.created_at)).where(Run.status == "queued")
-        usage = (
-            select(
-                Span.provider,
-                Span.model,
-                func.sum(Span.tokens_in),
-                func.sum(Span.tokens_out),
-                func.sum(Span.cost),
-            )
-            .where(or_(Span.tokens_in > 0, Span.tokens_out > 0))
-            .group_by(Span.provider, Span.model)
-        )
+        r = UsageRollup
+        usage = select(
+            r.provider,
+            r.model,
+            func.sum(r.tokens_in),
+            func.sum(r.tokens_out),
+            func.sum(case((r.priced, r.cost))),  # null when no span of the model was priced
+        ).group_by(r.provider, r.model)
         async with read_only(engine) as conn:
             runs = {status: int(n) for status, n in (await conn.execute(by_status)).all()}
             self.oldest_queued = (await conn.execute(oldest)).scalar_one_or_none()

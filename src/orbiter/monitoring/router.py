@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from orbiter.auth.dependencies import CurrentPrincipal
+from orbiter.monitoring import costs as cost_totals
 from orbiter.monitoring import service
 from orbiter.monitoring.schemas import CostReport, GroupBy, MonitoringHealth
 from orbiter.runtime.deps import ResourcesDep
@@ -26,7 +27,7 @@ async def costs(
     """Tokens in and out and cost of the LLM calls (spans with token usage) of the runs in
     the caller's projects, grouped by day (UTC), provider, model, agent or workflow. Spans
     of an unpriced model form a bucket of their own with a `null` cost."""
-    return await service.costs(
+    return await cost_totals.report(
         resources.engine,
         user_id=principal.user_id,
         group_by=group_by,
