@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from orbiter.runs import engine
+from tests.core.test_metrics import metered  # noqa: F401  the app with /metrics on
 from tests.runs.scripted import KIND, scripted
 
 KINDS = (KIND, "agent", "workflow")

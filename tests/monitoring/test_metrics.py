@@ -4,37 +4,18 @@ and model, scraped and parsed with the Prometheus text parser."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from asgi_lifespan import LifespanManager
 from httpx import AsyncClient
-from prometheus_client.parser import text_string_to_metric_families
 
-from orbiter.core.settings import Settings
-from orbiter.main import create_app
 from orbiter.runtime.resources import Resources
-from tests.helpers import SignedInFactory, new_client
+from tests.core.test_metrics import _samples
+from tests.helpers import SignedInFactory
 from tests.monitoring.test_costs import CLAUDE, GPT_A, GPT_B, HOMEBREW
 from tests.monitoring.util import played
 from tests.runs.util import start_run, wait_for
 
 pytestmark = pytest.mark.usefixtures("run_worker")
-
-
-@pytest.fixture
-async def metered(migrated: Settings) -> AsyncIterator[AsyncClient]:
-    app = create_app(migrated.model_copy(update={"metrics_enabled": True}))
-    async with LifespanManager(app), new_client(app) as client:
-        yield client
-
-
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 async def test_metrics_report_runs_queue_and_llm_usage(
