@@ -121,6 +121,11 @@ async def test_costs_by_agent_and_workflow_count_only_that_kind_of_run(
     assert _buckets(by_workflow) == [(str(workflow), 300, 40, 190.0, 1)]
     bad = await owner.api.get(f"{API}/monitoring/costs", params={"group_by": "week"})
     assert bad.status_code == 422
+    for field in ("since", "until"):
+        far = await owner.api.get(f"{API}/monitoring/costs", params={field: "9999-12-31T23:59:59"})
+        assert (
+            far.status_code == 422 and far.json()["error"]["details"]["fields"][0]["field"] == field
+        )
 
 
 async def test_the_backfill_rebuilds_the_rollup_the_engine_keeps(

@@ -18,12 +18,14 @@ from sqlalchemy import ColumnElement, Date, Select, String, and_, cast, func, or
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orbiter.core.db import read_only
+from orbiter.core.errors import ValidationFailed
 from orbiter.core.time import as_utc
 from orbiter.models.runs import NO_TARGET, Run, Span, UsageRollup
 from orbiter.monitoring.schemas import CostBucket, CostReport, CostTotals, GroupBy
 from orbiter.tenancy.access import member_project_ids
 
 HOUR = timedelta(hours=1)
+EARLIEST, LATEST = datetime(1900, 1, 1), datetime(9998, 12, 31)
 Row = tuple[Any, bool, int, int, float | None, int]
 
 
@@ -139,6 +141,15 @@ def _ceil(value: datetime) -> datetime:
     return floor if floor == value else floor + HOUR
 
 
+def _bound(field: str, value: datetime | None) -> datetime | None:
+    """In UTC, and far enough from the ends of the calendar to round to whole hours."""
+    if value is None:
+        return None
+    if not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
+        raise ValidationFailed.for_field(field, "Must be between the years 1900 and 9998")
+    return as_utc(value)
+
+
 def _floor(value: datetime) -> datetime:
     return value.replace(minute=0, second=0, microsecond=0)
 
@@ -151,8 +162,7 @@ async def report(
     since: datetime | None,
     until: datetime | None,
 ) -> CostReport:
-    since = None if since is None else as_utc(since)
-    until = None if until is None else as_utc(until)
+    since, until = _bound("since", since), _bound("until", until)
     rows: list[Row] = []
     async with read_only(engine) as conn:
         for stmt in _plan(group_by, engine.dialect.name, user_id, since, until):
