@@ -43,6 +43,15 @@ def _key(group_by: GroupBy, dialect: str, *columns: Any) -> Any:
     return {"provider": provider, "model": model}.get(group_by, target)
 
 
+def _grouped(
+    key: Any, unpriced: Any, tokens_in: Any, tokens_out: Any, cost: Any, n: Any
+) -> Select[Any]:
+    """(key, unpriced, tokens in, tokens out, cost, calls) per key and unpriced."""
+    return select(
+        key, unpriced, func.sum(tokens_in), func.sum(tokens_out), func.sum(cost), n
+    ).group_by(key, unpriced)
+
+
 def _span_totals(
     group_by: GroupBy,
     dialect: str,
@@ -52,20 +61,9 @@ def _span_totals(
 ) -> Select[Any]:
     key = _key(group_by, dialect, Span.started_at, Span.provider, Span.model, Run.target_id)
     unpriced = Span.cost.is_(None)
-    stmt = (
-        select(
-            key,
-            unpriced,
-            func.sum(Span.tokens_in),
-            func.sum(Span.tokens_out),
-            func.sum(Span.cost),
-            func.count(),
-        )
-        .where(
-            Span.project_id.in_(member_project_ids(user_id)),
-            or_(Span.tokens_in > 0, Span.tokens_out > 0),
-        )
-        .group_by(key, unpriced)
+    stmt = _grouped(key, unpriced, Span.tokens_in, Span.tokens_out, Span.cost, func.count()).where(
+        Span.project_id.in_(member_project_ids(user_id)),
+        or_(Span.tokens_in > 0, Span.tokens_out > 0),
     )
     if since is not None:
         stmt = stmt.where(Span.started_at >= since)
@@ -92,17 +90,9 @@ def _rollup_totals(
         UsageRollup.target_id,
     )
     unpriced = UsageRollup.priced.is_(False)
-    stmt = (
-        select(
-            key,
-            unpriced,
-            func.sum(UsageRollup.tokens_in),
-            func.sum(UsageRollup.tokens_out),
-            func.sum(UsageRollup.cost),
-            func.sum(UsageRollup.spans),
-        )
-        .where(UsageRollup.project_id.in_(member_project_ids(user_id)))
-        .group_by(key, unpriced)
+    r = UsageRollup
+    stmt = _grouped(key, unpriced, r.tokens_in, r.tokens_out, r.cost, func.sum(r.spans)).where(
+        UsageRollup.project_id.in_(member_project_ids(user_id))
     )
     if group_by in ("agent", "workflow"):
         stmt = stmt.where(UsageRollup.kind == group_by)
