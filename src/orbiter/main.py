@@ -20,9 +20,11 @@ from orbiter.core.handlers import install_exception_handlers
 from orbiter.core.logging import configure_logging
 from orbiter.core.metrics import install_metrics
 from orbiter.core.middleware import RequestContextMiddleware, install_cors
+from orbiter.core.request_stats import create_request_stats
 from orbiter.core.settings import Settings, get_settings
 from orbiter.health.router import router as health_router
 from orbiter.health.startup import start_up
+from orbiter.monitoring.metrics import install_monitoring_metrics
 from orbiter.oauth.router import pages as oauth_pages
 from orbiter.openapi import TAGS, operation_id
 from orbiter.runtime.resources import Resources
@@ -39,6 +41,8 @@ writes), an `X-API-Key` (`POST /api/v1/api-keys`), or a bearer token from the de
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+
+    stats = create_request_stats(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Replies still streaming are stored `incomplete` while the database is still open.
             await finish_running()
             await resources.close()
+            await stats.close()
 
     app = FastAPI(
         title="Orbiter",
@@ -85,7 +90,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # access log, metrics and /metrics) -> CORS -> Authentication -> routes.
     app.add_middleware(AuthenticationMiddleware)
     install_cors(app, settings)
-    app.add_middleware(RequestContextMiddleware, metrics=install_metrics(app, settings))
+    app.state.request_stats = stats  # GET /api/v1/monitoring/health reads it
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=install_monitoring_metrics(install_metrics(app, settings)),
+        stats=stats,
+    )
     install_api_docs(app)
     app.include_router(health_router)
     app.include_router(oauth_pages)

@@ -15,7 +15,8 @@ disabled), so callers do `if metrics: metrics.<series>.inc()`. A value read at s
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 
 from fastapi import FastAPI
 from prometheus_client import (
@@ -38,6 +39,8 @@ from orbiter.core.errors import Unauthorized
 from orbiter.core.handlers import error_response
 from orbiter.core.settings import Settings
 
+logger = logging.getLogger("orbiter.metrics")
+
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"  # the route label of requests no route matched (404s)
 
@@ -45,6 +48,7 @@ UNMATCHED = "unmatched"  # the route label of requests no route matched (404s)
 class Metrics:
     def __init__(self, engine: Callable[[], AsyncEngine | None], token: str = "") -> None:
         self.token = token
+        self.engine = engine  # the app's engine once started, else None
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         self.http_requests = Counter(
@@ -65,6 +69,13 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_PoolCollector(engine))
+        # Read before each scrape (async, e.g. from the database); see `refresh_before_scrape`.
+        self._refreshers: list[Callable[[], Awaitable[None]]] = []
+
+    def refresh_before_scrape(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Run `refresh` before each scrape renders: for collectors whose values come from an
+        async source (they keep what it read; a failed refresh keeps the previous values)."""
+        self._refreshers.append(refresh)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -88,6 +99,13 @@ class Metrics:
             )
             await error_response(refused)(scope, receive, send)
             return
+        for refresh in self._refreshers:
+            try:
+                await refresh()
+            except Exception:
+                logger.warning(
+                    "a /metrics refresh failed; serving its previous values", exc_info=True
+                )
         body = self.render()
         headers = [
             (b"content-type", CONTENT_TYPE_LATEST.encode()),

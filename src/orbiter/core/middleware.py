@@ -26,6 +26,7 @@ from orbiter.core.errors import envelope
 from orbiter.core.handlers import AppHTTPException, error_response
 from orbiter.core.logging import ACCESS_LOGGER, redact, request_id_var
 from orbiter.core.metrics import Metrics
+from orbiter.core.request_stats import RequestStats
 from orbiter.core.settings import Settings
 
 logger = logging.getLogger("orbiter.request")
@@ -59,9 +60,12 @@ def _incoming_request_id(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics | None = None, stats: RequestStats | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.stats = stats
         # Bound once, after create_app configured logging: a lazy proxy re-binds on every call.
         self.access_log = structlog.stdlib.get_logger(ACCESS_LOGGER).bind()
         self.access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -80,11 +84,12 @@ class RequestContextMiddleware:
             if kind == "websocket":
                 await self.app(scope, receive, outcome.watch_websocket(send))
             elif self.metrics is None:
+                outcome.timed = True
                 await self._http(self.app, scope, receive, send, outcome)
             elif self.metrics.is_scrape(scope):  # before authentication; not itself counted
                 await self._http(self.metrics.scrape, scope, receive, send, outcome)
             else:
-                outcome.counted = True
+                outcome.counted = outcome.timed = True
                 self.metrics.http_in_flight.inc()
                 try:
                     await self._http(self.app, scope, receive, send, outcome)
@@ -124,10 +129,14 @@ class RequestContextMiddleware:
     def _record(self, scope: Scope, outcome: _Outcome) -> None:
         """The access-log line and the metrics; nothing is built for what is off."""
         log = self.access_logger.isEnabledFor(logging.INFO)
+        if not log and not outcome.timed:
+            return
+        duration = time.perf_counter() - outcome.started
+        if outcome.timed and self.stats is not None:
+            self.stats.record(outcome.code, duration)
         if not log and not outcome.counted:
             return
         route = route_template(scope)
-        duration = time.perf_counter() - outcome.started
         if outcome.counted and self.metrics is not None:
             self.metrics.observe(scope["method"], route, outcome.code, duration)
         if not log:
@@ -150,13 +159,14 @@ class RequestContextMiddleware:
 class _Outcome:
     """What became of one request: its status, for the access log and the metrics."""
 
-    __slots__ = ("counted", "request_id", "started", "status")
+    __slots__ = ("counted", "request_id", "started", "status", "timed")
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         self.started = time.perf_counter()
         self.status: int | None = None
         self.counted = False  # an HTTP request the metrics count (all but scrapes)
+        self.timed = False  # an HTTP request the request stats count (all but scrapes)
 
     @property
     def code(self) -> int:

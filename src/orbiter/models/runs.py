@@ -12,7 +12,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of
@@ -31,6 +42,7 @@ FINISHED_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 WAITING_STATUSES = frozenset({"awaiting_input", "awaiting_approval"})
 SPAN_TYPES = ("run", "step", "llm", "tool", "retrieval", "node")
 SPAN_STATUSES = ("open", "ok", "error")
+USAGE_PREDICATE = "(tokens_in > 0) OR (tokens_out > 0)"  # a span that used tokens
 
 
 class Run(IdMixin, TimestampMixin, Base):
@@ -74,11 +86,22 @@ class Span(IdMixin, Base):
     __tablename__ = "spans"
     __table_args__ = (
         Index("ix_spans_run_id_started_at", "run_id", "started_at"),
+        # /monitoring/costs: the spans that used tokens, per project and time, covering what
+        # the totals read (an index-only scan on PostgreSQL; see monitoring/service.py).
+        Index(
+            "ix_spans_usage",
+            "project_id",
+            "started_at",
+            postgresql_include=["model", "provider", "tokens_in", "tokens_out", "cost"],
+            postgresql_where=text(USAGE_PREDICATE),
+            sqlite_where=text(USAGE_PREDICATE),
+        ),
         one_of("type", SPAN_TYPES),
         one_of("status", SPAN_STATUSES),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    project_id: Mapped[uuid.UUID | None]  # the run's, denormalised for /monitoring/costs
     parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200))
@@ -93,3 +116,30 @@ class Span(IdMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     started_at: Mapped[datetime]
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+NO_TARGET = uuid.UUID(int=0)  # usage_rollups.target_id of a run without a target
+
+
+class UsageRollup(Base):
+    """Token and cost totals of the spans with usage, per project, hour (of the spans'
+    `started_at`, UTC), run kind and target, provider, model and whether priced: added to
+    when such a span closes (runs/context.py), backfilled by migration 0011. Answers
+    /monitoring/costs for whole hours; the spans themselves (ix_spans_usage) for the partial
+    hours at the edges of `since` and `until`. Empty provider or model: none recorded."""
+
+    __tablename__ = "usage_rollups"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    priced: Mapped[bool] = mapped_column(primary_key=True)
+    tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    spans: Mapped[int] = mapped_column(Integer, default=0)

@@ -89,6 +89,11 @@ _DESCRIPTIONS = {
         "Full-text search across the projects, agents, workflows, tools, conversations and "
         "messages of the caller's projects: ranked hits with a highlighted snippet."
     ),
+    "monitoring": (
+        "Token and cost totals of the LLM calls in the caller's projects (by day, provider, "
+        "model, agent or workflow), and the backing services' health with the recent request "
+        "rate, error rate and latency across replicas."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

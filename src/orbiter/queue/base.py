@@ -54,6 +54,10 @@ class JobQueue(Protocol):
         `orbiter:periodic` stream, shared by all workers)."""
         ...
 
+    async def ping(self) -> None:
+        """Reach the broker (Redis: PING); nothing to reach in process."""
+        ...
+
     async def close(self) -> None: ...
 
 

@@ -102,6 +102,9 @@ class TaskiqQueue:
     async def claim_once(self, key: str, ttl_seconds: int) -> bool:
         raise NotImplementedError
 
+    async def ping(self) -> None:
+        return None  # the in-process broker is always reachable; RedisQueue pings
+
     async def close(self) -> None:
         self._started = False
         await self._broker.shutdown()  # also closes the connections of a broker never started
@@ -136,6 +139,9 @@ class RedisQueue(TaskiqQueue):
 
     async def claim_once(self, key: str, ttl_seconds: int) -> bool:
         return bool(await self._redis.set(LOCK_PREFIX + key, "1", nx=True, ex=max(1, ttl_seconds)))
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     async def record_periodic(self, name: str, slot: int, ok: bool, seconds: float) -> None:
         entry: dict[FieldT, EncodableT] = {

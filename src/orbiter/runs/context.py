@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from orbiter.core.errors import AppError
 from orbiter.core.time import utcnow
 from orbiter.models import SPAN_TYPES, User
+from orbiter.models.runs import NO_TARGET
 from orbiter.providers.rate_limit import count_llm_call
 from orbiter.runs import events, prices, store
 from orbiter.runs.fields import bounded
@@ -90,6 +92,7 @@ class SpanHandle:
     tokens_out: int = 0
     cost: float | None = None
     started: float = field(default_factory=time.monotonic)
+    started_at: datetime = field(default_factory=utcnow)
 
     def usage(
         self,
@@ -176,6 +179,7 @@ class RunContext:
                 conn,
                 id=handle.id,
                 run_id=self.run_id,
+                project_id=self.project_id,
                 parent_id=parent_id,
                 type=type,
                 name=handle.name,
@@ -183,7 +187,7 @@ class RunContext:
                 provider=provider,
                 input=bounded(input, limit),
                 status="open",
-                started_at=utcnow(),
+                started_at=handle.started_at,
             )
         self._open.add(handle.id)
         token = _current_span.set(handle)
@@ -217,10 +221,25 @@ class RunContext:
             async with store.single_statements(self.resources.engine) as conn:
                 await store.close_span(conn, handle.id, **values)
                 if handle.tokens_in or handle.tokens_out:
+                    await store.add_usage(conn, **self._rollup_key(handle))
                     await self.save_totals(conn)
             self._open.discard(handle.id)
         except Exception:  # the engine closes what is left open when the run ends
             logger.warning("could not close span %s of run %s", handle.id, self.run_id)
+
+    def _rollup_key(self, handle: SpanHandle) -> dict[str, Any]:
+        return {
+            "project_id": self.project_id,
+            "hour": handle.started_at.replace(minute=0, second=0, microsecond=0),
+            "kind": self.kind,
+            "target_id": self.target_id or NO_TARGET,
+            "provider": handle.provider or "",
+            "model": handle.model or "",
+            "priced": handle.cost is not None,
+            "tokens_in": handle.tokens_in,
+            "tokens_out": handle.tokens_out,
+            "cost": handle.cost or 0.0,
+        }
 
     def add_usage(self, tokens_in: int, tokens_out: int, cost: float | None) -> None:
         self.tokens_in += tokens_in

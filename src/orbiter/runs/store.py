@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orbiter.core.db import read_only
 from orbiter.core.time import utcnow
-from orbiter.models import Run, Span
+from orbiter.models import Run, Span, UsageRollup
 
 # Autocommit: each statement is its own transaction (read_only is that connection).
 single_statements = read_only
@@ -173,3 +174,22 @@ async def ending_row(conn: AsyncConnection, run_id: uuid.UUID) -> Row[Any] | Non
         Run.id == run_id
     )
     return (await conn.execute(stmt)).first()
+
+
+async def add_usage(conn: AsyncConnection, **key: Any) -> None:
+    """Add one closed span's usage to its hour's row of `usage_rollups` (made when missing).
+    `key`: project_id, hour, kind, target_id, provider, model, priced, and the span's
+    tokens_in, tokens_out and cost (0.0 when unpriced)."""
+    added = {name: key.pop(name) for name in ("tokens_in", "tokens_out", "cost")}
+    insert_ = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    table = cast(Table, UsageRollup.__table__)
+    stmt = insert_(table).values(**key, **added, spans=1)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={
+                **{name: table.c[name] + stmt.excluded[name] for name in added},
+                "spans": table.c.spans + 1,
+            },
+        )
+    )

@@ -1,0 +1,1 @@
+"""Operations monitoring: token and cost totals from the runs' traces."""

@@ -1,0 +1,33 @@
+"""The statement that (re)builds `usage_rollups` from the spans: migration 0011's backfill,
+and bench/monitoring.py's after it bulk-inserts spans straight into the table."""
+
+from __future__ import annotations
+
+from string import Template
+
+HOUR = {
+    "postgresql": "date_trunc('hour', s.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    "sqlite": "strftime('%Y-%m-%d %H:00:00.000000', s.started_at)",
+}
+NO_TARGET = {
+    "postgresql": "'00000000-0000-0000-0000-000000000000'::uuid",
+    "sqlite": "'00000000000000000000000000000000'",
+}
+
+
+BACKFILL = Template(
+    "INSERT INTO usage_rollups (project_id, hour, kind, target_id, provider, model, priced, "
+    "tokens_in, tokens_out, cost, spans) "
+    "SELECT s.project_id, $hour, r.kind, COALESCE(r.target_id, $no_target), "
+    "COALESCE(s.provider, ''), COALESCE(s.model, ''), s.cost IS NOT NULL, SUM(s.tokens_in), "
+    "SUM(s.tokens_out), COALESCE(SUM(s.cost), 0), COUNT(*) "
+    "FROM spans s JOIN runs r ON r.id = s.run_id "
+    "WHERE (s.tokens_in > 0) OR (s.tokens_out > 0) "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+
+
+def backfill_sql(dialect: str) -> str:
+    """INSERT the totals of every span with usage (into an empty `usage_rollups`); only the
+    fixed dialect fragments above are put in."""
+    return BACKFILL.substitute(hour=HOUR[dialect], no_target=NO_TARGET[dialect])
