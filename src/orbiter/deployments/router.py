@@ -21,9 +21,9 @@ from orbiter.deployments.schemas import (
     InvokeRequest,
     TargetType,
 )
-from orbiter.models.runs import FINISHED_STATUSES
+from orbiter.runs.http import WAITED_RESPONSE, Wait, waited
 from orbiter.runs.schemas import RunRead
-from orbiter.runs.waiting import start_committed, wait_for_run
+from orbiter.runs.waiting import start_committed
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -138,7 +138,7 @@ async def invoke_caller(request: Request) -> InvokeCaller:
     "/{deployment_id}/invoke",
     status_code=202,
     response_model=RunRead,
-    responses={200: {"model": RunRead, "description": "`wait=true` and the run ended"}},
+    responses=WAITED_RESPONSE,
     summary="Invoke a deployment",
 )
 async def invoke_deployment(
@@ -147,9 +147,7 @@ async def invoke_deployment(
     caller: Annotated[InvokeCaller, Depends(invoke_caller)],
     resources: ResourcesDep,
     response: Response,
-    wait: Annotated[
-        bool, Query(description="Wait for the run to end, at most ORBITER_RUN_WAIT_SECONDS")
-    ] = False,
+    wait: Wait = False,
 ) -> RunRead:
     """Run the deployed agent or workflow at its pinned version with `inputs` (an agent
     answers `inputs.input`). Authenticated by the deployment's key sent as `X-API-Key` (the
@@ -169,11 +167,7 @@ async def invoke_deployment(
             key=caller.key,
         ),
     )
-    if wait:
-        run = await wait_for_run(resources, run.id, resources.settings.run_wait_seconds)
-        if run.status in FINISHED_STATUSES:
-            response.status_code = 200
-    return invoking.invoked(run)
+    return invoking.invoked(await waited(resources, run, wait, response))
 
 
 @router.get(

@@ -12,6 +12,7 @@ from orbiter.runs.engine import RunContext
 from orbiter.workflows.attempts import WAITING, run_node
 from orbiter.workflows.graph import LOOP, Edge, Graph, Node
 from orbiter.workflows.nodes.base import NodeError, Routed
+from orbiter.workflows.nodes.logic import LOOP_BODY, LOOP_DONE
 from orbiter.workflows.state import SavedState
 from orbiter.workflows.templates import render, render_text
 
@@ -152,7 +153,7 @@ class Region:
         variables = self.variables(value, arrived)
         if node.type.name == GATE:
             return await run_node(
-                self.scope.ctx, node, value, variables, lambda _call: self._gated(node, variables)
+                self.scope.ctx, node, value, variables, lambda _call: self._gate(node, variables)
             )
         if node.type.name == LOOP:
             return await run_node(
@@ -170,17 +171,9 @@ class Region:
                 continue
             if edge.id in self.entry:
                 arrived[edge.source] = self.entry[edge.id]
-            else:
-                arrived[edge.source] = self.lookup(edge.source).get("output")
+            else:  # an input edge's source is a member: its result is this region's
+                arrived[edge.source] = self.results[edge.source]["output"]
         return arrived
-
-    def lookup(self, node_id: str) -> dict[str, Any]:
-        region: Region | None = self
-        while region is not None:
-            if node_id in region.results:
-                return region.results[node_id]
-            region = region.parent
-        return {}
 
     def variables(self, value: Any, arrived: dict[str, Any]) -> dict[str, Any]:
         chain: list[Region] = []
@@ -206,10 +199,7 @@ class Region:
 
     # ------------------------------------------------------------ gates and loops
 
-    async def _gated(self, node: Node, variables: dict[str, Any]) -> Any:
-        return self._gate(node, variables)
-
-    def _gate(self, node: Node, variables: dict[str, Any]) -> Any:
+    async def _gate(self, node: Node, variables: dict[str, Any]) -> Any:
         if self.saved is None:
             raise NodeError("An approval gate inside a loop is not supported", "UNSUPPORTED")
         saved = self.scope.saved
@@ -233,7 +223,7 @@ class Region:
             raise NodeError(f"{len(items)} items is more than max_items ({call.config.max_items})")
         graph = self.scope.graph
         body = graph.body_region(node.id)
-        entry_edges = [e for e in graph.outgoing[node.id] if e.source_handle == "body"]
+        entry_edges = [e for e in graph.outgoing[node.id] if e.source_handle == LOOP_BODY]
         limit = asyncio.Semaphore(call.config.concurrency)
 
         async def one(index: int, item: Any) -> Any:
@@ -249,7 +239,7 @@ class Region:
                 return region.iteration_result(node.id)
 
         results = await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
-        return Routed(list(results), frozenset({"done"}))
+        return Routed(list(results), frozenset({LOOP_DONE}))
 
     def iteration_result(self, loop_id: str) -> Any:
         closing = [e.source for e in self.scope.graph.back_edges.get(loop_id, [])]

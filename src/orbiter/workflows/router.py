@@ -10,12 +10,17 @@ from fastapi.responses import StreamingResponse
 
 from orbiter.auth.dependencies import ApiKeyPrincipal, CurrentPrincipal
 from orbiter.core.pagination import Page
-from orbiter.core.sse import SSE_HEADERS, SSE_MEDIA_TYPE
-from orbiter.models.runs import FINISHED_STATUSES
-from orbiter.runs import events as run_events
-from orbiter.runs.http import RUN_EVENTS_RESPONSE, IdempotencyKey
+from orbiter.core.sse import SSE_MEDIA_TYPE
+from orbiter.runs.http import (
+    RUN_EVENTS_RESPONSE,
+    WAITED_RESPONSE,
+    IdempotencyKey,
+    Wait,
+    run_events_response,
+    waited,
+)
 from orbiter.runs.schemas import RunRead
-from orbiter.runs.waiting import start_committed, wait_for_run
+from orbiter.runs.waiting import start_committed
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 from orbiter.workflows import running, service
 from orbiter.workflows.schemas import (
@@ -188,11 +193,7 @@ async def run_workflow(
         idempotency_key=idempotency_key,
     )
     if SSE_MEDIA_TYPE in request.headers.get("accept", ""):
-        return StreamingResponse(
-            run_events.sse_frames(run_events.follow(resources, run.id)),
-            media_type=SSE_MEDIA_TYPE,
-            headers=SSE_HEADERS,
-        )
+        return run_events_response(resources, run.id)
     return RunRead.model_validate(run)
 
 
@@ -200,7 +201,7 @@ async def run_workflow(
     "/workflows/{workflow_id}/run",
     status_code=202,
     response_model=RunRead,
-    responses={200: {"model": RunRead, "description": "`wait=true` and the run ended"}},
+    responses=WAITED_RESPONSE,
     summary="Run a workflow from CI",
 )
 async def ci_run_workflow(
@@ -209,9 +210,7 @@ async def ci_run_workflow(
     principal: ApiKeyPrincipal,
     resources: ResourcesDep,
     response: Response,
-    wait: Annotated[
-        bool, Query(description="Wait for the run to end, at most ORBITER_RUN_WAIT_SECONDS")
-    ] = False,
+    wait: Wait = False,
     idempotency_key: IdempotencyKey = None,
 ) -> RunRead:
     """Start a run of the workflow's current version from CI (API keys only; editor or
@@ -231,8 +230,4 @@ async def ci_run_workflow(
             idempotency_key=idempotency_key,
         ),
     )
-    if wait:
-        run = await wait_for_run(resources, run.id, resources.settings.run_wait_seconds)
-        if run.status in FINISHED_STATUSES:
-            response.status_code = 200
-    return RunRead.model_validate(run)
+    return RunRead.model_validate(await waited(resources, run, wait, response))
