@@ -48,7 +48,7 @@ from orbiter.core.ratelimit import per_minute
 from orbiter.core.time import utcnow
 from orbiter.models import ProjectMember, Role, Run, Workflow
 from orbiter.queue import send_pending
-from orbiter.runs.waiting import wait_for_run
+from orbiter.runs.waiting import start_committed, wait_for_run
 from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import load_project_row
 from orbiter.tenancy.events import record_event
@@ -234,7 +234,8 @@ async def receive_webhook(
 ) -> WebhookReply | WebhookAccepted:
     """Start a run of the workflow the token belongs to with the body (a JSON object) as its
     inputs, as the workflow's creator; then wait a bounded time for its `api_response`."""
-    async with transaction(resources.sessionmaker) as db:
+
+    async def start(db: AsyncSession) -> Run:
         workflow = await _hooked_workflow(db, token)
         inputs = parse_hook_body(body, resources.settings.webhook_max_bytes)
         user_id = await acting_user(db, workflow)
@@ -244,7 +245,7 @@ async def receive_webhook(
             str(workflow.id),
             message="Too many calls of this workflow's webhook",
         )
-        run = await start_workflow_run(
+        return await start_workflow_run(
             db,
             resources,
             user_id=user_id,
@@ -253,7 +254,8 @@ async def receive_webhook(
             trigger="webhook",
             idempotency_key=idempotency_key,
         )
-    await send_pending(resources.queue, db)
+
+    run = await start_committed(resources, start)
     ended = await wait_for_run(resources, run.id, resources.settings.webhook_wait_seconds)
     reply = api_response_of(ended)
     return reply or WebhookAccepted(run_id=ended.id, status=ended.status)
