@@ -54,6 +54,11 @@ S3_REGION = "us-east-1"
 STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 PYTEST_NO_TESTS_COLLECTED = 5
+DEFAULT_SHARDS = 2
+HEARTBEAT_SECONDS = 60.0
+# Each test's duration, which pytest-split balances the shards by; refresh it after adding many
+# tests: python scripts/run_tests.py --backend embedded --shards 1 --store-durations
+DURATIONS_PATH = REPO_ROOT / "tests" / "durations.json"
 
 # Inherited variables that would point a run at the wrong backend.
 BACKEND_ENV_VARS = ("ORBITER_DATABASE_URL", "ORBITER_REDIS_URL", "ORBITER_BLOB_STORE")
@@ -478,55 +483,151 @@ def create_bucket(endpoint: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The two runs
+# The runs: each backend split into shards by recorded test durations (pytest-split), every
+# shard a pytest process of its own with its own data dir and, for services, its own servers.
+# The suite mostly waits (on sockets, timers, subprocesses), so the shards run side by side.
 
 
-def run_pytest(env: dict[str, str], pytest_args: Sequence[str]) -> int:
-    argv = [sys.executable, "-m", "pytest", *pytest_args]
+@dataclass
+class Run:
+    backend: str
+    group: int
+    shards: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    started: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.backend if self.shards == 1 else f"{self.backend} {self.group}/{self.shards}"
+
+    def argv(self, pytest_args: Sequence[str]) -> list[str]:
+        argv = [sys.executable, "-m", "pytest", *pytest_args]
+        argv += ["--durations-path", str(DURATIONS_PATH)]
+        if self.shards > 1:
+            argv += ["--splits", str(self.shards), "--group", str(self.group)]
+            argv += ["--splitting-algorithm", "least_duration"]
+        return argv
+
+
+def embedded_env(stack: contextlib.ExitStack) -> dict[str, str]:
+    return base_env() | {
+        "ORBITER_ENVIRONMENT": "test",
+        "ORBITER_DATA_DIR": str(make_temp_dir(stack, "orbiter-test-data-")),
+        "ORBITER_BLOB_STORE": "local",
+        "ORBITER_TEST_BACKEND": "embedded",
+    }
+
+
+def services_env(stack: contextlib.ExitStack, tools: Tools) -> dict[str, str]:
+    started = time.monotonic()
+    pg_port, redis_port, s3_port = free_ports(3)
+    database_url = start_postgres(stack, tools, pg_port)
+    redis_url = start_redis(stack, tools, redis_port)
+    s3_endpoint = start_s3(stack, tools, s3_port)
+    info(f"services ready in {time.monotonic() - started:.1f}s")
+    for line in (database_url, redis_url, f"{s3_endpoint} (bucket {S3_BUCKET})"):
+        info(f"  {line}")
+    return base_env() | {
+        "ORBITER_ENVIRONMENT": "test",
+        "ORBITER_DATA_DIR": str(make_temp_dir(stack, "orbiter-test-data-")),
+        "ORBITER_DATABASE_URL": database_url,
+        "ORBITER_REDIS_URL": redis_url,
+        "ORBITER_BLOB_STORE": "s3",
+        "ORBITER_S3_ENDPOINT_URL": s3_endpoint,
+        "ORBITER_S3_BUCKET": S3_BUCKET,
+        "ORBITER_S3_ACCESS_KEY_ID": S3_KEY,
+        "ORBITER_S3_SECRET_ACCESS_KEY": S3_KEY,
+        "ORBITER_S3_REGION": S3_REGION,
+        "ORBITER_TEST_BACKEND": "services",
+    }
+
+
+BACKEND_TITLES = {
+    "embedded": "embedded backends (SQLite, in-process Redis stand-ins, local blobs)",
+    "services": "real services (PostgreSQL, Redis, S3 via moto)",
+}
+
+
+def run_alone(run: Run, pytest_args: Sequence[str]) -> int:
+    """One run: its output straight to the terminal."""
+    banner(f"{run.name}: {BACKEND_TITLES[run.backend]}")
+    argv = run.argv(pytest_args)
     info(" ".join(argv))
-    return subprocess.run(argv, cwd=REPO_ROOT, env=env, check=False).returncode
+    return subprocess.run(argv, cwd=REPO_ROOT, env=run.env, check=False).returncode
 
 
-def run_embedded(pytest_args: Sequence[str]) -> int:
-    banner("run 1/2: embedded backends (SQLite, in-process Redis stand-ins, local blobs)")
+def start_in_background(run: Run, pytest_args: Sequence[str], log_dir: Path) -> None:
+    run.log_path = log_dir / f"{run.name.replace(' ', '-').replace('/', 'of')}.log"
+    with run.log_path.open("wb") as log:
+        run.process = subprocess.Popen(
+            run.argv(pytest_args),
+            cwd=REPO_ROOT,
+            env=run.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    run.started = time.monotonic()
+    info(f"started {run.name} (log: {run.log_path})")
+
+
+def report_finished(run: Run) -> None:
+    assert run.log_path is not None
+    elapsed = time.monotonic() - run.started
+    banner(f"{run.name}: {BACKEND_TITLES[run.backend]} ({elapsed / 60:.1f} min)")
+    print(run.log_path.read_text(errors="replace"), end="", flush=True)
+
+
+def run_side_by_side(runs: Sequence[Run], pytest_args: Sequence[str], log_dir: Path) -> None:
+    """Start every run, then print each one's whole log as it finishes (no interleaving)."""
+    for run in runs:
+        start_in_background(run, pytest_args, log_dir)
+    pending = list(runs)
+    next_heartbeat = time.monotonic() + HEARTBEAT_SECONDS
+    try:
+        while pending:
+            time.sleep(0.5)
+            for run in [run for run in pending if run.process and run.process.poll() is not None]:
+                pending.remove(run)
+                report_finished(run)
+            if pending and time.monotonic() >= next_heartbeat:
+                next_heartbeat += HEARTBEAT_SECONDS
+                info(f"still running: {', '.join(run.name for run in pending)}")
+    finally:
+        for run in pending:
+            if run.process:
+                run.process.terminate()
+                run.process.wait()
+
+
+def execute(
+    backends: Sequence[str], shards: int, tools: Tools | None, pytest_args: Sequence[str]
+) -> list[Outcome]:
+    """Prepare every run (servers first), run them, and say how each went."""
+    outcomes: list[Outcome] = []
     with contextlib.ExitStack() as stack:
-        env = base_env() | {
-            "ORBITER_ENVIRONMENT": "test",
-            "ORBITER_DATA_DIR": str(make_temp_dir(stack, "orbiter-test-data-")),
-            "ORBITER_BLOB_STORE": "local",
-            "ORBITER_TEST_BACKEND": "embedded",
-        }
-        return run_pytest(env, pytest_args)
-
-
-def run_services(tools: Tools, pytest_args: Sequence[str]) -> int:
-    banner("run 2/2: real services (PostgreSQL, Redis, S3 via moto)")
-    with contextlib.ExitStack() as stack:
-        started = time.monotonic()
-        pg_port, redis_port, s3_port = free_ports(3)
-        database_url = start_postgres(stack, tools, pg_port)
-        redis_url = start_redis(stack, tools, redis_port)
-        s3_endpoint = start_s3(stack, tools, s3_port)
-        info(f"services ready in {time.monotonic() - started:.1f}s")
-        for line in (database_url, redis_url, f"{s3_endpoint} (bucket {S3_BUCKET})"):
-            info(f"  {line}")
-        env = base_env() | {
-            "ORBITER_ENVIRONMENT": "test",
-            "ORBITER_DATA_DIR": str(make_temp_dir(stack, "orbiter-test-data-")),
-            "ORBITER_DATABASE_URL": database_url,
-            "ORBITER_REDIS_URL": redis_url,
-            "ORBITER_BLOB_STORE": "s3",
-            "ORBITER_S3_ENDPOINT_URL": s3_endpoint,
-            "ORBITER_S3_BUCKET": S3_BUCKET,
-            "ORBITER_S3_ACCESS_KEY_ID": S3_KEY,
-            "ORBITER_S3_SECRET_ACCESS_KEY": S3_KEY,
-            "ORBITER_S3_REGION": S3_REGION,
-            "ORBITER_TEST_BACKEND": "services",
-        }
-        try:
-            return run_pytest(env, pytest_args)
-        finally:
-            info("stopping services")
+        runs: list[Run] = []
+        for backend in backends:
+            for group in range(1, shards + 1):
+                try:
+                    env = embedded_env(stack) if backend == "embedded" else None
+                    if env is None:
+                        assert tools is not None
+                        env = services_env(stack, tools)
+                except SetupError as exc:
+                    print(f"\n[run_tests] could not start services: {exc}", file=sys.stderr)
+                    outcomes.append(Outcome(f"{backend} {group}/{shards}", 1, "no services"))
+                    continue
+                runs.append(Run(backend, group, shards, env))
+        if len(runs) == 1:
+            outcomes.append(Outcome(runs[0].name, run_alone(runs[0], pytest_args)))
+        elif runs:
+            run_side_by_side(runs, pytest_args, make_temp_dir(stack, "orbiter-test-logs-"))
+            outcomes += [Outcome(run.name, run.process.returncode) for run in runs if run.process]
+        info("stopping services")
+    return outcomes
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,6 +665,12 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
         default="both",
         help="which run(s) to do (default: both)",
     )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=DEFAULT_SHARDS,
+        help=f"pytest processes per backend, run side by side (default: {DEFAULT_SHARDS})",
+    )
     return parser.parse_known_args(argv)
 
 
@@ -591,20 +698,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     backends = ["embedded", "services"] if args.backend == "both" else [args.backend]
     warn_about_dotenv(REPO_ROOT / ".env")
 
+    if args.shards < 1:
+        print("[run_tests] --shards must be at least 1", file=sys.stderr)
+        return 2
     try:
         ensure_chromium()
         tools = find_tools() if "services" in backends else None
-        outcomes: list[Outcome] = []
-        for backend in backends:
-            if backend == "embedded":
-                outcomes.append(Outcome(backend, run_embedded(pytest_args)))
-                continue
-            assert tools is not None
-            try:
-                outcomes.append(Outcome(backend, run_services(tools, pytest_args)))
-            except SetupError as exc:
-                print(f"\n[run_tests] could not start services: {exc}", file=sys.stderr)
-                outcomes.append(Outcome(backend, 1, "could not start services"))
+        outcomes = execute(backends, args.shards, tools, pytest_args)
     except MissingDependency as exc:
         print(f"[run_tests] {exc}", file=sys.stderr)
         return 2

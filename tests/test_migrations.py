@@ -83,6 +83,7 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
             "uq_projects_one_personal",
             "uq_llm_providers_one_default",
             "ix_spans_usage",
+            "ix_messages_usage",
         }
     )
     for name, where in partial.items():  # PostgreSQL words it its own way: "(is_main = true)"

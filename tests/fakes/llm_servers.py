@@ -678,6 +678,7 @@ def provider_body(
     api_key: str | None = "sk-test-key-1234abcd",
     models: list[str] | None = None,
     is_default: bool | None = None,
+    prices: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A POST /providers body pointing at the fakes: kind openai | anthropic | ollama."""
     body: dict[str, Any]
@@ -700,6 +701,8 @@ def provider_body(
         body["api_key"] = api_key
     if is_default is not None:
         body["is_default"] = is_default
+    if prices is not None:
+        body["prices"] = prices
     return body
 
 

@@ -12,10 +12,12 @@ from httpx import AsyncClient
 from sqlalchemy import text
 
 from orbiter.core.time import utcnow
-from orbiter.monitoring.rollup import backfill_sql
+from orbiter.monitoring.rollup import backfill_sql, chat_backfill_sql
 from orbiter.runtime.resources import Resources
+from tests.conversations.util import new_conversation
+from tests.fakes.llm_servers import FakeLLM, create_fake_provider, turn
 from tests.helpers import API, SignedIn, SignedInFactory
-from tests.monitoring.util import llm, played
+from tests.monitoring.util import PRICES, llm, played
 
 pytestmark = pytest.mark.usefixtures("run_worker")
 
@@ -148,3 +150,48 @@ async def test_the_backfill_rebuilds_the_rollup_the_engine_keeps(
     assert after == before
     for by, body in kept.items():
         assert await _costs(owner.api, group_by=by) == body
+
+
+async def test_conversation_replies_outside_runs_count_as_chat_calls(
+    resources: Resources, browser: AsyncClient, fake_llm: FakeLLM
+) -> None:
+    """A plain reply's tokens are priced like a span's: in the rollup for whole hours, read
+    from the messages at the edges, left out when grouping by agent or workflow."""
+    await create_fake_provider(
+        browser, fake_llm, models=["echo", "mystery"], prices={"echo": PRICES}
+    )
+    cid = (await new_conversation(browser))["id"]
+    fake_llm.queue_turns(
+        turn("One.", usage=(100, 20)), turn("Two.", usage=(40, 6)), turn("Three.", usage=(7, 3))
+    )
+    url = f"{API}/conversations/{cid}/messages"
+    for body in ({"content": "first"}, {"content": "second"}, {"content": "3", "model": "mystery"}):
+        sent = await browser.post(url, json=body)
+        assert sent.status_code == 200, sent.text
+    third = sent
+    at = datetime.fromisoformat(third.json()["assistant_message"]["created_at"])
+
+    expected = [("echo", 140, 26, 96.0, 2), ("mystery", 7, 3, None, 1)]
+    assert _buckets(await _costs(browser, group_by="model")) == expected
+    wide = {"since": (at - timedelta(hours=3)).isoformat()}
+    wide["until"] = (at + timedelta(hours=3)).isoformat()
+    assert _buckets(await _costs(browser, group_by="model", **wide)) == expected
+    edge = {"since": at.isoformat(), "until": (at + timedelta(seconds=1)).isoformat()}
+    assert _buckets(await _costs(browser, group_by="model", **edge)) == [expected[1]]
+    assert _buckets(await _costs(browser, group_by="provider")) == [
+        ("openai_compatible", 140, 26, 96.0, 2),
+        ("openai_compatible", 7, 3, None, 1),
+    ]
+    assert (await _costs(browser, group_by="agent"))["buckets"] == []
+
+    async with resources.engine.connect() as conn:
+        kept = (
+            await conn.execute(text("SELECT * FROM usage_rollups ORDER BY 1, 2, 3, 4, 5, 6, 7"))
+        ).all()
+        await conn.execute(text("DELETE FROM usage_rollups"))
+        await conn.execute(text(chat_backfill_sql(resources.engine.dialect.name)))
+        rebuilt = (
+            await conn.execute(text("SELECT * FROM usage_rollups ORDER BY 1, 2, 3, 4, 5, 6, 7"))
+        ).all()
+        await conn.commit()
+    assert rebuilt == kept

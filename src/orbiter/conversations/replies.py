@@ -40,6 +40,7 @@ from orbiter.conversations.events import StreamEvent
 from orbiter.conversations.history import HISTORY_ROWS, build_history, title_from
 from orbiter.conversations.schemas import ConversationRead, MessageCreate, MessageRead
 from orbiter.conversations.service import conversation_read, load_conversation
+from orbiter.conversations.usage import add_reply_usage, priced
 from orbiter.core.db import transaction
 from orbiter.core.errors import AppError, ServiceUnavailable, UpstreamError
 from orbiter.core.ratelimit import Decision
@@ -358,13 +359,24 @@ class Reply:
             "prompt_tokens": usage.prompt_tokens if usage else None,
             "completion_tokens": usage.completion_tokens if usage else None,
         }
+        if usage:
+            values |= priced(self.opened.row, self.opened.model, usage)
         try:
             async with transaction(self.resources.sessionmaker) as db:
-                await db.execute(
+                ended = await db.execute(
                     update(Message)
                     .where(Message.id == self.message.id, Message.status == "streaming")
                     .values(**values)
                 )
+                if usage and ended.rowcount == 1:  # type: ignore[attr-defined]
+                    await add_reply_usage(
+                        db,
+                        conversation_id=self.conversation_id,
+                        created_at=self.message.created_at,
+                        model=self.opened.model,
+                        usage=usage,
+                        recorded=values,
+                    )
                 await db.execute(
                     update(Conversation)
                     .where(Conversation.id == self.conversation_id)
@@ -372,7 +384,8 @@ class Reply:
                 )
         except Exception:
             logger.exception("could not store the end of reply %s", self.message.id)
-        final = self.message.model_copy(update=values).model_dump(mode="json")
+        shown = {key: value for key, value in values.items() if key in MessageRead.model_fields}
+        final = self.message.model_copy(update=shown).model_dump(mode="json")
         if event == "done":
             await self.emit("done", {"message": final})
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of, only_one_where
@@ -13,6 +13,9 @@ from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of, only_one_
 PROVIDER_TYPES = ("openai", "anthropic", "openai_compatible", "ollama")
 MESSAGE_ROLES = ("user", "assistant", "system", "tool")
 MESSAGE_STATUSES = ("complete", "streaming", "incomplete", "error")
+# A reply that used tokens outside a run (a run's calls are its spans): /monitoring/costs
+# reads such replies at the partial hours of its window through this index.
+REPLY_USAGE = "(run_id IS NULL) AND ((prompt_tokens > 0) OR (completion_tokens > 0))"
 
 
 class LlmProvider(IdMixin, TimestampMixin, Base):
@@ -66,6 +69,12 @@ class Message(IdMixin, TimestampMixin, Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_conversation_id_created_at_id", "conversation_id", "created_at", "id"),
+        Index(
+            "ix_messages_usage",
+            "created_at",
+            postgresql_where=text(REPLY_USAGE),
+            sqlite_where=text(REPLY_USAGE),
+        ),
         one_of("role", MESSAGE_ROLES),
         one_of("status", MESSAGE_STATUSES),
     )
@@ -84,6 +93,10 @@ class Message(IdMixin, TimestampMixin, Base):
     model: Mapped[str | None] = mapped_column(String(200))
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    # A reply outside a run: its price (None when the model has none) and the provider's type
+    # at the time, as a span records them (usage_rollups holds the same under kind "chat").
+    cost: Mapped[float | None] = mapped_column(Float)
+    provider_type: Mapped[str | None] = mapped_column(String(32))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # An agent's reply: the run writing it (its status follows the run, not a stream).
     run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))

@@ -6,7 +6,9 @@ reads a few rows per hour whatever the number of spans. The partial hours at the
 `since` and `until` come from the spans themselves, through the partial index
 `ix_spans_usage` (project_id, started_at) WHERE tokens were used (covering model, provider,
 tokens and cost on PostgreSQL): the answer is exact to the microsecond, and reads at most two
-hours of spans. Conversation replies outside runs are not counted (no span records them)."""
+hours of spans. Conversation replies outside runs count as calls of kind "chat": in the rollup
+as they end (conversations/usage.py), and at the edges from the messages (ix_messages_usage);
+grouped by agent or workflow they are left out, like any call of another kind of run."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orbiter.core.db import read_only
 from orbiter.core.errors import ValidationFailed
 from orbiter.core.time import as_utc
+from orbiter.models import Conversation, Message
 from orbiter.models.runs import NO_TARGET, Run, Span, UsageRollup
 from orbiter.monitoring.schemas import CostBucket, CostReport, CostTotals, GroupBy
 from orbiter.tenancy.access import member_project_ids
@@ -74,6 +77,48 @@ def _span_totals(
     return stmt
 
 
+def _reply_totals(
+    group_by: GroupBy,
+    dialect: str,
+    user_id: uuid.UUID,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[Any]:
+    """Conversation replies outside runs: the same columns as `_span_totals`."""
+    m = Message
+    key = _key(group_by, dialect, m.created_at, m.provider_type, m.model, None)
+    tokens_in, tokens_out = func.coalesce(m.prompt_tokens, 0), func.coalesce(m.completion_tokens, 0)
+    stmt = (
+        _grouped(key, m.cost.is_(None), tokens_in, tokens_out, m.cost, func.count())
+        .join(Conversation, Conversation.id == m.conversation_id)
+        .where(
+            m.run_id.is_(None),
+            or_(m.prompt_tokens > 0, m.completion_tokens > 0),
+            Conversation.project_id.in_(member_project_ids(user_id)),
+        )
+    )
+    if since is not None:
+        stmt = stmt.where(m.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(m.created_at < until)
+    return stmt
+
+
+def _edge_totals(
+    group_by: GroupBy,
+    dialect: str,
+    user_id: uuid.UUID,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Select[Any]]:
+    """The calls in [since, until) read one by one: spans, and replies unless grouped by a
+    kind of run."""
+    spans = _span_totals(group_by, dialect, user_id, since, until)
+    if group_by in ("agent", "workflow"):
+        return [spans]
+    return [spans, _reply_totals(group_by, dialect, user_id, since, until)]
+
+
 def _rollup_totals(
     group_by: GroupBy,
     dialect: str,
@@ -117,12 +162,12 @@ def _plan(
     first = None if since is None else _ceil(since)
     last = None if until is None else _floor(until)
     if first is not None and last is not None and first >= last:  # within one or two hours
-        return [_span_totals(group_by, dialect, user_id, since, until)]
+        return _edge_totals(group_by, dialect, user_id, since, until)
     plan = [_rollup_totals(group_by, dialect, user_id, first, last)]
     if since is not None and first is not None and since < first:
-        plan.append(_span_totals(group_by, dialect, user_id, since, first))
+        plan += _edge_totals(group_by, dialect, user_id, since, first)
     if until is not None and last is not None and last < until:
-        plan.append(_span_totals(group_by, dialect, user_id, last, until))
+        plan += _edge_totals(group_by, dialect, user_id, last, until)
     return plan
 
 

@@ -1,5 +1,6 @@
-"""The statement that (re)builds `usage_rollups` from the spans: migration 0011's backfill,
-and bench/monitoring.py's after it bulk-inserts spans straight into the table."""
+"""The statements that (re)build `usage_rollups` from the spans (migration 0011's backfill,
+and bench/monitoring.py's after it bulk-inserts spans straight into the table) and from the
+conversation replies outside runs (migration 0012's, kind "chat")."""
 
 from __future__ import annotations
 
@@ -25,6 +26,24 @@ BACKFILL = Template(
     "WHERE (s.tokens_in > 0) OR (s.tokens_out > 0) "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 )
+
+
+CHAT_BACKFILL = Template(
+    "INSERT INTO usage_rollups (project_id, hour, kind, target_id, provider, model, priced, "
+    "tokens_in, tokens_out, cost, spans) "
+    "SELECT c.project_id, $hour, 'chat', $no_target, COALESCE(m.provider_type, ''), "
+    "COALESCE(m.model, ''), m.cost IS NOT NULL, SUM(COALESCE(m.prompt_tokens, 0)), "
+    "SUM(COALESCE(m.completion_tokens, 0)), COALESCE(SUM(m.cost), 0), COUNT(*) "
+    "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+    "WHERE m.run_id IS NULL AND ((m.prompt_tokens > 0) OR (m.completion_tokens > 0)) "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+
+
+def chat_backfill_sql(dialect: str) -> str:
+    """INSERT the totals of every conversation reply outside a run (kind "chat"; none yet)."""
+    hour = HOUR[dialect].replace("s.started_at", "m.created_at")
+    return CHAT_BACKFILL.substitute(hour=hour, no_target=NO_TARGET[dialect])
 
 
 def backfill_sql(dialect: str) -> str:
