@@ -217,10 +217,13 @@ class RunContext:
             "cost": handle.cost,
             "duration_ms": duration,
         }
+        used = bool(handle.tokens_in or handle.tokens_out)
+        engine = self.resources.engine
         try:
-            async with store.single_statements(self.resources.engine) as conn:
+            # With usage: one transaction, so the span, the rollup and the run's totals agree.
+            async with engine.begin() if used else store.single_statements(engine) as conn:
                 await store.close_span(conn, handle.id, **values)
-                if handle.tokens_in or handle.tokens_out:
+                if used:
                     await store.add_usage(conn, **self._rollup_key(handle))
                     await self.save_totals(conn)
             self._open.discard(handle.id)
