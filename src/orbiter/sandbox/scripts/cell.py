@@ -44,8 +44,9 @@ def run(code: str, results: list[dict[str, Any]]) -> None:
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
     tree = ast.parse(code, "<cell>", "exec")
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+    if tree.body and isinstance(final := tree.body[-1], ast.Expr):
+        tree.body.pop()
+        last = ast.Expression(final.value)
     exec(compile(tree, "<cell>", "exec"), namespace)  # noqa: S102 - running it is the point
     if last is not None:
         value = eval(compile(last, "<cell>", "eval"), namespace)  # noqa: S307
