@@ -30,7 +30,8 @@ class Limits:
         """`prlimit` with the kernel's limits, to be followed by the command."""
         return [
             "prlimit",
-            f"--cpu={self.cpu_seconds}",
+            # SIGXCPU at the soft limit (reported as `cpu`), SIGKILL a second later
+            f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 1}",
             f"--as={self.memory_bytes}",
             f"--nproc={self.processes}",
             f"--fsize={self.file_bytes}",
