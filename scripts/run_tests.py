@@ -10,6 +10,7 @@
 Both runs include the browser tests (tests/browser), which drive Debian's Chromium at
 /usr/bin/chromium; it is installed with apt-get when missing and we are root, and otherwise
 those tests are skipped with the reason.
+The sandbox tests (tests/sandboxes) need bubblewrap (`bwrap`), installed the same way.
 
 Every argument this script does not know is passed to pytest unchanged. Exit status: 0 when
 every selected run passed, 1 when one failed (pytest's "no tests collected" counts as a
@@ -256,6 +257,22 @@ def ensure_chromium() -> None:
         info(
             f"{CHROMIUM} not found and not installable here (needs root and apt-get); the "
             "browser tests will be skipped. Install it with:  sudo apt-get install -y chromium"
+        )
+
+
+def ensure_bubblewrap() -> None:
+    """Install bubblewrap for tests/sandboxes when we can; without it they are skipped."""
+    if shutil.which("bwrap"):
+        return
+    try:
+        installed = apt_install("bubblewrap")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        info(f"could not install bubblewrap ({exc}); the sandbox tests will be skipped")
+        return
+    if not installed or not shutil.which("bwrap"):
+        info(
+            "bwrap not found and not installable here (needs root and apt-get); the sandbox "
+            "tests will be skipped. Install it with:  sudo apt-get install -y bubblewrap"
         )
 
 
@@ -593,6 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         ensure_chromium()
+        ensure_bubblewrap()
         tools = find_tools() if "services" in backends else None
         outcomes: list[Outcome] = []
         for backend in backends:

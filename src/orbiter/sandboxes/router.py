@@ -62,7 +62,7 @@ async def list_sandboxes(
 async def list_templates(
     host: SandboxHostDep, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[TemplateRead]:
-    """An addition to API.md: the interpreter templates whose interpreter this host has."""
+    """An addition to the contract: the interpreter templates whose interpreter this host has."""
     templates = [
         TemplateRead(name=t.name, language=t.language) for t in runnable(host.settings, host.runner)
     ]
