@@ -16,8 +16,9 @@ from orbiter.core.time import utcnow
 from orbiter.runtime.resources import Resources
 from orbiter.sandboxes.host import SandboxHost
 from orbiter.sandboxes.reaper import reap_sandboxes
-from tests.helpers import assert_error, sign_in_everywhere
+from tests.helpers import assert_error, new_project, sign_in_everywhere
 from tests.sandboxes.conftest import API, start, terminal
+from tests.workspaces.util import new_workspace, set_current
 
 
 async def test_a_cell_shows_its_last_expression_and_its_files(
@@ -195,3 +196,38 @@ async def test_the_reaper_removes_expired_sandboxes_and_leftovers(
     assert not work_dir.exists() and not orphan.exists()
     assert_error(await user.get(f"{API}/sandbox/{sbx}"), 404, "RESOURCE_NOT_FOUND")
     assert host.root.is_dir() and sorted(os.listdir(host.root)) == [".probe", ".scripts"]
+
+
+async def test_a_workspace_s_files_are_there_from_the_start(
+    app: FastAPI, user: AsyncClient, host: SandboxHost
+) -> None:
+    project = await new_project(user)
+    workspace = (await new_workspace(user, project, "laptop"))["id"]
+    tree = {"src/main.py": b"print('from the workspace')\n", "README.md": b"hi\n"}
+    await set_current(user, workspace, tree)
+    code = "import runpy\nrunpy.run_path('src/main.py')\nopen('README.md').read()"
+    fragment = {"template": "code-interpreter-v1", "code": code}
+    started = await user.post(
+        f"{API}/sandbox", json={"fragment": fragment, "workspace_id": workspace}
+    )
+    assert started.status_code == 201, started.text
+    body = started.json()
+    assert body["stdout"] == "from the workspace\n"
+    assert body["cellResults"][0]["text"] == "'hi\\n'"
+    assert body["files"] == [
+        {"path": "README.md", "size": 3},
+        {"path": "src/main.py", "size": len(tree["src/main.py"])},
+    ]
+    changed = await terminal(user, body["sbxId"], "echo more >> README.md && cat README.md")
+    assert changed["stdout"] == "hi\nmore\n"  # its own copy, writable
+
+    dirs_before = set(host.root.iterdir())
+    other = await sign_in_everywhere(app)
+    try:
+        refused = await other.api.post(
+            f"{API}/sandbox", json={"fragment": fragment, "workspace_id": workspace}
+        )
+        assert_error(refused, 404, "RESOURCE_NOT_FOUND")
+    finally:
+        await other.aclose()
+    assert set(host.root.iterdir()) == dirs_before  # the refused sandbox left nothing behind

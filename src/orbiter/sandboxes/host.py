@@ -49,9 +49,11 @@ class SandboxHost:
     def work_dir(self, sandbox_id: uuid.UUID) -> Path:
         return self.root / str(sandbox_id)
 
+    async def unavailable_reason(self) -> str | None:
+        return await self.runner.probe(limits_from(self.settings))
+
     async def require_available(self) -> None:
-        reason = await self.runner.probe(limits_from(self.settings))
-        if reason:
+        if reason := await self.unavailable_reason():
             raise ServiceUnavailable(f"Sandboxes cannot run on this host: {reason}")
 
     async def run(self, sandbox_id: uuid.UUID, command: Command) -> CommandResult:

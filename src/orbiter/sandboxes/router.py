@@ -37,13 +37,26 @@ SandboxHostDep = Annotated[SandboxHost, Depends(get_sandbox_host)]
     "/sandbox", status_code=201, response_model=SandboxExecution, summary="Start a sandbox"
 )
 async def create_sandbox(
-    body: SandboxCreate, principal: CurrentPrincipal, db: DbSession, host: SandboxHostDep
+    body: SandboxCreate,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    host: SandboxHostDep,
+    resources: ResourcesDep,
 ) -> SandboxExecution:
     """Start a sandbox for the fragment's `template` and run its `code` there (saved first at
     `file_path` when given). 422 for a template this host cannot run (see
     `GET /sandbox/templates`) and for `additional_dependencies` while sandboxes have no
-    network; 409 when the caller already has `ORBITER_SANDBOX_MAX_PER_USER` live ones."""
-    return await service.create_sandbox(db, host, user_id=principal.user_id, fragment=body.fragment)
+    network; 409 when the caller already has `ORBITER_SANDBOX_MAX_PER_USER` live ones.
+    With `workspace_id`, the workspace's current files are there first (404 when the caller
+    is not a member of its project)."""
+    return await service.create_sandbox(
+        db,
+        host,
+        resources.blobs,
+        user_id=principal.user_id,
+        fragment=body.fragment,
+        workspace_id=body.workspace_id,
+    )
 
 
 @router.get("/sandbox", response_model=Page[SandboxRead], summary="List live sandboxes")

@@ -17,6 +17,11 @@ MAX_COMMAND_CHARS = 100_000  # one argv string inside the sandbox stays under th
 
 class SandboxCreate(RequestModel):
     fragment: Fragment
+    workspace_id: uuid.UUID | None = Field(
+        default=None,
+        description="An addition: start the sandbox with this workspace's current files in "
+        "its home directory (any member of the workspace's project may)",
+    )
 
 
 class RuntimeErrorRead(BaseModel):

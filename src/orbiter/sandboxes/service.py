@@ -27,12 +27,20 @@ from orbiter.sandbox import HOME, LIMIT_MESSAGES, SCRIPTS, Command, CommandResul
 from orbiter.sandboxes.host import SandboxHost
 from orbiter.sandboxes.schemas import SandboxExecution, SandboxFile, TerminalResult
 from orbiter.sandboxes.templates import Template, require_template
+from orbiter.sandboxes.workspace_files import lay_out_workspace
+from orbiter.storage import BlobStore
 
 MAX_LISTED_FILES = 1000
 
 
 async def create_sandbox(
-    db: AsyncSession, host: SandboxHost, *, user_id: uuid.UUID, fragment: Fragment
+    db: AsyncSession,
+    host: SandboxHost,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    fragment: Fragment,
+    workspace_id: uuid.UUID | None = None,
 ) -> SandboxExecution:
     settings = host.settings
     template = require_template(fragment.template, settings, host.runner)
@@ -55,6 +63,16 @@ async def create_sandbox(
     work_dir = host.work_dir(sandbox_id)
     host.runner.prepare(work_dir)
     try:
+        if workspace_id is not None:
+            await lay_out_workspace(
+                db,
+                store,
+                host.runner,
+                user_id=user_id,
+                workspace_id=workspace_id,
+                work_dir=work_dir,
+                quota=settings.sandbox_disk_bytes,
+            )
         if file_path is not None:
             _write_file(host, work_dir, file_path, fragment.code)
         result = await _install(host, sandbox_id, template, deps)
