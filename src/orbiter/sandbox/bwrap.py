@@ -71,8 +71,9 @@ class BwrapRunner:
     def unavailable_reason(self) -> str | None:
         if shutil.which(self.bwrap) is None:
             return f"bubblewrap ({self.bwrap}) is not installed on this host"
-        if shutil.which("prlimit") is None:
-            return "prlimit (util-linux) is not installed on this host"
+        for tool in ("prlimit", "setpriv"):
+            if shutil.which(tool) is None:
+                return f"{tool} (util-linux) is not installed on this host"
         return None
 
     def has_program(self, path: str) -> bool:
@@ -117,7 +118,10 @@ class BwrapRunner:
             script.chmod(0o644)
 
     def argv(self, work_dir: Path, command: Command, limits: Limits, side_fd: int) -> list[str]:
-        args = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        args = []
+        if (uid := self._host_uid) is not None:  # (uvloop's subprocesses take no `user=`)
+            args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
+        args += [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
         args += ["--cap-drop", "ALL", "--hostname", "sandbox"]
         if self.network:
             args.append("--share-net")
@@ -143,7 +147,6 @@ class BwrapRunner:
         self, key: str, work_dir: Path, command: Command, limits: Limits
     ) -> CommandResult:
         read_fd, write_fd = os.pipe()
-        uid = self._host_uid
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.argv(work_dir, command, limits, write_fd),
@@ -152,9 +155,6 @@ class BwrapRunner:
                 stderr=asyncio.subprocess.PIPE,
                 pass_fds=(write_fd,),
                 start_new_session=True,
-                user=uid,
-                group=uid,
-                extra_groups=[] if uid is not None else None,
             )
         except BaseException:
             os.close(read_fd)
