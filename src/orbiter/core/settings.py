@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     # Sandboxes (README: Sandboxes): bubblewrap on this host; the limits of each command.
     sandbox_bwrap_path: str = "bwrap"
     sandbox_dir: Path | None = None  # default: <data_dir>/sandboxes (reachable by sandbox_uid)
+    sandbox_host: str = ""  # this host's name for its sandboxes (default: the hostname)
     sandbox_network: bool = False  # share the host's network (and allow dependency installs)
     sandbox_uid: int = Field(default=65534, ge=1)  # host user sandboxes run as, when root
     sandbox_ro_binds: CsvList = Field(default_factory=list)  # more read-only host paths

@@ -30,6 +30,7 @@ from orbiter.sandbox import (
     limits_from,
     sandbox_root,
 )
+from orbiter.sandbox.relay import RedisRelay
 
 
 @dataclass
@@ -41,10 +42,17 @@ class SandboxHost:
     _locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _ticker: asyncio.Task[None] | None = None
+    _relay: RedisRelay | None = None
+    _relay_task: asyncio.Task[None] | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> SandboxHost:
-        return cls(settings, create_runner(settings), sandbox_root(settings))
+        return cls(
+            settings,
+            create_runner(settings),
+            sandbox_root(settings),
+            settings.sandbox_host or socket.gethostname(),
+        )
 
     def work_dir(self, sandbox_id: uuid.UUID) -> Path:
         return self.root / str(sandbox_id)
@@ -64,6 +72,41 @@ class SandboxHost:
                 str(sandbox_id), self.work_dir(sandbox_id), command, limits_from(self.settings)
             )
 
+    async def run_on(self, holder: str, sandbox_id: uuid.UUID, command: Command) -> CommandResult:
+        """Run `command` in a sandbox held by host `holder`, this one or another."""
+        if holder == self.name:
+            return await self.run(sandbox_id, command)
+        wait = self.settings.sandbox_command_seconds
+        result = await self._relay_to(holder).call(
+            holder, "run", sandbox_id, command, wait_seconds=wait
+        )
+        assert result is not None
+        return result
+
+    async def destroy_on(self, holder: str, sandbox_id: uuid.UUID) -> None:
+        if holder == self.name:
+            await self.destroy(sandbox_id)
+        else:
+            await self._relay_to(holder).call(holder, "destroy", sandbox_id, None, wait_seconds=0)
+
+    def _relay_to(self, holder: str) -> RedisRelay:
+        if self._relay is None:
+            raise ServiceUnavailable(
+                f"This sandbox lives on host {holder!r}, and without Redis requests cannot be "
+                "relayed to it"
+            )
+        return self._relay
+
+    async def _relayed(
+        self, operation: str, sandbox_id: uuid.UUID, command: Command | None
+    ) -> CommandResult | None:
+        """A request another host relayed to this one."""
+        if operation == "run" and command is not None:
+            return await self.run(sandbox_id, command)
+        if operation == "destroy":
+            await self.destroy(sandbox_id)
+        return None
+
     async def destroy(self, sandbox_id: uuid.UUID) -> None:
         """Kill what runs in it and delete its files."""
         await self.runner.kill(str(sandbox_id))
@@ -80,13 +123,19 @@ class SandboxHost:
             partial(reap_sandboxes, self, sessionmaker),
         )
         self._ticker = asyncio.create_task(Ticker(queue, [job]).run(self._stop))
+        if self.settings.redis_url:  # other replicas' requests for this host's sandboxes
+            self._relay = RedisRelay(self.settings.redis_url, self.name)
+            self._relay_task = asyncio.create_task(self._relay.serve(self._relayed, self._stop))
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._ticker is not None:
-            with contextlib.suppress(Exception):
-                await self._ticker
+        for task in (self._ticker, self._relay_task):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task
         await self.runner.kill_all()
+        if self._relay is not None:
+            await self._relay.close()
 
 
 def remove_tree(path: Path) -> None:

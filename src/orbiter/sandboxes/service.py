@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.chat.schemas import Fragment
-from orbiter.core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from orbiter.core.errors import Conflict, NotFound, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
 from orbiter.models import Sandbox
@@ -123,10 +123,9 @@ async def delete_sandbox(
     db: AsyncSession, host: SandboxHost, *, user_id: uuid.UUID, sandbox_id: uuid.UUID
 ) -> None:
     sandbox = await get_sandbox(db, user_id=user_id, sandbox_id=sandbox_id)
-    _require_here(host, sandbox)
     await db.delete(sandbox)
     await db.flush()
-    await host.destroy(sandbox_id)
+    await host.destroy_on(sandbox.host, sandbox_id)
 
 
 async def run_terminal(
@@ -141,10 +140,9 @@ async def run_terminal(
     """Run `command` with bash where the previous one ended (or in `working_directory`);
     where it ends (after any `cd`) is where the next one starts."""
     sandbox = await get_sandbox(db, user_id=user_id, sandbox_id=sandbox_id)
-    _require_here(host, sandbox)
     start = posixpath.join(HOME, working_directory) if working_directory else sandbox.cwd
     script = [host.settings.sandbox_bash, f"{SCRIPTS}/terminal.sh", start, command]
-    result = await host.run(sandbox_id, Command(script))
+    result = await host.run_on(sandbox.host, sandbox_id, Command(script))
     ended = result.side.strip()
     cwd = ended if ended.startswith("/") and len(ended) <= 4096 else start
     sandbox.cwd = cwd
@@ -168,13 +166,6 @@ async def _require_room(db: AsyncSession, host: SandboxHost, user_id: uuid.UUID)
         raise Conflict(
             f"You have {live} live sandboxes, the most allowed; delete one first",
             details={"live": live, "max": host.settings.sandbox_max_per_user},
-        )
-
-
-def _require_here(host: SandboxHost, sandbox: Sandbox) -> None:
-    if sandbox.host != host.name:
-        raise ServiceUnavailable(
-            f"This sandbox lives on host {sandbox.host!r}; send the request to that host"
         )
 
 
