@@ -18,6 +18,7 @@ from httpx import AsyncClient
 
 from orbiter.core.settings import Settings
 from orbiter.runtime.resources import Resources
+from orbiter.sandbox import Command
 from orbiter.sandboxes.host import SandboxHost
 from tests.sandboxes.conftest import start, terminal
 
@@ -227,3 +228,23 @@ async def test_disk_quota_and_file_size(
     cleaned = await terminal(user, sbx, "rm -f big more f*; echo clean")
     assert cleaned["limit"] is None and cleaned["stdout"] == "clean\n"
     assert list(work_dir.iterdir()) == []
+
+
+async def test_a_cancelled_request_takes_its_command_with_it(host: SandboxHost) -> None:
+    """A client that hangs up cancels the request; the command it started must not run on."""
+    sandbox_id = uuid.uuid4()
+    host.runner.prepare(host.work_dir(sandbox_id))
+    marker = f"1000.{uuid.uuid4().int % 10**6}"
+    running = asyncio.create_task(host.run(sandbox_id, Command(["sleep", marker])))
+    seen = False
+    for _ in range(200):  # until it is running on the host
+        if seen := any(marker in line for line in command_lines(descendants())):
+            break
+        await asyncio.sleep(0.02)
+    assert seen
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    await asyncio.sleep(0.1)
+    assert not [line for line in command_lines(descendants()) if marker in line]
+    await host.destroy(sandbox_id)

@@ -164,6 +164,9 @@ class BwrapRunner:
         self._running.setdefault(key, set()).add(proc)
         try:
             return await self._supervise(proc, read_fd, work_dir, command, limits)
+        except BaseException:  # e.g. the request was cancelled: the command goes with it
+            _kill_tree(proc)
+            raise
         finally:
             self._running[key].discard(proc)
             if not self._running[key]:

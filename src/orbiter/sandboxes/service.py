@@ -27,7 +27,7 @@ from orbiter.sandbox import HOME, LIMIT_MESSAGES, SCRIPTS, Command, CommandResul
 from orbiter.sandboxes.host import SandboxHost
 from orbiter.sandboxes.schemas import SandboxExecution, SandboxFile, TerminalResult
 from orbiter.sandboxes.templates import Template, require_template
-from orbiter.sandboxes.workspace_files import lay_out_workspace
+from orbiter.sandboxes.workspace_files import lay_out_workspace, make_parents
 from orbiter.storage import BlobStore
 
 MAX_LISTED_FILES = 1000
@@ -179,12 +179,12 @@ def _relative_path(text: str) -> PurePosixPath:
 
 
 def _write_file(host: SandboxHost, work_dir: Path, path: PurePosixPath, text: str) -> None:
-    """The fragment's code, saved where it says (a new sandbox: nothing there to follow)."""
+    """The fragment's code, saved where it says (never through a link)."""
     target = work_dir.joinpath(*path.parts)
-    for directory in reversed([target.parent, *target.parent.parents]):
-        if directory.is_relative_to(work_dir) and directory != work_dir:
-            host.runner.prepare(directory)
-    target.write_text(text)
+    make_parents(host.runner, work_dir, target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    with os.fdopen(os.open(target, flags, 0o644), "w") as file:
+        file.write(text)
     host.runner.hand_over(target)
 
 

@@ -49,7 +49,7 @@ async def lay_out_workspace(
     links = []
     for entry in manifest.files:
         target = work_dir / entry.path
-        _make_parents(runner, work_dir, target)
+        make_parents(runner, work_dir, target)
         if entry.type == "dir":
             runner.prepare(target)
         elif entry.type == "file":
@@ -62,7 +62,8 @@ async def lay_out_workspace(
             runner.hand_over(target)
 
 
-def _make_parents(runner: SandboxRunner, work_dir: Path, target: Path) -> None:
+def make_parents(runner: SandboxRunner, work_dir: Path, target: Path) -> None:
+    """The directories between `work_dir` and `target`, the sandbox's user's."""
     for directory in reversed(target.relative_to(work_dir).parents):
         if str(directory) != ".":
             runner.prepare(work_dir / directory)
