@@ -244,36 +244,28 @@ def find_tools() -> Tools:
     )
 
 
-def ensure_chromium() -> None:
-    """Install Chromium for tests/browser when we can; without it those tests are skipped."""
-    if CHROMIUM.is_file():
+def ensure_installed(found: Callable[[], bool], package: str, tests: str) -> None:
+    """Install a Debian package some tests need when we can; without it they are skipped."""
+    if found():
         return
     try:
-        installed = apt_install("chromium")
+        installed = apt_install(package)
     except (OSError, subprocess.CalledProcessError) as exc:
-        info(f"could not install chromium ({exc}); the browser tests will be skipped")
+        info(f"could not install {package} ({exc}); {tests} will be skipped")
         return
-    if not installed or not CHROMIUM.is_file():
+    if not installed or not found():
         info(
-            f"{CHROMIUM} not found and not installable here (needs root and apt-get); the "
-            "browser tests will be skipped. Install it with:  sudo apt-get install -y chromium"
+            f"{package} is missing and not installable here (needs root and apt-get); {tests} "
+            f"will be skipped. Install it with:  sudo apt-get install -y {package}"
         )
+
+
+def ensure_chromium() -> None:
+    ensure_installed(CHROMIUM.is_file, "chromium", "the browser tests")
 
 
 def ensure_bubblewrap() -> None:
-    """Install bubblewrap for tests/sandboxes when we can; without it they are skipped."""
-    if shutil.which("bwrap"):
-        return
-    try:
-        installed = apt_install("bubblewrap")
-    except (OSError, subprocess.CalledProcessError) as exc:
-        info(f"could not install bubblewrap ({exc}); the sandbox tests will be skipped")
-        return
-    if not installed or not shutil.which("bwrap"):
-        info(
-            "bwrap not found and not installable here (needs root and apt-get); the sandbox "
-            "tests will be skipped. Install it with:  sudo apt-get install -y bubblewrap"
-        )
+    ensure_installed(lambda: shutil.which("bwrap") is not None, "bubblewrap", "the sandbox tests")
 
 
 # --------------------------------------------------------------------------------------------
