@@ -193,7 +193,7 @@ async def test_sleeping_forever_is_killed_at_the_wall_clock(
     elapsed = asyncio.get_running_loop().time() - started
     assert slept["limit"] == "wall_clock" and slept["exitCode"] == 137
     assert slept["stdout"] == "going\n"  # what it printed before being killed is kept
-    assert 0.9 <= elapsed < 3
+    assert 0.9 <= elapsed < 5  # killed at 1 s (bubblewrap starting and stopping around it)
     assert not [cmd for cmd in command_lines(descendants()) if cmd.startswith("sleep")]
 
 
