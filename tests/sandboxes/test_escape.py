@@ -84,6 +84,13 @@ async def test_host_secrets_are_not_there(user: AsyncClient, sbx: str) -> None:
     assert "No such file or directory" in read["stderr"]
 
 
+async def test_no_privileges_and_no_namespaces_of_its_own(user: AsyncClient, sbx: str) -> None:
+    status = await terminal(user, sbx, "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status")
+    assert status["stdout"].split() == ["CapEff:", "0000000000000000", "NoNewPrivs:", "1"]
+    nested = await terminal(user, sbx, "unshare --user --map-root-user true")
+    assert nested["exitCode"] != 0  # no user namespace to be root in
+
+
 async def test_writes_outside_the_work_dir_never_reach_the_host(
     user: AsyncClient, sbx: str, host: SandboxHost, tmp_path: Path
 ) -> None:

@@ -2,7 +2,8 @@
 
 Every command is one `bwrap` process tree:
 
-* all namespaces unshared (`--unshare-all`: user, pid, network, ipc, uts, cgroup, mount);
+* all namespaces unshared (`--unshare-all`: user, pid, network, ipc, uts, cgroup, mount),
+  and no user namespaces of its own inside (`--disable-userns`: less kernel to attack);
   the network namespace is shared only when the operator allows it (`network=True`), else
   the sandbox sees nothing but its own `lo`;
 * a root of its own: the host's system directories (/usr and the /bin, /lib... links or
@@ -121,7 +122,8 @@ class BwrapRunner:
         args = []
         if (uid := self._host_uid) is not None:  # (uvloop's subprocesses take no `user=`)
             args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"]
-        args += [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        args += [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
+        args += ["--die-with-parent", "--new-session"]
         args += ["--cap-drop", "ALL", "--hostname", "sandbox"]
         if self.network:
             args.append("--share-net")
