@@ -95,7 +95,8 @@ class BwrapRunner:
         return self.root / ".scripts"
 
     async def probe(self, limits: Limits) -> str | None:
-        """Set up the root and run `true` once: None when sandboxes work here, else why not."""
+        """Set up the root and run `true`: None when sandboxes work here, else why not. A
+        success is remembered; a failure is tried again next time (it may be fixed by then)."""
         if self._probed is None:
             if reason := self.unavailable_reason():
                 return reason
@@ -105,8 +106,10 @@ class BwrapRunner:
             result = await self.run(
                 "probe", scratch, Command(["true"]), replace(limits, wall_seconds=PROBE_SECONDS)
             )
-            self._probed = "" if result.exit_code == 0 else _explain(result.stderr, self)
-        return self._probed or None
+            if result.exit_code != 0:
+                return _explain(result.stderr, self)
+            self._probed = ""
+        return None
 
     def _set_up_root(self) -> None:
         """The root (0711: others may pass, not list) and a copy of the helper scripts the
