@@ -35,7 +35,7 @@ async def host(app: FastAPI, _sandbox_root: Path) -> SandboxHost:
     if sandboxes.root != _sandbox_root:
         sandboxes.root = _sandbox_root
         sandboxes.runner.root = _sandbox_root  # type: ignore[attr-defined]
-        sandboxes.runner._probed = None  # type: ignore[attr-defined]
+        sandboxes.runner._works = False  # type: ignore[attr-defined]
     reason = await sandboxes.runner.probe(limits_from(sandboxes.settings))
     if reason:
         pytest.skip(f"sandboxes cannot run here: {reason}")

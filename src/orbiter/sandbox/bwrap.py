@@ -63,7 +63,7 @@ class BwrapRunner:
     uid: int | None = None  # host user the sandbox runs as (when we are root)
     extra_ro_binds: tuple[str, ...] = ()
     _running: dict[str, set[asyncio.subprocess.Process]] = field(default_factory=dict)
-    _probed: str | None = None
+    _works: bool = False  # a probe succeeded
 
     @property
     def _host_uid(self) -> int | None:
@@ -97,7 +97,7 @@ class BwrapRunner:
     async def probe(self, limits: Limits) -> str | None:
         """Set up the root and run `true`: None when sandboxes work here, else why not. A
         success is remembered; a failure is tried again next time (it may be fixed by then)."""
-        if self._probed is None:
+        if not self._works:
             if reason := self.unavailable_reason():
                 return reason
             await asyncio.to_thread(self._set_up_root)
@@ -108,7 +108,7 @@ class BwrapRunner:
             )
             if result.exit_code != 0:
                 return _explain(result.stderr, self)
-            self._probed = ""
+            self._works = True
         return None
 
     def _set_up_root(self) -> None:
