@@ -10,6 +10,7 @@
 Both runs include the browser tests (tests/browser), which drive Debian's Chromium at
 /usr/bin/chromium; it is installed with apt-get when missing and we are root, and otherwise
 those tests are skipped with the reason.
+The sandbox tests (tests/sandboxes) need bubblewrap (`bwrap`), installed the same way.
 
 Every argument this script does not know is passed to pytest unchanged. Exit status: 0 when
 every selected run passed, 1 when one failed (pytest's "no tests collected" counts as a
@@ -248,20 +249,28 @@ def find_tools() -> Tools:
     )
 
 
-def ensure_chromium() -> None:
-    """Install Chromium for tests/browser when we can; without it those tests are skipped."""
-    if CHROMIUM.is_file():
+def ensure_installed(found: Callable[[], bool], package: str, tests: str) -> None:
+    """Install a Debian package some tests need when we can; without it they are skipped."""
+    if found():
         return
     try:
-        installed = apt_install("chromium")
+        installed = apt_install(package)
     except (OSError, subprocess.CalledProcessError) as exc:
-        info(f"could not install chromium ({exc}); the browser tests will be skipped")
+        info(f"could not install {package} ({exc}); {tests} will be skipped")
         return
-    if not installed or not CHROMIUM.is_file():
+    if not installed or not found():
         info(
-            f"{CHROMIUM} not found and not installable here (needs root and apt-get); the "
-            "browser tests will be skipped. Install it with:  sudo apt-get install -y chromium"
+            f"{package} is missing and not installable here (needs root and apt-get); {tests} "
+            f"will be skipped. Install it with:  sudo apt-get install -y {package}"
         )
+
+
+def ensure_chromium() -> None:
+    ensure_installed(CHROMIUM.is_file, "chromium", "the browser tests")
+
+
+def ensure_bubblewrap() -> None:
+    ensure_installed(lambda: shutil.which("bwrap") is not None, "bubblewrap", "the sandbox tests")
 
 
 # --------------------------------------------------------------------------------------------
@@ -703,6 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         ensure_chromium()
+        ensure_bubblewrap()
         tools = find_tools() if "services" in backends else None
         outcomes = execute(backends, args.shards, tools, pytest_args)
     except MissingDependency as exc:

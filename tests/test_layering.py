@@ -15,6 +15,7 @@ ALLOWED_BELOW: dict[str, set[str]] = {
     "storage": {"core"},
     "llm": {"core"},
     "queue": {"core"},
+    "sandbox": {"core"},
     "runtime": {"core", "models", "storage", "queue"},
     "tenancy": {"core", "models", "runtime"},
 }

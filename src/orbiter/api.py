@@ -24,6 +24,7 @@ from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
 from orbiter.runs.router import ci_router as runs_ci_router
 from orbiter.runs.router import router as runs_router
+from orbiter.sandboxes.router import router as sandboxes_router
 from orbiter.search.router import router as search_router
 from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS = (
     deployments_ci_router,  # /api/v1/ci/deployments
     search_router,  # /api/v1/search
     monitoring_router,  # /api/v1/monitoring
+    sandboxes_router,  # /api/v1/sandbox, /api/v1/terminal
 )
 
 

@@ -28,6 +28,7 @@ from orbiter.monitoring.metrics import install_monitoring_metrics
 from orbiter.oauth.router import pages as oauth_pages
 from orbiter.openapi import TAGS, operation_id
 from orbiter.runtime.resources import Resources
+from orbiter.sandboxes.host import SandboxHost
 from orbiter.worker import Background
 
 DESCRIPTION = """Self-hostable backend for AI-assisted software work.
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = Resources.create(settings)
         app.state.resources = resources
         background: Background | None = None
+        sandboxes = app.state.sandboxes = SandboxHost.create(settings)
         set_manifest_cache_bytes(settings.manifest_cache_bytes)
         try:
             await start_up(resources)  # refuses an unmigrated database; logs the summary
@@ -62,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if resources.queue.in_process:
                 background = Background(resources)
                 await background.start()
+            sandboxes.start(resources.queue, resources.sessionmaker)  # reaps, then ticks
             gc.collect()
             gc.freeze()
             yield
         finally:
+            await sandboxes.stop()
             if background is not None:
                 await background.stop()
             # Replies still streaming are stored `incomplete` while the database is still open.

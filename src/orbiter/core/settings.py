@@ -109,13 +109,41 @@ class Settings(BaseSettings):
     webhook_wait_seconds: float = Field(default=10.0, ge=0, le=300)
     webhook_max_bytes: int = Field(default=256 * 1024, ge=2)
     schedule_tick_seconds: float = Field(default=30.0, gt=0)
+    # Sandboxes (README: Sandboxes): bubblewrap on this host; the limits of each command.
+    sandbox_bwrap_path: str = "bwrap"
+    sandbox_dir: Path | None = None  # default: <data_dir>/sandboxes (reachable by sandbox_uid)
+    sandbox_host: str = ""  # this host's name for its sandboxes (default: the hostname)
+    sandbox_network: bool = False  # share the host's network (and allow dependency installs)
+    sandbox_uid: int = Field(default=65534, ge=1)  # host user sandboxes run as, when root
+    sandbox_ro_binds: CsvList = Field(default_factory=list)  # more read-only host paths
+    sandbox_python: str = "/usr/bin/python3"
+    sandbox_node: str = "/usr/bin/node"
+    sandbox_bash: str = "/bin/bash"
+    sandbox_ttl_seconds: float = Field(default=900.0, gt=0)  # then the reaper deletes it
+    sandbox_reap_seconds: float = Field(default=30.0, gt=0)
+    sandbox_max_per_user: int = Field(default=10, ge=1)
+    sandbox_command_seconds: float = Field(default=60.0, gt=0)  # wall clock per command
+    sandbox_cpu_seconds: int = Field(default=60, ge=1)
+    sandbox_memory_bytes: int = Field(default=1024**3, ge=64 * 1024**2)  # address space
+    sandbox_processes: int = Field(default=64, ge=1)
+    sandbox_file_bytes: int = Field(default=100 * 1024**2, ge=1024)
+    sandbox_disk_bytes: int = Field(default=500 * 1024**2, ge=1024)  # the work dir
+    sandbox_tmp_bytes: int = Field(default=64 * 1024**2, ge=1024)  # /tmp and /dev/shm each
+    sandbox_output_bytes: int = Field(default=1024**2, ge=1024)  # stdout, stderr each
 
-    @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
+    @field_validator(
+        "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("sandbox_dir", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -7,6 +7,7 @@ from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
 from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span, UsageRollup
+from orbiter.models.sandboxes import Sandbox
 from orbiter.models.settings import UserSettings
 from orbiter.models.store import (
     OBJECT_KINDS,
@@ -46,6 +47,7 @@ __all__ = [
     "ProjectMember",
     "Role",
     "Run",
+    "Sandbox",
     "Snapshot",
     "Span",
     "StoredObject",

@@ -73,6 +73,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
+    # 404: a `workspace_id` the caller cannot read; 409: at the most live sandboxes
+    "sandbox-create": errors(404, 409),
+    "sandbox-run-terminal": errors(404),  # 404: an `sbxId` that is not one of the caller's
 }
 
 

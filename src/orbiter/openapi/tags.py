@@ -94,6 +94,11 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "sandbox": (
+        "Run code and terminal commands in isolated sandboxes on the server's host (bubblewrap: "
+        "own filesystem, no network, CPU, memory, process, disk and time limits, killed at "
+        "expiry). Also `GET /sandbox/templates`: what this host can run."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -1,0 +1,153 @@
+"""This host's sandboxes: where their files live, the runner, one command at a time each,
+and the reaper's tick (started with the app: the files are on this host, so this process,
+not a worker elsewhere, must clean them up)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import stat
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from orbiter.core.errors import ServiceUnavailable
+from orbiter.core.settings import Settings
+from orbiter.queue import JobQueue, Periodic, Ticker
+from orbiter.sandbox import (
+    Command,
+    CommandResult,
+    SandboxRunner,
+    create_runner,
+    limits_from,
+    sandbox_root,
+)
+from orbiter.sandbox.relay import RedisRelay
+
+
+@dataclass
+class SandboxHost:
+    settings: Settings
+    runner: SandboxRunner
+    root: Path  # <data dir>/sandboxes/<id>/ is a sandbox's work dir
+    name: str = field(default_factory=socket.gethostname)
+    _locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _ticker: asyncio.Task[None] | None = None
+    _relay: RedisRelay | None = None
+    _relay_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def create(cls, settings: Settings) -> SandboxHost:
+        return cls(
+            settings,
+            create_runner(settings),
+            sandbox_root(settings),
+            settings.sandbox_host or socket.gethostname(),
+        )
+
+    def work_dir(self, sandbox_id: uuid.UUID) -> Path:
+        return self.root / str(sandbox_id)
+
+    async def unavailable_reason(self) -> str | None:
+        return await self.runner.probe(limits_from(self.settings))
+
+    async def require_available(self) -> None:
+        if reason := await self.unavailable_reason():
+            raise ServiceUnavailable(f"Sandboxes cannot run on this host: {reason}")
+
+    async def run(self, sandbox_id: uuid.UUID, command: Command) -> CommandResult:
+        """Run `command` in the sandbox; its commands run one at a time."""
+        lock = self._locks.setdefault(sandbox_id, asyncio.Lock())
+        async with lock:
+            return await self.runner.run(
+                str(sandbox_id), self.work_dir(sandbox_id), command, limits_from(self.settings)
+            )
+
+    async def run_on(self, holder: str, sandbox_id: uuid.UUID, command: Command) -> CommandResult:
+        """Run `command` in a sandbox held by host `holder`, this one or another."""
+        if holder == self.name:
+            return await self.run(sandbox_id, command)
+        wait = self.settings.sandbox_command_seconds
+        result = await self._relay_to(holder).call(
+            holder, "run", sandbox_id, command, wait_seconds=wait
+        )
+        assert result is not None
+        return result
+
+    async def destroy_on(self, holder: str, sandbox_id: uuid.UUID) -> None:
+        if holder == self.name:
+            await self.destroy(sandbox_id)
+        else:
+            await self._relay_to(holder).call(holder, "destroy", sandbox_id, None, wait_seconds=0)
+
+    def _relay_to(self, holder: str) -> RedisRelay:
+        if self._relay is None:
+            raise ServiceUnavailable(
+                f"This sandbox lives on host {holder!r}, and without Redis requests cannot be "
+                "relayed to it"
+            )
+        return self._relay
+
+    async def _relayed(
+        self, operation: str, sandbox_id: uuid.UUID, command: Command | None
+    ) -> CommandResult | None:
+        """A request another host relayed to this one."""
+        if operation == "run" and command is not None:
+            return await self.run(sandbox_id, command)
+        if operation == "destroy":
+            await self.destroy(sandbox_id)
+        return None
+
+    async def destroy(self, sandbox_id: uuid.UUID) -> None:
+        """Kill what runs in it and delete its files."""
+        await self.runner.kill(str(sandbox_id))
+        self._locks.pop(sandbox_id, None)
+        await asyncio.to_thread(remove_tree, self.work_dir(sandbox_id))
+
+    def start(self, queue: JobQueue, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """The reaper's tick, once per tick for this host whatever the number of processes."""
+        from orbiter.sandboxes.reaper import reap_sandboxes  # the reaper imports this module
+
+        job = Periodic(
+            f"sandboxes.reap:{self.name}",
+            self.settings.sandbox_reap_seconds,
+            partial(reap_sandboxes, self, sessionmaker),
+        )
+        self._ticker = asyncio.create_task(Ticker(queue, [job]).run(self._stop))
+        if self.settings.redis_url:  # other replicas' requests for this host's sandboxes
+            self._relay = RedisRelay(self.settings.redis_url, self.name)
+            self._relay_task = asyncio.create_task(self._relay.serve(self._relayed, self._stop))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in (self._ticker, self._relay_task):
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await task
+        await self.runner.kill_all()
+        if self._relay is not None:
+            await self._relay.close()
+
+
+def remove_tree(path: Path) -> None:
+    """Delete `path` even where a sandbox took away its own write permissions."""
+
+    def retry(function: Callable[..., Any], failed: str, _: object) -> None:
+        for directory in (os.path.dirname(failed), failed):  # never chmod through a link
+            if os.path.isdir(directory) and not os.path.islink(directory):
+                with contextlib.suppress(OSError):
+                    os.chmod(directory, stat.S_IRWXU)
+        with contextlib.suppress(FileNotFoundError):
+            function(failed)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=retry)
