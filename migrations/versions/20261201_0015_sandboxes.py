@@ -1,7 +1,7 @@
 """sandboxes: a user's isolated work dir on one host
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0018
 Create Date: 2026-12-01 00:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import orbiter.models.base
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
