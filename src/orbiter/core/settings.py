@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     webhook_wait_seconds: float = Field(default=10.0, ge=0, le=300)
     webhook_max_bytes: int = Field(default=256 * 1024, ge=2)
     schedule_tick_seconds: float = Field(default=30.0, gt=0)
+    # Files (README: Files): the largest file /files writes or reads back as content, and the
+    # largest body of a write (a batch's contents together, as JSON); both answer 413 beyond.
+    files_max_file_bytes: int = Field(default=8 * 1024**2, ge=1)
+    files_max_request_bytes: int = Field(default=32 * 1024**2, ge=1024)
 
     @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -73,6 +73,13 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
+    # 400: a bad path or tree; 404: no such file; 409: a stale base or an existing path.
+    "files-read-tree": errors(404),
+    "files-read-content": errors(400, 404, 413),
+    "files-create-file": errors(400, 404, 409),
+    "files-delete-file": errors(400, 404, 409),
+    "files-update-content": errors(400, 404, 409),
+    "files-apply-batch": errors(400, 404, 409),
 }
 
 

@@ -94,6 +94,12 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "files": (
+        "A workspace's working tree, read and written file by file: each write stores the "
+        "files' blobs and a new manifest, moves the workspace by compare-and-set (409 on a "
+        "stale `base_manifest_hash`) and keeps the version as a snapshot. Without "
+        "`workspace_id`, your own scratch workspace."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
