@@ -80,4 +80,6 @@ def flatten(nodes: list[dict[str, Any]]) -> dict[str, bool]:
 
 
 async def files_of(client: AsyncClient, workspace_id: str | None = None) -> set[str]:
-    return {path for path, is_dir in flatten(await tree(client, workspace_id)).items() if not is_dir}
+    return {
+        path for path, is_dir in flatten(await tree(client, workspace_id)).items() if not is_dir
+    }
