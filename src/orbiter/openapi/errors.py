@@ -76,8 +76,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # 400: a bad path or tree; 404: no such file; 409: a stale base or an existing path.
     "files-read-tree": errors(404),
     "files-read-content": errors(400, 404, 413),
-    "files-create-file": errors(400, 404, 409),
-    "files-delete-file": errors(400, 404, 409),
+    "files-create": errors(400, 404, 409),
+    "files-delete": errors(400, 404, 409),
     "files-update-content": errors(400, 404, 409),
     "files-apply-batch": errors(400, 404, 409),
 }
