@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.files import service
 from orbiter.files.schemas import (
-    MAX_PATH_CHARS,
     BatchApplied,
     BatchRequest,
     ContentUpdate,
@@ -24,13 +23,14 @@ from orbiter.files.schemas import (
 from orbiter.runtime.deps import DbSession, ResourcesDep
 
 router = APIRouter(prefix="/files", tags=["files"])
+MAX_QUERY_PATH_CHARS = 4096  # a longer path cannot be valid, and keeps the URL within limits
 
 WorkspaceId = Annotated[
     uuid.UUID | None,
     Query(description="A workspace of one of your projects; default: your scratch workspace"),
 ]
 FilePath = Annotated[
-    str, Query(min_length=1, max_length=MAX_PATH_CHARS, description="The file's path")
+    str, Query(min_length=1, max_length=MAX_QUERY_PATH_CHARS, description="The file's path")
 ]
 
 
