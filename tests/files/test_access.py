@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient, Response
 
 from tests.files.util import FILES, batch, content, create, files_of, remove, tree, update
-from tests.helpers import add_member, assert_error, browser_for, new_project
+from tests.helpers import SignedInFactory, add_member, assert_error, browser_for, new_project
 from tests.workspaces.util import new_workspace
 
 
@@ -24,17 +24,21 @@ async def every_route(client: AsyncClient, workspace_id: str) -> dict[str, Respo
     }
 
 
-async def test_members_read_by_role_and_others_get_404(app: FastAPI, browser: AsyncClient) -> None:
+async def test_members_read_by_role_and_others_get_404(
+    app: FastAPI, browser: AsyncClient, signed_in: SignedInFactory
+) -> None:
     project_id = await new_project(browser)
     workspace_id = str((await new_workspace(browser, project_id, "main"))["id"])
     await create(browser, "a.txt", "secret", workspace_id)
     viewer, viewer_user = await browser_for(app)
     await add_member(browser, project_id, viewer, viewer_user["email"], "viewer")
-    stranger, _ = await browser_for(app)
+    other = await signed_in()
+    stranger = other.browser
 
-    for name, response in (await every_route(stranger, workspace_id)).items():
-        assert_error(response, 404, "RESOURCE_NOT_FOUND")
-        assert "secret" not in response.text, name
+    for method, client in other.clients().items():  # cookie, API key, bearer token
+        for name, response in (await every_route(client, workspace_id)).items():
+            assert_error(response, 404, "RESOURCE_NOT_FOUND")
+            assert "secret" not in response.text, (method, name)
     missing = await every_route(stranger, str(uuid.uuid4()))
     assert missing["tree"].json() == (await every_route(stranger, workspace_id))["tree"].json()
 
@@ -51,4 +55,3 @@ async def test_members_read_by_role_and_others_get_404(app: FastAPI, browser: As
     assert await tree(stranger) == []
     assert_error(await content(stranger, "mine.txt"), 404, "RESOURCE_NOT_FOUND")
     await viewer.aclose()
-    await stranger.aclose()
