@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,7 +141,6 @@ async def read_content(
 @dataclass(frozen=True)
 class Committed:
     version: Version
-    tree: WorkingTree
     results: list[FileRead | None]  # per edit, what it left in place
 
 
@@ -171,27 +172,22 @@ async def commit(
     )
     if moved is None:  # cannot happen while the row is held; never move over a change
         raise _stale(workspace.id, current, *(await lock_workspace(db, workspace.id)))
-    snapshot, _ = await create_snapshot(
+    snapshot_id = await _record_version(
         db,
         store,
         user_id=user_id,
-        project_id=workspace.project_id,
-        body=SnapshotCreate(
-            manifest_hash=new_hash,
-            parent_snapshot_ids=[parent] if parent else [],
-            workspace_id=workspace.id,
-            source=SOURCE,
-            message=change.message(),
-        ),
+        workspace=workspace,
+        hash_=new_hash,
+        parent=parent,
+        message=change.message(),
     )
     return Committed(
         version=Version(
             workspace_id=workspace.id,
             manifest_hash=new_hash,
             version=moved,
-            snapshot_id=snapshot.id,
+            snapshot_id=snapshot_id,
         ),
-        tree=tree,
         results=results,
     )
 
@@ -245,6 +241,28 @@ async def _version_snapshot(
     )
     if found is not None:
         return found
+    return await _record_version(
+        db,
+        store,
+        user_id=user_id,
+        workspace=workspace,
+        hash_=hash_,
+        parent=None,
+        message="The tree before its first change through /files",
+    )
+
+
+async def _record_version(
+    db: AsyncSession,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    workspace: Workspace,
+    hash_: str,
+    parent: uuid.UUID | None,
+    message: str,
+) -> uuid.UUID:
+    """A snapshot (source `files`) of the workspace at manifest `hash_`."""
     snapshot, _ = await create_snapshot(
         db,
         store,
@@ -252,9 +270,10 @@ async def _version_snapshot(
         project_id=workspace.project_id,
         body=SnapshotCreate(
             manifest_hash=hash_,
+            parent_snapshot_ids=[parent] if parent else [],
             workspace_id=workspace.id,
             source=SOURCE,
-            message="The tree before its first change through /files",
+            message=message,
         ),
     )
     return snapshot.id
@@ -269,9 +288,20 @@ class Caller:
     workspace_id: uuid.UUID | None  # None: the scratch workspace
 
 
-async def _commit_body(
-    db: AsyncSession, store: BlobStore, caller: Caller, change: Change, body: Based
+BodyT = TypeVar("BodyT", bound=Based)
+
+
+async def change_files(
+    db: AsyncSession,
+    store: BlobStore,
+    settings: Settings,
+    caller: Caller,
+    body: BodyT,
+    build: Callable[[BodyT, Change], None],
 ) -> Committed:
+    """The change `build` reads from `body`, committed against the body's base."""
+    change = Change(max_bytes=settings.files_max_file_bytes)
+    build(body, change)
     return await commit(
         db,
         store,
@@ -282,7 +312,7 @@ async def _commit_body(
     )
 
 
-def _written(done: Committed) -> FileWritten:
+def written(done: Committed) -> FileWritten:
     file = done.results[-1]
     assert file is not None  # a create or an update leaves its path in place
     return FileWritten(**done.version.model_dump(), file=file)
@@ -291,32 +321,24 @@ def _written(done: Committed) -> FileWritten:
 async def create_file(
     db: AsyncSession, store: BlobStore, settings: Settings, caller: Caller, body: FileCreate
 ) -> FileWritten:
-    change = Change(max_bytes=settings.files_max_file_bytes)
-    create_change(body, change)
-    return _written(await _commit_body(db, store, caller, change, body))
+    return written(await change_files(db, store, settings, caller, body, create_change))
 
 
 async def update_content(
     db: AsyncSession, store: BlobStore, settings: Settings, caller: Caller, body: ContentUpdate
 ) -> FileWritten:
-    change = Change(max_bytes=settings.files_max_file_bytes)
-    update_change(body, change)
-    return _written(await _commit_body(db, store, caller, change, body))
+    return written(await change_files(db, store, settings, caller, body, update_change))
 
 
 async def delete_path(
     db: AsyncSession, store: BlobStore, settings: Settings, caller: Caller, body: FileDelete
 ) -> Deleted:
-    change = Change(max_bytes=settings.files_max_file_bytes)
-    delete_change(body, change)
-    done = await _commit_body(db, store, caller, change, body)
+    done = await change_files(db, store, settings, caller, body, delete_change)
     return Deleted(**done.version.model_dump())
 
 
 async def apply_batch(
     db: AsyncSession, store: BlobStore, settings: Settings, caller: Caller, body: BatchRequest
 ) -> BatchApplied:
-    change = Change(max_bytes=settings.files_max_file_bytes)
-    batch_change(body, change)
-    done = await _commit_body(db, store, caller, change, body)
+    done = await change_files(db, store, settings, caller, body, batch_change)
     return BatchApplied(**done.version.model_dump(), files=done.results)
