@@ -191,5 +191,11 @@ async def test_oversize_content_is_413_and_nothing_is_written(
     monkeypatch.setattr(resources.settings, "files_max_request_bytes", 4096)
     body = [{"op": "create", "path": f"f{i}.txt", "content": "y" * 900} for i in range(5)]
     assert_error(await batch(browser, body), 413, "PAYLOAD_TOO_LARGE")
+    not_base64 = {"path": "bad.bin", "content": "**", "encoding": "base64"}
+    assert_error(await browser.post(FILES, json=not_base64), 422, "VALIDATION_ERROR")
+    lone_surrogate = b'{"path": "bad.txt", "content": "\\ud800"}'
+    headers = {"Content-Type": "application/json"}
+    sent = await browser.post(FILES, content=lone_surrogate, headers=headers)
+    assert_error(sent, 422, "VALIDATION_ERROR")
     assert await files_of(browser) == {"small.txt"}
     assert await text_of(browser, "small.txt") == "x" * 1000

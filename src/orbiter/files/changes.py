@@ -52,7 +52,16 @@ class Change:
     summary: list[str] = field(default_factory=list)
 
     def put(self, path: str, content: str, encoding: Encoding, *, create: bool) -> None:
-        data = decode(content, encoding, max_bytes=self.max_bytes)
+        self.put_data(path, decode(content, encoding), create=create)
+
+    def put_data(self, path: str, data: bytes, *, create: bool) -> None:
+        """Write `data` at `path` (normalised already): a new file, or an existing one; 413
+        over the size limit."""
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(
+                f"The file is larger than the limit of {self.max_bytes} bytes",
+                details={"max_bytes": self.max_bytes, "size": len(data)},
+            )
         hash_ = hashlib.sha256(data).hexdigest()
         self.contents[hash_] = data
         self.edits.append(PutFile(path=path, hash=hash_, size=len(data), create=create))
@@ -68,20 +77,20 @@ class Change:
         return f"files: {shown}" + (f" (and {more} more)" if more > 0 else "")
 
 
-def decode(content: str, encoding: Encoding, *, max_bytes: int) -> bytes:
-    """The bytes a client sent: 413 over the size limit, 422 for base64 that is not."""
+def decode(content: str, encoding: Encoding) -> bytes:
+    """The bytes a client sent: 422 for base64 that is not."""
     if encoding == "base64":
         try:
             data = base64.b64decode(content, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValidationFailed.for_field("content", "content is not valid base64") from exc
     else:
-        data = content.encode("utf-8", "surrogatepass")
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(
-            f"The file is larger than the limit of {max_bytes} bytes",
-            details={"max_bytes": max_bytes, "size": len(data)},
-        )
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") is not text
+            raise ValidationFailed.for_field(
+                "content", "content is not valid Unicode text; send the bytes as base64"
+            ) from exc
     return data
 
 
