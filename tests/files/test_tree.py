@@ -21,7 +21,8 @@ from tests.files.util import (
     tree,
     update,
 )
-from tests.helpers import assert_error
+from tests.helpers import assert_error, new_project
+from tests.workspaces.util import new_workspace, set_current
 
 
 async def test_a_written_file_reads_back_with_its_content_and_place_in_the_tree(
@@ -199,3 +200,18 @@ async def test_oversize_content_is_413_and_nothing_is_written(
     assert_error(sent, 422, "VALIDATION_ERROR")
     assert await files_of(browser) == {"small.txt"}
     assert await text_of(browser, "small.txt") == "x" * 1000
+
+
+async def test_a_tree_deeper_than_files_writes_is_cut_and_marked(browser: AsyncClient) -> None:
+    project_id = await new_project(browser)
+    workspace_id = str((await new_workspace(browser, project_id, "deep"))["id"])
+    deep = "/".join(["d"] * 70) + "/f.txt"  # a CLI may upload what /files would refuse
+    await set_current(browser, workspace_id, {deep: b"deep", "top.txt": b"top"})
+    nodes = await tree(browser, workspace_id)
+    assert [n["path"] for n in nodes] == ["d", "top.txt"]
+    node = nodes[0]
+    for depth in range(1, 64):
+        assert "truncated" not in node, depth
+        [node] = node["children"]
+    assert node["path"] == "/".join(["d"] * 64)
+    assert node["truncated"] is True and node["children"] == []
