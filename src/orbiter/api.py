@@ -16,6 +16,7 @@ from orbiter.deployments.router import ci_router as deployments_ci_router
 from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
+from orbiter.files.router import router as files_router
 from orbiter.monitoring.router import router as monitoring_router
 from orbiter.oauth.router import router as oauth_router
 from orbiter.openapi import install_openapi
@@ -70,6 +71,7 @@ DOMAIN_ROUTERS = (
     search_router,  # /api/v1/search
     monitoring_router,  # /api/v1/monitoring
     sandboxes_router,  # /api/v1/sandbox, /api/v1/terminal
+    files_router,  # /api/v1/files
 )
 
 

@@ -262,6 +262,22 @@ def _memory(entry: ManifestEntry) -> int:
     return ENTRY_MEMORY_BYTES + len(entry.path) + len(entry.target or "") + extra
 
 
+def dump_manifest(entries: list[ManifestEntry]) -> bytes:
+    """The JSON document for `entries` (sorted by path), as `parse_manifest` reads it back."""
+    files = []
+    for entry in sorted(entries, key=lambda e: e.path):
+        item: dict[str, Any] = {"path": entry.path, "hash": entry.hash, "size": entry.size}
+        item["mode"] = entry.mode
+        if entry.mod_time is not None:
+            item["mod_time"] = entry.mod_time
+        if entry.type != "file":
+            item["type"] = entry.type
+        if entry.target is not None:
+            item["target"] = entry.target
+        files.append(item)
+    return json.dumps({"version": 1, "files": files}, separators=(",", ":")).encode()
+
+
 def blob_key(hash_: str) -> str:
     """Sharded store key of a blob, e.g. blobs/ab/cd/abcd..."""
     return f"blobs/{hash_[:2]}/{hash_[2:4]}/{hash_}"

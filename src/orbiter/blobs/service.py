@@ -16,6 +16,8 @@ a connection or (on SQLite) a write lock.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from orbiter.blobs.access import (
     remember_manifest,
     removed_meanwhile,
 )
-from orbiter.blobs.manifest import blob_key, manifest_key
+from orbiter.blobs.manifest import Manifest, blob_key, manifest_key
 from orbiter.blobs.manifest_checks import MAX_SIZE
 from orbiter.blobs.verify import VerifiedBody
 from orbiter.core.errors import NotFound
@@ -92,6 +94,32 @@ async def upload_manifest(
     stored = await _record(db, store, user_id=user_id, kind="manifest", hash_=hash_, size=len(raw))
     remember_manifest(hash_, manifest)
     return stored
+
+
+async def store_blob(
+    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, data: bytes
+) -> Stored:
+    """Bytes the server already holds (a file written through /files), stored like an upload."""
+    hash_ = await _sha256(data)
+    await store.put_bytes(blob_key(hash_), data)
+    return await _record(db, store, user_id=user_id, kind="blob", hash_=hash_, size=len(data))
+
+
+async def store_manifest(
+    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, raw: bytes, manifest: Manifest
+) -> Stored:
+    """A manifest the server built, already parsed from `raw` by `parse_manifest`."""
+    hash_ = await _sha256(raw)
+    await store.put_bytes(manifest_key(hash_), raw)
+    stored = await _record(db, store, user_id=user_id, kind="manifest", hash_=hash_, size=len(raw))
+    remember_manifest(hash_, manifest)
+    return stored
+
+
+async def _sha256(data: bytes) -> str:
+    if len(data) > MB:  # hashing releases the GIL: large inputs off the event loop
+        return await asyncio.to_thread(lambda: hashlib.sha256(data).hexdigest())
+    return hashlib.sha256(data).hexdigest()
 
 
 async def _record(

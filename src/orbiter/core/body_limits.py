@@ -47,6 +47,10 @@ LARGER_BODIES: dict[tuple[str, str], Callable[[Settings], int]] = {
     # Whole conversations (and a file to edit) sent by the client.
     ("POST", "/chat"): lambda s: max(s.max_json_bytes, 16 * MIB),
     ("POST", "/chat/morph-chat"): lambda s: max(s.max_json_bytes, 16 * MIB),
+    # Files' contents, one or a batch of them (the service checks each file's size too).
+    ("POST", "/files"): lambda s: s.files_max_request_bytes,
+    ("POST", "/files/content"): lambda s: s.files_max_request_bytes,
+    ("POST", "/files/batch"): lambda s: s.files_max_request_bytes,
 }
 
 

@@ -76,6 +76,13 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # 404: a `workspace_id` the caller cannot read; 409: at the most live sandboxes
     "sandbox-create": errors(404, 409),
     "sandbox-run-terminal": errors(404),  # 404: an `sbxId` that is not one of the caller's
+    # 400: a bad path or tree; 404: no such file; 409: a stale base or an existing path.
+    "files-read-tree": errors(404),
+    "files-read-content": errors(400, 404, 413),
+    "files-create": errors(400, 404, 409),
+    "files-delete": errors(400, 404, 409),
+    "files-update-content": errors(400, 404, 409),
+    "files-apply-batch": errors(400, 404, 409),
 }
 
 

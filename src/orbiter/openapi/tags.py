@@ -99,6 +99,12 @@ _DESCRIPTIONS = {
         "own filesystem, no network, CPU, memory, process, disk and time limits, killed at "
         "expiry). Also `GET /sandbox/templates`: what this host can run."
     ),
+    "files": (
+        "A workspace's working tree, read and written file by file: each write stores the "
+        "files' blobs and a new manifest, moves the workspace by compare-and-set (409 on a "
+        "stale `base_manifest_hash`) and keeps the version as a snapshot. Without "
+        "`workspace_id`, your own scratch workspace."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

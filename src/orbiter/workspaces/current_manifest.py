@@ -20,7 +20,7 @@ from orbiter.workspaces.access import load_workspace
 from orbiter.workspaces.schemas import CurrentManifestResult
 
 
-async def _compare_and_set(
+async def compare_and_set(
     db: AsyncSession,
     *,
     workspace_id: uuid.UUID,
@@ -82,7 +82,7 @@ async def set_current_manifest(
     await require_usable_manifest(
         db, store, user_id=user_id, project_id=workspace.project_id, hash_=manifest_hash
     )
-    version = await _compare_and_set(
+    version = await compare_and_set(
         db,
         workspace_id=workspace.id,
         manifest_hash=manifest_hash,
