@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from orbiter.agents.router import router as agents_router
 from orbiter.api_keys.router import router as api_keys_router
+from orbiter.atlas.router import router as atlas_router
 from orbiter.auth.dependencies import require_principal
 from orbiter.auth.router import router as auth_router
 from orbiter.blobs.router import router as blobs_router
@@ -19,6 +20,7 @@ from orbiter.env_vars.router import router as env_vars_router
 from orbiter.monitoring.router import router as monitoring_router
 from orbiter.oauth.router import router as oauth_router
 from orbiter.openapi import install_openapi
+from orbiter.project_knowledge.router import router as project_knowledge_router
 from orbiter.projects.router import invitations_router
 from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
@@ -68,6 +70,8 @@ DOMAIN_ROUTERS = (
     deployments_ci_router,  # /api/v1/ci/deployments
     search_router,  # /api/v1/search
     monitoring_router,  # /api/v1/monitoring
+    project_knowledge_router,  # /api/v1/projects/{project_id}/brief, /next-steps, /decisions
+    atlas_router,  # /api/v1/projects/{project_id}/atlas
 )
 
 

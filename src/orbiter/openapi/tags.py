@@ -94,6 +94,15 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "project-knowledge": (
+        "What Orbiter knows about a project: its intent and brief, next steps suggested by "
+        "your LLM provider (each with a rationale), and decisions found in its conversations."
+    ),
+    "atlas": (
+        "A graph of a project's code built from its latest snapshot: systems, modules, "
+        "classes, functions and types, import edges; ranked search and stored diagrams "
+        "(with Mermaid text)."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
