@@ -10,11 +10,11 @@ from orbiter.atlas import diagrams, indexing, service
 from orbiter.atlas.schemas import (
     AtlasRead,
     AtlasSearch,
+    AtlasSearchResults,
     DiagramCreate,
     DiagramEnvelope,
     DiagramRead,
     IndexResult,
-    SearchResults,
 )
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
@@ -44,10 +44,10 @@ async def index_atlas(
     )
 
 
-@router.post("/search", response_model=SearchResults, summary="Search the atlas")
+@router.post("/search", response_model=AtlasSearchResults, summary="Search the atlas")
 async def search_atlas(
     project_id: uuid.UUID, body: AtlasSearch, principal: CurrentPrincipal, db: DbSession
-) -> SearchResults:
+) -> AtlasSearchResults:
     """Concepts ranked by how well their name (split into words: `UserStore` is `user
     store`), path and description match the query, best first."""
     return await service.search_atlas(

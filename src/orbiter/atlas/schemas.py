@@ -65,7 +65,7 @@ class AtlasSearch(RequestModel):
     limit: int = Field(default=20, ge=1, le=100)
 
 
-class SearchHit(BaseModel):
+class AtlasSearchHit(BaseModel):
     id: uuid.UUID
     name: str
     description: str
@@ -74,8 +74,8 @@ class SearchHit(BaseModel):
     score: float
 
 
-class SearchResults(BaseModel):
-    results: list[SearchHit]
+class AtlasSearchResults(BaseModel):
+    results: list[AtlasSearchHit]
 
 
 class DiagramCreate(RequestModel):

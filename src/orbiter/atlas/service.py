@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from orbiter.atlas.builder import search_text
-from orbiter.atlas.schemas import AtlasRead, ConceptRead, EdgeRead, SearchHit, SearchResults
+from orbiter.atlas.schemas import (
+    AtlasRead,
+    AtlasSearchHit,
+    AtlasSearchResults,
+    ConceptRead,
+    EdgeRead,
+)
 from orbiter.models import AtlasConcept, AtlasEdge, AtlasIndexState
 from orbiter.tenancy.access import load_project
 
@@ -93,12 +99,12 @@ def _score(query: str) -> ColumnElement[float] | None:
 
 async def search_atlas(
     db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, query: str, limit: int
-) -> SearchResults:
+) -> AtlasSearchResults:
     """Concepts ranked by how well their name and text match `query`, best first."""
     await load_project(db, user_id=user_id, project_id=project_id)
     score = _score(query)
     if score is None:
-        return SearchResults(results=[])
+        return AtlasSearchResults(results=[])
     scored = score.label("score")
     rows = (
         await db.execute(
@@ -108,9 +114,9 @@ async def search_atlas(
             .limit(limit)
         )
     ).all()
-    return SearchResults(
+    return AtlasSearchResults(
         results=[
-            SearchHit(
+            AtlasSearchHit(
                 id=c.id,
                 name=c.name,
                 description=c.description,
