@@ -15,6 +15,7 @@ from orbiter.runtime.resources import Resources
 from tests.blobs.util import upload_tree
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
 from tests.helpers import add_member, assert_error, browser_for, new_project
+from tests.live import ROOT
 
 PROJECTS = "/api/v1/projects"
 MAX_FILE_BYTES = 4000
@@ -528,3 +529,33 @@ async def test_decisions_link_to_the_atlas_concepts_they_name(
     assert context["decisions"] == [
         {"title": "Keep ApiClient on axios", "rationale": "Store.Count is enough for the dashboard"}
     ]
+
+
+async def test_index_reads_this_projects_own_python_source(
+    browser: AsyncClient, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real Python: the atlas's and project knowledge's own packages, at their real paths."""
+    monkeypatch.setattr(resources.settings, "atlas_max_file_bytes", 512 * 1024)
+    folders = [ROOT / "src/orbiter/atlas", ROOT / "src/orbiter/project_knowledge"]
+    tree = {
+        str(path.relative_to(ROOT)): path.read_bytes()
+        for folder in folders
+        for path in sorted(folder.rglob("*.py"))
+    }
+    tree["src/orbiter/__init__.py"] = (ROOT / "src/orbiter/__init__.py").read_bytes()
+    project_id = await new_project(browser, "Orbiter")
+    await _snapshot(browser, project_id, tree)
+    result = await _index(browser, project_id)
+    assert result["files_parsed"] == len(tree) and result["parse_errors"] == []
+    graph = Graph(await _atlas(browser, project_id))
+    assert graph.names("system") == {"src/orbiter"}
+    assert graph.names("class") >= {"Resolver", "Graph", "External", "ParsedModule", "Loaded"}
+    assert graph.names("function") >= {"build_graph", "parse_source", "Resolver.resolve"}
+    assert graph.imports("src/orbiter/atlas/indexing.py")["src/orbiter/atlas/builder.py"] == (
+        "Graph, build_graph"
+    )
+    parsers = graph.imports("src/orbiter/atlas/parsers/__init__.py")
+    assert parsers["src/orbiter/atlas/parsers/go.py"] == "parse_go"
+    router = graph.imports("src/orbiter/project_knowledge/router.py")
+    assert router["src/orbiter/project_knowledge/brief.py"] == "brief, decisions, next_steps"
+    assert {"fastapi", "sqlalchemy", "tree_sitter"} <= graph.names("external")
