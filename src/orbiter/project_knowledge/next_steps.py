@@ -129,39 +129,20 @@ async def generate_steps(
     return GeneratedSteps(next_steps=[step_read(r) for r in rows], generated_count=len(rows))
 
 
-async def _editable_step(
-    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, step_id: uuid.UUID
-) -> NextStep:
+async def change_step(
+    db: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    step_id: uuid.UUID,
+    body: NextStepUpdate | NextStepFeedback,
+) -> NextStepRead:
+    """Set its status, or the feedback on it (editors only)."""
     await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR)
     step = await db.get(NextStep, step_id)
     if step is None or step.project_id != project_id:
         raise NotFound("Next step not found")
-    return step
-
-
-async def update_step(
-    db: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    project_id: uuid.UUID,
-    step_id: uuid.UUID,
-    body: NextStepUpdate,
-) -> NextStepRead:
-    step = await _editable_step(db, user_id=user_id, project_id=project_id, step_id=step_id)
-    step.status = body.status
-    await db.flush()
-    return step_read(step)
-
-
-async def rate_step(
-    db: AsyncSession,
-    *,
-    user_id: uuid.UUID,
-    project_id: uuid.UUID,
-    step_id: uuid.UUID,
-    body: NextStepFeedback,
-) -> NextStepRead:
-    step = await _editable_step(db, user_id=user_id, project_id=project_id, step_id=step_id)
-    step.helpful = body.helpful
+    for name, value in body.model_dump().items():
+        setattr(step, name, value)
     await db.flush()
     return step_read(step)

@@ -100,7 +100,7 @@ async def update_next_step(
     principal: CurrentPrincipal,
     db: DbSession,
 ) -> NextStepRead:
-    return await next_steps.update_step(
+    return await next_steps.change_step(
         db, user_id=principal.user_id, project_id=project_id, step_id=step_id, body=body
     )
 
@@ -117,7 +117,7 @@ async def next_step_feedback(
     principal: CurrentPrincipal,
     db: DbSession,
 ) -> NextStepRead:
-    return await next_steps.rate_step(
+    return await next_steps.change_step(
         db, user_id=principal.user_id, project_id=project_id, step_id=step_id, body=body
     )
 
