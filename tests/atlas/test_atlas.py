@@ -399,6 +399,19 @@ async def test_reindex_replaces_the_graph_and_search_ranks_concepts(
     assert not any((hit["path"] or "").startswith("src/shop") for hit in hits)
     assert (await _search(browser, project_id, "invoice"))[0]["name"] == "Invoice"
 
+    resources: Resources = app.state.resources
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(resources.settings, "atlas_max_files", 2)
+        limited = await _index(browser, project_id)
+        assert limited["files_parsed"] == 2
+        assert {s["reason"] for s in limited["files_skipped"]} == {"over 2 files"}
+        patch.setattr(resources.settings, "atlas_max_files", 100)
+        patch.setattr(resources.settings, "atlas_max_total_bytes", len(MAIN_GO))
+        limited = await _index(browser, project_id)
+        assert limited["files_parsed"] == 1  # cmd/server/main.go comes first by path
+        reasons = {s["reason"] for s in limited["files_skipped"]}
+        assert reasons == {f"over {len(MAIN_GO)} bytes in all"}
+
     outsider, _ = await browser_for(app)
     url = f"{PROJECTS}/{project_id}/atlas"
     assert_error(await outsider.get(url), 404, "RESOURCE_NOT_FOUND")

@@ -63,11 +63,29 @@ async def _read(store: BlobStore, entry: ManifestEntry, limit: int) -> bytes | N
     return None if len(data) > limit else data
 
 
+@dataclass(frozen=True)
+class Limits:
+    file_bytes: int
+    files: int
+    total_bytes: int
+
+
+def _too_many(limits: Limits, chosen: int, total: int) -> str | None:
+    if chosen >= limits.files:
+        return f"over {limits.files} files"
+    if total > limits.total_bytes:
+        return f"over {limits.total_bytes} bytes in all"
+    return None
+
+
 async def collect_sources(
-    store: BlobStore, entries: list[ManifestEntry], *, max_bytes: int, max_files: int
+    store: BlobStore, entries: list[ManifestEntry], limits: Limits
 ) -> Sources:
+    """The source files to parse (and the go.mod files), read from the store; what is not
+    read is listed in `skipped` with the reason."""
     sources = Sources()
     chosen: list[ManifestEntry] = []
+    total = 0
     for entry in entries:
         if not _wanted(entry):
             continue
@@ -77,17 +95,19 @@ async def collect_sources(
                 sources.go_mods[entry.path] = data
         elif grammar_of(entry.path) is None:
             continue
-        elif entry.size > max_bytes:
-            sources.skipped.append(SkippedFile(path=entry.path, reason=f"over {max_bytes} bytes"))
-        elif len(chosen) >= max_files:
-            sources.skipped.append(SkippedFile(path=entry.path, reason=f"over {max_files} files"))
+        elif entry.size > limits.file_bytes:
+            reason = f"over {limits.file_bytes} bytes"
+            sources.skipped.append(SkippedFile(path=entry.path, reason=reason))
+        elif too_many := _too_many(limits, len(chosen), total + entry.size):
+            sources.skipped.append(SkippedFile(path=entry.path, reason=too_many))
         else:
             chosen.append(entry)
+            total += entry.size
     gate = asyncio.Semaphore(READS_AT_ONCE)
 
     async def read_one(entry: ManifestEntry) -> None:
         async with gate:
-            data = await _read(store, entry, max_bytes)
+            data = await _read(store, entry, limits.file_bytes)
         if data is None:
             sources.skipped.append(SkippedFile(path=entry.path, reason="unreadable blob"))
         else:
@@ -137,12 +157,10 @@ async def index_atlas(
             details={"snapshot_id": str(snapshot.id)},
         ) from exc
     settings = resources.settings
-    sources = await collect_sources(
-        resources.blobs,
-        manifest.files,
-        max_bytes=settings.atlas_max_file_bytes,
-        max_files=settings.atlas_max_files,
+    limits = Limits(
+        settings.atlas_max_file_bytes, settings.atlas_max_files, settings.atlas_max_total_bytes
     )
+    sources = await collect_sources(resources.blobs, manifest.files, limits)
     parsed = await asyncio.to_thread(parse_all, sources.files)
     usable = [m for m in parsed if not (m.error and m.language == "python")]
     graph = await asyncio.to_thread(build_graph, project_id, usable, sources.go_mods)

@@ -110,9 +110,11 @@ class Settings(BaseSettings):
     webhook_max_bytes: int = Field(default=256 * 1024, ge=2)
     schedule_tick_seconds: float = Field(default=30.0, gt=0)
     # Project atlas (README: Project knowledge): source files larger than this are skipped, and
-    # at most this many source files of a snapshot are parsed; the index result lists the rest.
+    # at most this many source files (and bytes) of a snapshot are parsed; the index result
+    # lists the rest.
     atlas_max_file_bytes: int = Field(default=512 * 1024, ge=1)
     atlas_max_files: int = Field(default=5000, ge=1)
+    atlas_max_total_bytes: int = Field(default=64 * 1024**2, ge=1)  # read in one index
 
     @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

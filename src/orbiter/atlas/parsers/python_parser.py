@@ -13,7 +13,7 @@ def parse_python(path: str, source: bytes) -> ParsedModule:
     module = ParsedModule(path=path, language="python")
     try:
         tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         module.error = f"{type(exc).__name__}: {exc}"[:300]
         return module
     module.description = first_line(ast.get_docstring(tree) or "")
