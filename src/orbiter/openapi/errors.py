@@ -73,6 +73,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
+    "atlas-index": errors(400),  # 400: no snapshot yet, or its manifest is not in the store
+    "project-knowledge-generate-next-steps": errors(502),
+    "project-knowledge-extract-decisions": errors(502),
 }
 
 
