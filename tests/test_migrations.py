@@ -102,6 +102,10 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "spans": {"ck_spans_type", "ck_spans_status"},
         "tools": {"ck_tools_type"},
         "deployments": {"ck_deployments_target_type"},
+        "next_steps": {"ck_next_steps_status", "ck_next_steps_priority"},
+        "atlas_concepts": {"ck_atlas_concepts_layer"},
+        "atlas_edges": {"ck_atlas_edges_kind"},
+        "atlas_diagrams": {"ck_atlas_diagrams_type"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 

@@ -67,7 +67,10 @@ SESSION_ONLY_PATHS = r"^/api/v1/(api-keys|oauth/device/(authorize|deny))"
 # (with made-up base URLs) and may make one the default, so these answer 502/503 by contract
 # (an upstream failure is UPSTREAM_ERROR, no usable provider SERVICE_UNAVAILABLE). They get a run
 # of their own in which `not_a_server_error` accepts exactly those two: a 500 still fails it.
-LLM_CALL_PATHS = r"^/api/v1/(chat(/morph-chat)?|conversations/\{[^}]+\}/messages)$"
+LLM_CALL_PATHS = (
+    r"^/api/v1/(chat(/morph-chat)?|conversations/\{[^}]+\}/messages"
+    r"|projects/\{[^}]+\}/(next-steps/generate|decisions/extract))$"
+)
 EXCLUDE_ARGS: tuple[str, ...] = ("--exclude-path-regex", LLM_CALL_PATHS)
 LLM_CONFIG = """[checks.not_a_server_error]
 expected-statuses = ["2xx", "3xx", "4xx", "502", "503"]

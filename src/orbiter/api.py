@@ -6,6 +6,7 @@ from fastapi import Depends, FastAPI
 
 from orbiter.agents.router import router as agents_router
 from orbiter.api_keys.router import router as api_keys_router
+from orbiter.atlas.router import router as atlas_router
 from orbiter.auth.dependencies import require_principal
 from orbiter.auth.router import router as auth_router
 from orbiter.blobs.router import router as blobs_router
@@ -20,6 +21,7 @@ from orbiter.files.router import router as files_router
 from orbiter.monitoring.router import router as monitoring_router
 from orbiter.oauth.router import router as oauth_router
 from orbiter.openapi import install_openapi
+from orbiter.project_knowledge.router import router as project_knowledge_router
 from orbiter.projects.router import invitations_router
 from orbiter.projects.router import router as projects_router
 from orbiter.providers.router import router as providers_router
@@ -72,6 +74,8 @@ DOMAIN_ROUTERS = (
     monitoring_router,  # /api/v1/monitoring
     sandboxes_router,  # /api/v1/sandbox, /api/v1/terminal
     files_router,  # /api/v1/files
+    project_knowledge_router,  # /api/v1/projects/{project_id}/brief, /next-steps, /decisions
+    atlas_router,  # /api/v1/projects/{project_id}/atlas
 )
 
 

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     # largest body of a write (a batch's contents together, as JSON); both answer 413 beyond.
     files_max_file_bytes: int = Field(default=8 * 1024**2, ge=1)
     files_max_request_bytes: int = Field(default=32 * 1024**2, ge=1024)
+    # Project atlas (README: Project knowledge): source files larger than this are skipped, and
+    # at most this many source files (and bytes) of a snapshot are parsed; the index result
+    # lists the rest.
+    atlas_max_file_bytes: int = Field(default=512 * 1024, ge=1)
+    atlas_max_files: int = Field(default=5000, ge=1)
+    atlas_max_total_bytes: int = Field(default=64 * 1024**2, ge=1)  # read in one index
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

@@ -6,6 +6,15 @@ from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
+from orbiter.models.project_knowledge import (
+    AtlasConcept,
+    AtlasDiagram,
+    AtlasEdge,
+    AtlasIndexState,
+    Decision,
+    NextStep,
+    ProjectBrief,
+)
 from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span, UsageRollup
 from orbiter.models.sandboxes import Sandbox
 from orbiter.models.settings import UserSettings
@@ -32,8 +41,13 @@ __all__ = [
     "AccessToken",
     "Agent",
     "ApiKey",
+    "AtlasConcept",
+    "AtlasDiagram",
+    "AtlasEdge",
+    "AtlasIndexState",
     "Base",
     "Conversation",
+    "Decision",
     "Deployment",
     "DeviceAuthorization",
     "DriftReport",
@@ -41,8 +55,10 @@ __all__ = [
     "Event",
     "LlmProvider",
     "Message",
+    "NextStep",
     "ObjectOwner",
     "Project",
+    "ProjectBrief",
     "ProjectInvitation",
     "ProjectMember",
     "Role",

@@ -83,6 +83,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "files-delete": errors(400, 404, 409),
     "files-update-content": errors(400, 404, 409),
     "files-apply-batch": errors(400, 404, 409),
+    "atlas-index": errors(400),  # 400: no snapshot yet, or its manifest is not in the store
+    "project-knowledge-generate-next-steps": errors(502),
+    "project-knowledge-extract-decisions": errors(502),
 }
 
 

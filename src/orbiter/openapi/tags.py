@@ -105,6 +105,15 @@ _DESCRIPTIONS = {
         "stale `base_manifest_hash`) and keeps the version as a snapshot. Without "
         "`workspace_id`, your own scratch workspace."
     ),
+    "project-knowledge": (
+        "What Orbiter knows about a project: its intent and brief, next steps suggested by "
+        "your LLM provider (each with a rationale), and decisions found in its conversations."
+    ),
+    "atlas": (
+        "A graph of a project's code built from its latest snapshot: systems, modules, "
+        "classes, functions and types, import edges; ranked search and stored diagrams "
+        "(with Mermaid text)."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -1,0 +1,1 @@
+"""A project's brief, next steps and decisions."""
