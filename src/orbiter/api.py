@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from orbiter.agents.router import router as agents_router
+from orbiter.alerts.router import router as alerts_router
 from orbiter.api_keys.router import router as api_keys_router
 from orbiter.auth.dependencies import require_principal
 from orbiter.auth.router import router as auth_router
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS = (
     deployments_ci_router,  # /api/v1/ci/deployments
     search_router,  # /api/v1/search
     monitoring_router,  # /api/v1/monitoring
+    alerts_router,  # /api/v1/alerts
 )
 
 

@@ -94,6 +94,12 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "alerts": (
+        "Alert rules on a project's failed runs or spend, or the service's error rate or "
+        "latency, evaluated every minute: a firing and its resolving are events, delivered as "
+        "a signed webhook (Standard Webhooks), an email or a project activity event; every "
+        "delivery attempt is listed."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
