@@ -101,6 +101,13 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "spans": {"ck_spans_type", "ck_spans_status"},
         "tools": {"ck_tools_type"},
         "deployments": {"ck_deployments_target_type"},
+        "alert_rules": {
+            "ck_alert_rules_condition_type",
+            "ck_alert_rules_action_type",
+            "ck_alert_rules_state",
+        },
+        "alert_events": {"ck_alert_events_kind", "ck_alert_events_delivery_status"},
+        "alert_deliveries": {"ck_alert_deliveries_channel", "ck_alert_deliveries_status"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 
