@@ -28,10 +28,14 @@ def scripted_executor() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 async def quiet_ticker(resources: Resources) -> None:
-    """The app's own ticker (and `run_worker`'s) leaves the rules alone during the test: the
-    next ticks of `alerts.evaluate` are claimed here, as another worker would claim them
-    (queue/periodic.py names them `tick:<job>:<slot>`); the tests call the evaluation
-    themselves, with the clock they choose."""
+    """The app's own ticker (and `run_worker`'s) leaves the rules alone during the test; the
+    tests call the evaluation themselves, with the clock they choose."""
+    await quiet(resources)
+
+
+async def quiet(resources: Resources) -> None:
+    """Claim the next ticks of `alerts.evaluate` in the queue of `resources`, as another
+    worker would claim them (queue/periodic.py names them `tick:<job>:<slot>`)."""
     every = resources.settings.alert_evaluate_seconds
     now = math.floor(time.time() / every)
     for slot in range(now, now + 3):

@@ -27,9 +27,7 @@ async def test_a_rule_on_failed_runs_fires_once_sends_a_signed_webhook_and_resol
     signed_in: SignedInFactory, resources: Resources, hook: Receiver
 ) -> None:
     owner = await signed_in()
-    rule = await create_rule(
-        owner.browser, action_type="webhook", action_config={"url": hook.url}
-    )
+    rule = await create_rule(owner.browser, action_type="webhook", action_config={"url": hook.url})
     secret = rule["webhook_secret"]
     assert secret.startswith("whsec_")
     await fail_runs(resources, owner, 1)
