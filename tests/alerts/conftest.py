@@ -11,19 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from orbiter.alerts.jobs import EVALUATE
-from orbiter.runs import engine
 from orbiter.runtime.resources import Resources
 from tests.alerts.receivers import Mailbox, Receiver, mailbox, receiver
-from tests.runs.scripted import KIND, scripted
-
-
-@pytest.fixture(autouse=True)
-def scripted_executor() -> Iterator[None]:
-    before = engine.executor_for(KIND)
-    engine.register_executor(KIND, scripted)
-    yield
-    if before is not None:
-        engine.register_executor(KIND, before)
+from tests.runs.conftest import scripted_executor  # noqa: F401  autouse: runs play scripts
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ Evaluation is in evaluate.py, delivery in deliveries.py."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,12 +153,8 @@ async def list_events(
     codec: CursorCodec,
 ) -> tuple[list[AlertEventRead], PageInfo]:
     """When the rule fired and resolved, newest first."""
-    rule = await load_rule(db, user_id=user_id, rule_id=rule_id)
-    stmt = select(AlertEvent).where(AlertEvent.rule_id == rule.id)
-    rows, info = await paginate(
-        db, stmt, order=[AlertEvent.created_at, AlertEvent.id], params=params, codec=codec
-    )
-    return [event_read(row[0]) for row in rows], info
+    rows, info = await _of_rule(db, AlertEvent, user_id, rule_id, params, codec)
+    return [event_read(row) for row in rows], info
 
 
 async def acknowledge(
@@ -184,9 +180,25 @@ async def list_deliveries(
     codec: CursorCodec,
 ) -> tuple[list[AlertDeliveryRead], PageInfo]:
     """Every webhook and email attempt of the rule's events, newest first."""
+    rows, info = await _of_rule(db, AlertDelivery, user_id, rule_id, params, codec)
+    return [AlertDeliveryRead.model_validate(row, from_attributes=True) for row in rows], info
+
+
+RuleChild = TypeVar("RuleChild", AlertEvent, AlertDelivery)
+
+
+async def _of_rule(
+    db: AsyncSession,
+    model: type[RuleChild],
+    user_id: uuid.UUID,
+    rule_id: uuid.UUID,
+    params: PageParams,
+    codec: CursorCodec,
+) -> tuple[list[RuleChild], PageInfo]:
+    """A page of the rule's events or delivery attempts (members), newest first."""
     rule = await load_rule(db, user_id=user_id, rule_id=rule_id)
-    stmt = select(AlertDelivery).where(AlertDelivery.rule_id == rule.id)
+    stmt = select(model).where(model.rule_id == rule.id)
     rows, info = await paginate(
-        db, stmt, order=[AlertDelivery.created_at, AlertDelivery.id], params=params, codec=codec
+        db, stmt, order=[model.created_at, model.id], params=params, codec=codec
     )
-    return [AlertDeliveryRead.model_validate(row[0], from_attributes=True) for row in rows], info
+    return [row[0] for row in rows], info
