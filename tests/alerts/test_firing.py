@@ -8,10 +8,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from orbiter.alerts.deliveries import resend_due
+from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats
+from orbiter.models import AlertRule
 from orbiter.runtime.resources import Resources
 from tests.alerts.receivers import Mailbox, Receiver
 from tests.alerts.util import create_rule, evaluate, fail_runs, listed
@@ -30,6 +33,10 @@ async def test_a_rule_on_failed_runs_fires_once_sends_a_signed_webhook_and_resol
     rule = await create_rule(owner.browser, action_type="webhook", action_config={"url": hook.url})
     secret = rule["webhook_secret"]
     assert secret.startswith("whsec_")
+    async with transaction(resources.sessionmaker) as db:
+        sealed = await db.scalar(select(AlertRule.secret_encrypted))
+    assert sealed is not None and sealed.startswith("v1.")  # encrypted at rest
+    assert secret not in sealed and secret[6:20] not in sealed
     await fail_runs(resources, owner, 1)
     assert (await evaluate(resources)).fired == 0  # 1 failed run: below the threshold of 2
     await fail_runs(resources, owner, 1)

@@ -68,6 +68,9 @@ async def deliver(resources: Resources, event_id: uuid.UUID) -> bool:
             return False
         event = await db.get(AlertEvent, event_id)
         rule = None if event is None else await db.get(AlertRule, event.rule_id)
+        if event is not None and rule is not None and rule.action_type == "in_app":
+            event.delivery_status, event.next_delivery_at = "none", None  # changed since
+            return False
     if event is None or rule is None:
         return False
     outcome = await _attempt(resources, rule, event)
