@@ -168,9 +168,12 @@ async def test_an_in_app_rule_records_project_events_and_can_be_acknowledged(
 ) -> None:
     owner = await signed_in()
     rule = await create_rule(owner.browser, condition_threshold=1)
+    off = await create_rule(owner.browser, condition_threshold=1, enabled=False)
     await fail_runs(resources, owner, 1)
-    await evaluate(resources)
+    first = await evaluate(resources)
+    assert (first.rules, first.fired) == (1, 1)  # a disabled rule is not evaluated
     await evaluate(resources, now=datetime.now(UTC) + timedelta(minutes=20))
+    assert await listed(owner.api, f"/alerts/{off['id']}/events") == []
 
     project = await personal_project(owner)
     activity = await listed(owner.api, f"/projects/{project}/events?limit=100")
