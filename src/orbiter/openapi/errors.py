@@ -73,6 +73,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
+    "alerts-list-rules": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "alerts-create-rule": errors(404),
 }
 
 
