@@ -185,6 +185,8 @@ async def test_rotate_keys_re_encrypts_every_secret_with_the_newest_key(
     assert provider.status_code == 201, provider.text
     tool = await owner.browser.post("/api/v1/tools", json=http_tool(fake_llm))
     assert tool.status_code == 201, tool.text
+    alert = {"name": "A", "condition_type": "cost", "condition_threshold": 1}
+    assert (await owner.browser.post("/api/v1/alerts", json=alert)).status_code == 201
     deployer = await create_api_key(owner.browser, ["read", "secrets:read"])
     old = (migrated.data_dir / "encryption_keys").read_text().strip()  # the test run's key
     new = new_key_entry("k2")
@@ -200,6 +202,7 @@ async def test_rotate_keys_re_encrypts_every_secret_with_the_newest_key(
         "env var values: 2 re-encrypted with key k2, 0 already current",
         "provider API keys: 1 re-encrypted with key k2, 0 already current",
         "tool secret headers: 1 re-encrypted with key k2, 0 already current",
+        "alert webhook secrets: 1 re-encrypted with key k2, 0 already current",
     ]
     again = await _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
     assert "0 re-encrypted with key k2, 2 already current" in again.stdout

@@ -106,6 +106,13 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "atlas_concepts": {"ck_atlas_concepts_layer"},
         "atlas_edges": {"ck_atlas_edges_kind"},
         "atlas_diagrams": {"ck_atlas_diagrams_type"},
+        "alert_rules": {
+            "ck_alert_rules_condition_type",
+            "ck_alert_rules_action_type",
+            "ck_alert_rules_state",
+        },
+        "alert_events": {"ck_alert_events_kind", "ck_alert_events_delivery_status"},
+        "alert_deliveries": {"ck_alert_deliveries_channel", "ck_alert_deliveries_status"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 

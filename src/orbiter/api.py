@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from orbiter.agents.router import router as agents_router
+from orbiter.alerts.router import router as alerts_router
 from orbiter.api_keys.router import router as api_keys_router
 from orbiter.atlas.router import router as atlas_router
 from orbiter.auth.dependencies import require_principal
@@ -76,6 +77,7 @@ DOMAIN_ROUTERS = (
     files_router,  # /api/v1/files
     project_knowledge_router,  # /api/v1/projects/{project_id}/brief, /next-steps, /decisions
     atlas_router,  # /api/v1/projects/{project_id}/atlas
+    alerts_router,  # /api/v1/alerts
 )
 
 

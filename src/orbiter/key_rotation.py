@@ -17,11 +17,12 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from orbiter.alerts.signing import secret_context as alert_secret_context
 from orbiter.core.crypto import SecretBox, reseal
 from orbiter.core.db import transaction
 from orbiter.core.errors import ServiceUnavailable
 from orbiter.env_vars.service import value_context as env_var_context
-from orbiter.models import EnvVar, LlmProvider, Tool
+from orbiter.models import AlertRule, EnvVar, LlmProvider, Tool
 from orbiter.providers.service import key_context
 from orbiter.tools.secrets import secrets_context as tool_secrets_context
 
@@ -48,6 +49,12 @@ SEALED_COLUMNS = (
     SealedColumn("provider API keys", LlmProvider, "api_key_encrypted", key_context),
     SealedColumn(
         "tool secret headers", Tool, "secrets_encrypted", lambda row: tool_secrets_context(row.id)
+    ),
+    SealedColumn(
+        "alert webhook secrets",
+        AlertRule,
+        "secret_encrypted",
+        lambda row: alert_secret_context(row.id),
     ),
 )
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from orbiter.alerts.metrics import install_alert_metrics
 from orbiter.api import include_api
 from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # full garbage collection, which would otherwise walk that whole heap mid-request.
             # Embedded, this process runs the jobs and the periodic work too (worker.py).
             if resources.queue.in_process:
-                background = Background(resources)
+                background = Background(resources, stats=stats)
                 await background.start()
             sandboxes.start(resources.queue, resources.sessionmaker)  # reaps, then ticks
             gc.collect()
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.request_stats = stats  # GET /api/v1/monitoring/health reads it
     app.add_middleware(
         RequestContextMiddleware,
-        metrics=install_monitoring_metrics(install_metrics(app, settings)),
+        metrics=install_alert_metrics(install_monitoring_metrics(install_metrics(app, settings))),
         stats=stats,
     )
     install_api_docs(app)

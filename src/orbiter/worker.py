@@ -11,7 +11,11 @@ Periodic jobs, one line each in `periodic_jobs`:
 * runs.reap: fail runs whose worker stopped (runs/jobs.py);
 * runs.resend: send again runs left `queued` (the runs table is the queue's outbox);
 * workflows.schedule (every `ORBITER_SCHEDULE_TICK_SECONDS`, default 30): start the runs of
-  workflows whose schedule is due (workflows/triggers.py).
+  workflows whose schedule is due (workflows/triggers.py);
+* alerts.evaluate (every `ORBITER_ALERT_EVALUATE_SECONDS`, default 60) and alerts.redeliver
+  (every 5 s): evaluate the alert rules, send again the deliveries that are due
+  (alerts/jobs.py). Evaluating error rate and latency reads the request counters: the app's
+  own embedded (`stats`), shared through Redis otherwise.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ from functools import partial
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.alerts.jobs import alert_periodics, register_alert_jobs
 from orbiter.conversations.orphans import stop_orphaned_replies
 from orbiter.core.db import transaction
+from orbiter.core.request_stats import RequestStats, create_request_stats
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
 from orbiter.models import AccessToken, ApiKey, DeviceAuthorization
@@ -88,16 +94,28 @@ def periodic_jobs(resources: Resources) -> list[Periodic]:
 class Background:
     """One process's share of the background work: runs the queue's jobs and the ticks."""
 
-    def __init__(self, resources: Resources, extra: Sequence[PeriodicFactory] = ()) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        extra: Sequence[PeriodicFactory] = (),
+        stats: RequestStats | None = None,
+    ) -> None:
         self.resources = resources
         self.engine = Engine(resources)
-        self._periodic = periodic_jobs(resources) + [make(resources) for make in extra]
+        self._own_stats = stats is None
+        self.stats = stats or create_request_stats(resources.settings.redis_url)
+        self._periodic = (
+            periodic_jobs(resources)
+            + alert_periodics(resources, self.stats)
+            + [make(resources) for make in extra]
+        )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         load_executors()
         await self.engine.start()  # registers the job handlers before anything is consumed
+        register_alert_jobs(self.resources)
         await self.resources.queue.start()
         self._tasks = [
             asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),
@@ -115,6 +133,8 @@ class Background:
         await self.engine.stop(None if self.resources.queue.in_process else 0)
         if self._tasks:
             await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        if self._own_stats:
+            await self.stats.close()
 
     async def run_until_stopped(self) -> None:
         await self.start()

@@ -140,6 +140,20 @@ class Settings(BaseSettings):
     atlas_max_file_bytes: int = Field(default=512 * 1024, ge=1)
     atlas_max_files: int = Field(default=5000, ge=1)
     atlas_max_total_bytes: int = Field(default=64 * 1024**2, ge=1)  # read in one index
+    # Alerts (README: Alerts): how often enabled rules are evaluated, and their deliveries
+    # (webhook and email): the timeout of one attempt, the attempts at most, and the backoff
+    # before the next one (doubled after each failure).
+    alert_evaluate_seconds: float = Field(default=60.0, gt=0)
+    alert_delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    alert_delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    alert_delivery_backoff_seconds: float = Field(default=10.0, ge=0)
+    # SMTP for `email` alert actions; without a host, email actions are refused at save.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "orbiter@localhost"
+    smtp_starttls: bool = True  # STARTTLS after connecting (port 587); false: plain SMTP
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

@@ -1,6 +1,7 @@
 """Every SQLAlchemy model, importable from one place (Alembic reads `Base.metadata`)."""
 
 from orbiter.models.agents import TOOL_TYPES, Agent, Tool
+from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
@@ -40,6 +41,9 @@ __all__ = [
     "TOOL_TYPES",
     "AccessToken",
     "Agent",
+    "AlertDelivery",
+    "AlertEvent",
+    "AlertRule",
     "ApiKey",
     "AtlasConcept",
     "AtlasDiagram",

@@ -30,6 +30,7 @@ from orbiter.tenancy.access import member_project_ids
 HOUR = timedelta(hours=1)
 EARLIEST, LATEST = datetime(1900, 1, 1), datetime(9998, 12, 31)
 Row = tuple[Any, bool, int, int, float | None, int]
+Projects = Select[uuid.UUID] | list[uuid.UUID]  # the projects whose usage counts
 
 
 def _day(column: Any, dialect: str) -> ColumnElement[Any]:
@@ -58,14 +59,14 @@ def _grouped(
 def _span_totals(
     group_by: GroupBy,
     dialect: str,
-    user_id: uuid.UUID,
+    projects: Projects,
     since: datetime | None,
     until: datetime | None,
 ) -> Select[Any]:
     key = _key(group_by, dialect, Span.started_at, Span.provider, Span.model, Run.target_id)
     unpriced = Span.cost.is_(None)
     stmt = _grouped(key, unpriced, Span.tokens_in, Span.tokens_out, Span.cost, func.count()).where(
-        Span.project_id.in_(member_project_ids(user_id)),
+        Span.project_id.in_(projects),
         or_(Span.tokens_in > 0, Span.tokens_out > 0),
     )
     if since is not None:
@@ -80,7 +81,7 @@ def _span_totals(
 def _reply_totals(
     group_by: GroupBy,
     dialect: str,
-    user_id: uuid.UUID,
+    projects: Projects,
     since: datetime | None,
     until: datetime | None,
 ) -> Select[Any]:
@@ -94,7 +95,7 @@ def _reply_totals(
         .where(
             m.run_id.is_(None),
             or_(m.prompt_tokens > 0, m.completion_tokens > 0),
-            Conversation.project_id.in_(member_project_ids(user_id)),
+            Conversation.project_id.in_(projects),
         )
     )
     if since is not None:
@@ -107,22 +108,22 @@ def _reply_totals(
 def _edge_totals(
     group_by: GroupBy,
     dialect: str,
-    user_id: uuid.UUID,
+    projects: Projects,
     since: datetime | None,
     until: datetime | None,
 ) -> list[Select[Any]]:
     """The calls in [since, until) read one by one: spans, and replies unless grouped by a
     kind of run."""
-    spans = _span_totals(group_by, dialect, user_id, since, until)
+    spans = _span_totals(group_by, dialect, projects, since, until)
     if group_by in ("agent", "workflow"):
         return [spans]
-    return [spans, _reply_totals(group_by, dialect, user_id, since, until)]
+    return [spans, _reply_totals(group_by, dialect, projects, since, until)]
 
 
 def _rollup_totals(
     group_by: GroupBy,
     dialect: str,
-    user_id: uuid.UUID,
+    projects: Projects,
     since: datetime | None,
     until: datetime | None,
 ) -> Select[Any]:
@@ -137,7 +138,7 @@ def _rollup_totals(
     unpriced = UsageRollup.priced.is_(False)
     r = UsageRollup
     stmt = _grouped(key, unpriced, r.tokens_in, r.tokens_out, r.cost, func.sum(r.spans)).where(
-        UsageRollup.project_id.in_(member_project_ids(user_id))
+        UsageRollup.project_id.in_(projects)
     )
     if group_by in ("agent", "workflow"):
         stmt = stmt.where(UsageRollup.kind == group_by)
@@ -151,7 +152,7 @@ def _rollup_totals(
 def _plan(
     group_by: GroupBy,
     dialect: str,
-    user_id: uuid.UUID,
+    projects: Projects,
     since: datetime | None,
     until: datetime | None,
 ) -> list[Select[Any]]:
@@ -162,12 +163,12 @@ def _plan(
     first = None if since is None else _ceil(since)
     last = None if until is None else _floor(until)
     if first is not None and last is not None and first >= last:  # within one or two hours
-        return _edge_totals(group_by, dialect, user_id, since, until)
-    plan = [_rollup_totals(group_by, dialect, user_id, first, last)]
+        return _edge_totals(group_by, dialect, projects, since, until)
+    plan = [_rollup_totals(group_by, dialect, projects, first, last)]
     if since is not None and first is not None and since < first:
-        plan += _edge_totals(group_by, dialect, user_id, since, first)
+        plan += _edge_totals(group_by, dialect, projects, since, first)
     if until is not None and last is not None and last < until:
-        plan += _edge_totals(group_by, dialect, user_id, last, until)
+        plan += _edge_totals(group_by, dialect, projects, last, until)
     return plan
 
 
@@ -198,14 +199,33 @@ async def report(
     until: datetime | None,
 ) -> CostReport:
     since, until = _bound("since", since), _bound("until", until)
-    rows: list[Row] = []
-    async with read_only(engine) as conn:
-        for stmt in _plan(group_by, engine.dialect.name, user_id, since, until):
-            rows.extend(tuple(row) for row in await conn.execute(stmt))
-    buckets = _buckets(rows)
+    buckets = _buckets(await _rows(engine, group_by, member_project_ids(user_id), since, until))
     return CostReport(
         group_by=group_by, since=since, until=until, buckets=buckets, totals=_totals(buckets)
     )
+
+
+async def _rows(
+    engine: AsyncEngine,
+    group_by: GroupBy,
+    projects: Projects,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Row]:
+    rows: list[Row] = []
+    async with read_only(engine) as conn:
+        for stmt in _plan(group_by, engine.dialect.name, projects, since, until):
+            rows.extend(tuple(row) for row in await conn.execute(stmt))
+    return rows
+
+
+async def project_spend(
+    engine: AsyncEngine, *, project_id: uuid.UUID, since: datetime, until: datetime
+) -> float:
+    """The cost of one project's priced spans in [since, until) (the alerts' `cost`
+    measure), from the rollup and the edge hours' spans like `report`."""
+    rows = await _rows(engine, "provider", [project_id], as_utc(since), as_utc(until))
+    return sum(float(cost or 0.0) for _key, unpriced, _in, _out, cost, _n in rows if not unpriced)
 
 
 def _buckets(rows: list[Row]) -> list[CostBucket]:

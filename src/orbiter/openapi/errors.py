@@ -86,6 +86,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "atlas-index": errors(400),  # 400: no snapshot yet, or its manifest is not in the store
     "project-knowledge-generate-next-steps": errors(502),
     "project-knowledge-extract-decisions": errors(502),
+    "alerts-list-rules": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "alerts-create-rule": errors(404),
 }
 
 

@@ -114,6 +114,12 @@ _DESCRIPTIONS = {
         "classes, functions and types, import edges; ranked search and stored diagrams "
         "(with Mermaid text)."
     ),
+    "alerts": (
+        "Alert rules on a project's failed runs or spend, or the service's error rate or "
+        "latency, evaluated every minute: a firing and its resolving are events, delivered as "
+        "a signed webhook (Standard Webhooks), an email or a project activity event; every "
+        "delivery attempt is listed."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -1,0 +1,1 @@
+"""Alert rules evaluated on a schedule, their events, and webhook, email and in-app actions."""
