@@ -29,6 +29,7 @@ from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
 from orbiter.tools.router import router as tools_router
+from orbiter.waveforms.router import router as waveforms_router
 from orbiter.workflows.router import ci_router as workflows_ci_router
 from orbiter.workflows.router import router as workflows_router
 from orbiter.workflows.webhook_router import router as workflow_hooks_router
@@ -68,6 +69,7 @@ DOMAIN_ROUTERS = (
     deployments_ci_router,  # /api/v1/ci/deployments
     search_router,  # /api/v1/search
     monitoring_router,  # /api/v1/monitoring
+    waveforms_router,  # /api/v1/waveforms
 )
 
 

@@ -47,6 +47,11 @@ LARGER_BODIES: dict[tuple[str, str], Callable[[Settings], int]] = {
     # Whole conversations (and a file to edit) sent by the client.
     ("POST", "/chat"): lambda s: max(s.max_json_bytes, 16 * MIB),
     ("POST", "/chat/morph-chat"): lambda s: max(s.max_json_bytes, 16 * MIB),
+    # Multipart VCD/FST/GHW files: the largest plan's cap here; the route applies the caller's.
+    ("POST", "/waveforms"): lambda s: (
+        max(s.waveform_max_bytes_free, s.waveform_max_bytes_pro, s.waveform_max_bytes_team)
+        + 64 * 1024
+    ),
 }
 
 

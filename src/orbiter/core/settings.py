@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     webhook_wait_seconds: float = Field(default=10.0, ge=0, le=300)
     webhook_max_bytes: int = Field(default=256 * 1024, ge=2)
     schedule_tick_seconds: float = Field(default=30.0, gt=0)
+    # Waveforms (README: Waveforms): the largest upload per plan (API.md: free 25 MB, pro
+    # 200 MB, team 500 MB), and how many parsed files each process keeps open for queries.
+    waveform_max_bytes_free: int = Field(default=25 * 1024**2, ge=1)
+    waveform_max_bytes_pro: int = Field(default=200 * 1024**2, ge=1)
+    waveform_max_bytes_team: int = Field(default=500 * 1024**2, ge=1)
+    waveform_cache_files: int = Field(default=4, ge=0)
 
     @field_validator("encryption_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from orbiter.models.store import (
     Workspace,
 )
 from orbiter.models.user import User
+from orbiter.models.waveforms import WAVEFORM_FORMATS, Waveform
 from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "RUN_STATUSES",
     "SPAN_TYPES",
     "TOOL_TYPES",
+    "WAVEFORM_FORMATS",
     "AccessToken",
     "Agent",
     "ApiKey",
@@ -53,6 +55,7 @@ __all__ = [
     "UsageRollup",
     "User",
     "UserSettings",
+    "Waveform",
     "Workflow",
     "WorkflowVersion",
     "Workspace",

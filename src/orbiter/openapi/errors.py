@@ -73,6 +73,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
+    # Not multipart or not a waveform (415), no file or one that does not parse (422), an
+    # interrupted upload (400), a `project_id` that is not the caller's (404; 403 as viewer).
+    "waveforms-upload": errors(400, 404, 415, 422),
 }
 
 

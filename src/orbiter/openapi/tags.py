@@ -94,6 +94,11 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "waveforms": (
+        "The caller's simulation waveforms (VCD, FST, GHW): upload, parsed at once into the "
+        "signal hierarchy and time range; a signal's value changes over a time window, "
+        "down-sampled to a bound; download of the original; delete."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
