@@ -162,3 +162,23 @@ async def test_list_download_and_delete_remove_the_file_when_no_one_else_has_it(
     sha = str(first["sha256"])
     assert not await resources.blobs.exists(f"waveforms/{sha[:2]}/{sha[2:4]}/{sha}")
     assert (await user.api.get(f"{API}/waveforms")).json()["data"] == []
+
+
+async def test_queries_read_the_stored_file_when_no_parsed_copy_is_kept(
+    user: SignedIn, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ORBITER_WAVEFORM_CACHE_FILES=0 every query parses the stored original again; with
+    room for one file, a file pushed out by newer uploads is read back from the store."""
+    expected = [(0, "x" * 32), (1, format(34, "032b")), (2, format(17, "032b"))]
+    monkeypatch.setattr(resources.settings, "waveform_cache_files", 0)
+    gcd = await uploaded(user.api, "GCD.vcd", shared_fixture("GCD.vcd"))
+    for _ in range(2):
+        x = await _values(user.api, gcd["id"], "GCD.x")
+        assert [(c["time"], c["value"]) for c in x["changes"]] == expected
+
+    monkeypatch.setattr(resources.settings, "waveform_cache_files", 1)
+    await uploaded(user.api, "basic_test.fst", shared_fixture("basic_test.fst"))
+    await uploaded(user.api, "ali.ghw", shared_fixture("ali.ghw"))  # pushes the FST out
+    for _ in range(2):
+        x = await _values(user.api, gcd["id"], "GCD/x")
+        assert [(c["time"], c["value"]) for c in x["changes"]] == expected

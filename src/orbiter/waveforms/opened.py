@@ -74,6 +74,13 @@ class OpenedFiles:
             threading.Thread(target=evicted.close, daemon=True).start()
         return opened
 
+    def adopt(self, key: str, directory: Path, waveform: Any, *, capacity: int) -> bool:
+        """Keep a file parsed elsewhere (at upload); False when there is no room for it."""
+        if capacity <= 0 or key in self._files:
+            return False
+        self._keep(key, Opened(directory, waveform), capacity)
+        return True
+
     def forget(self, key: str) -> None:
         """Drop the parsed copy (its bytes were deleted)."""
         evicted = self._files.pop(key, None)

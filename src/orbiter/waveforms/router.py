@@ -72,7 +72,11 @@ async def upload_waveform(
     limit = service.plan_limit(resources.settings, principal.plan)
     received = await receive_waveform(request, limit=limit, plan=principal.plan)
     row = await service.create_waveform(
-        db, resources.blobs, user_id=principal.user_id, received=received
+        db,
+        resources.blobs,
+        user_id=principal.user_id,
+        received=received,
+        cache_files=resources.settings.waveform_cache_files,
     )
     return service.waveform_read(row)
 

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +22,7 @@ from orbiter.core.db import delete_one
 from orbiter.core.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.settings import Settings
-from orbiter.models import Role, Waveform
+from orbiter.models import WAVEFORM_FORMATS, Role, Waveform
 from orbiter.storage import BlobNotFound, BlobStore
 from orbiter.storage.streams import ThreadedReader
 from orbiter.tenancy.access import load_project
@@ -88,31 +89,16 @@ def waveform_detail(row: Waveform) -> WaveformDetail:
 # ---------------------------------------------------------------- upload
 
 
-def _summarize(received: Received) -> parse.Summary:
-    """Blocking: parse the received file (a worker thread runs this)."""
-    return parse.summarize(parse.open_waveform(received.path))
+def _parse(received: Received) -> tuple[Any, parse.Summary]:
+    """Blocking: the parsed file and its summary (a worker thread runs this)."""
+    waveform = parse.open_waveform(received.path)
+    return waveform, parse.summarize(waveform)
 
 
-async def create_waveform(
-    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, received: Received
-) -> Waveform:
-    """Parse (415 for bytes in no waveform format, 422 for a broken file), store, record;
-    the received file's temporary directory is removed in every case."""
+async def _parsed(received: Received) -> tuple[Any, parse.Summary]:
+    """415 for bytes in no waveform format, 422 for a waveform file that does not parse."""
     try:
-        return await _create(db, store, user_id=user_id, received=received)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, received.directory, True)
-
-
-async def _create(
-    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, received: Received
-) -> Waveform:
-    if received.project_id is not None:
-        await load_project(
-            db, user_id=user_id, project_id=received.project_id, min_role=Role.EDITOR
-        )
-    try:
-        summary = await asyncio.to_thread(_summarize, received)
+        waveform, summary = await asyncio.to_thread(_parse, received)
     except parse.NotAWaveform as exc:
         raise UnsupportedMediaType(
             "Not a waveform file: Orbiter reads VCD, FST and GHW",
@@ -122,11 +108,42 @@ async def _create(
         raise ValidationFailed.for_field(
             "file", f"The waveform file does not parse: {exc}", "invalid_waveform"
         ) from exc
-    if summary.format not in ("vcd", "fst", "ghw"):
+    if summary.format not in WAVEFORM_FORMATS:
         raise UnsupportedMediaType(f"Unsupported waveform format {summary.format!r}")
-    key = store_key(received.sha256)
-    await store.put_stream(key, ThreadedReader(received.path.open("rb"), chunk_size=COPY_CHUNK))
-    row = Waveform(
+    return waveform, summary
+
+
+async def create_waveform(
+    db: AsyncSession,
+    store: BlobStore,
+    *,
+    user_id: uuid.UUID,
+    received: Received,
+    cache_files: int,
+) -> Waveform:
+    """Parse, store, record. The parsed file is kept for the queries that follow (with the
+    received copy); otherwise, and on any failure, the received copy is removed."""
+    kept = False
+    try:
+        if received.project_id is not None:
+            await load_project(
+                db, user_id=user_id, project_id=received.project_id, min_role=Role.EDITOR
+            )
+        waveform, summary = await _parsed(received)
+        key = store_key(received.sha256)
+        await store.put_stream(key, ThreadedReader(received.path.open("rb"), chunk_size=COPY_CHUNK))
+        row = _row(user_id, received, summary)
+        db.add(row)
+        await db.flush()
+        kept = OPENED.adopt(key, received.directory, waveform, capacity=cache_files)
+        return row
+    finally:
+        if not kept:
+            await asyncio.to_thread(shutil.rmtree, received.directory, True)
+
+
+def _row(user_id: uuid.UUID, received: Received, summary: parse.Summary) -> Waveform:
+    return Waveform(
         user_id=user_id,
         project_id=received.project_id,
         name=received.name,
@@ -139,9 +156,6 @@ async def _create(
         signal_count=summary.signal_count,
         hierarchy=summary.hierarchy,
     )
-    db.add(row)
-    await db.flush()
-    return row
 
 
 # ---------------------------------------------------------------- reading
