@@ -62,7 +62,10 @@ async def test_an_upload_over_the_plans_limit_is_413_before_the_body_is_read(
     monkeypatch.setattr(resources.settings, "waveform_max_bytes_free", len(gcd) - 1)
     error = assert_error(await upload(user.api, "GCD.vcd", gcd), 413, "PAYLOAD_TOO_LARGE")
     assert error["details"] == {"max_bytes": len(gcd) - 1, "plan": "free"}
-    await _nothing_kept(user, resources, gcd)
+    assert (await user.api.get(f"{API}/waveforms")).json()["data"] == []
+    unique = uuid.uuid4().bytes * 100  # bytes no other test stored
+    assert_error(await upload(user.api, "big.vcd", unique), 413, "PAYLOAD_TOO_LARGE")
+    await _nothing_kept(user, resources, unique)
 
     sent: list[int] = []
 
