@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
+from drift import ok_json  # type: ignore[import-not-found]  # noqa: E402
 from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
     embedded_env,
     info,
@@ -76,14 +77,6 @@ def write_vcd(path: Path, target_bytes: int) -> None:
             out.write(chunk)
             written += len(chunk)
             time_ += 10
-
-
-def ok_json(response: httpx.Response) -> Any:
-    if response.status_code >= 400:
-        raise RuntimeError(
-            f"{response.request.url} answered {response.status_code}: {response.text}"
-        )
-    return response.json()
 
 
 def windows(start: int, end: int, count: int) -> list[tuple[int, int]]:
