@@ -242,7 +242,9 @@ async def release_bytes(
     sessions: async_sessionmaker[AsyncSession], store: BlobStore, sha256: str
 ) -> None:
     """After a delete has committed: remove the stored bytes unless a waveform still names
-    them (the same file uploaded again, by anyone)."""
+    them (the same file uploaded again, by anyone). An upload of the same bytes whose row is
+    not committed yet when this looks can lose them: its queries and download then answer 404
+    ("no longer stored") until the file is uploaded again."""
     async with sessions() as db:
         count = await db.scalar(
             select(func.count()).select_from(Waveform).where(Waveform.content_hash == sha256)
