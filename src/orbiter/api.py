@@ -34,6 +34,7 @@ from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
 from orbiter.tools.router import router as tools_router
+from orbiter.waveforms.router import router as waveforms_router
 from orbiter.workflows.router import ci_router as workflows_ci_router
 from orbiter.workflows.router import router as workflows_router
 from orbiter.workflows.webhook_router import router as workflow_hooks_router
@@ -78,6 +79,7 @@ DOMAIN_ROUTERS = (
     project_knowledge_router,  # /api/v1/projects/{project_id}/brief, /next-steps, /decisions
     atlas_router,  # /api/v1/projects/{project_id}/atlas
     alerts_router,  # /api/v1/alerts
+    waveforms_router,  # /api/v1/waveforms
 )
 
 

@@ -51,6 +51,11 @@ LARGER_BODIES: dict[tuple[str, str], Callable[[Settings], int]] = {
     ("POST", "/files"): lambda s: s.files_max_request_bytes,
     ("POST", "/files/content"): lambda s: s.files_max_request_bytes,
     ("POST", "/files/batch"): lambda s: s.files_max_request_bytes,
+    # Multipart VCD/FST/GHW files: the largest plan's cap here; the route applies the caller's.
+    ("POST", "/waveforms"): lambda s: (
+        max(s.waveform_max_bytes_free, s.waveform_max_bytes_pro, s.waveform_max_bytes_team)
+        + 64 * 1024
+    ),
 }
 
 

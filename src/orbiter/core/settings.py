@@ -154,6 +154,12 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "orbiter@localhost"
     smtp_starttls: bool = True  # STARTTLS after connecting (port 587); false: plain SMTP
+    # Waveforms (README: Waveforms): the largest upload per plan (API.md: free 25 MB, pro
+    # 200 MB, team 500 MB), and how many parsed files each process keeps open for queries.
+    waveform_max_bytes_free: int = Field(default=25 * 1024**2, ge=1)
+    waveform_max_bytes_pro: int = Field(default=200 * 1024**2, ge=1)
+    waveform_max_bytes_team: int = Field(default=500 * 1024**2, ge=1)
+    waveform_cache_files: int = Field(default=4, ge=0)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

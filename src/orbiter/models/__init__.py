@@ -29,6 +29,7 @@ from orbiter.models.store import (
     Workspace,
 )
 from orbiter.models.user import User
+from orbiter.models.waveforms import WAVEFORM_FORMATS, Waveform
 from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "RUN_STATUSES",
     "SPAN_TYPES",
     "TOOL_TYPES",
+    "WAVEFORM_FORMATS",
     "AccessToken",
     "Agent",
     "AlertDelivery",
@@ -75,6 +77,7 @@ __all__ = [
     "UsageRollup",
     "User",
     "UserSettings",
+    "Waveform",
     "Workflow",
     "WorkflowVersion",
     "Workspace",

@@ -88,6 +88,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "project-knowledge-extract-decisions": errors(502),
     "alerts-list-rules": errors(404),  # 404: a `project_id` that is not one of the caller's
     "alerts-create-rule": errors(404),
+    # Not multipart or not a waveform (415), no file or one that does not parse (422), an
+    # interrupted upload (400), a `project_id` that is not the caller's (404; 403 as viewer).
+    "waveforms-upload": errors(400, 404, 415, 422),
 }
 
 

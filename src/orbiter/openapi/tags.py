@@ -120,6 +120,11 @@ _DESCRIPTIONS = {
         "a signed webhook (Standard Webhooks), an email or a project activity event; every "
         "delivery attempt is listed."
     ),
+    "waveforms": (
+        "The caller's simulation waveforms (VCD, FST, GHW): upload, parsed at once into the "
+        "signal hierarchy and time range; a signal's value changes over a time window, "
+        "down-sampled to a bound; download of the original; delete."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
