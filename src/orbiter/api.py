@@ -16,6 +16,8 @@ from orbiter.deployments.router import ci_router as deployments_ci_router
 from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
+from orbiter.knowledge.router import documents_router
+from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
 from orbiter.oauth.router import router as oauth_router
 from orbiter.openapi import install_openapi
@@ -68,6 +70,8 @@ DOMAIN_ROUTERS = (
     deployments_ci_router,  # /api/v1/ci/deployments
     search_router,  # /api/v1/search
     monitoring_router,  # /api/v1/monitoring
+    knowledge_router,  # /api/v1/knowledge-bases
+    documents_router,  # /api/v1/documents
 )
 
 

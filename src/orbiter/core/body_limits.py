@@ -47,6 +47,9 @@ LARGER_BODIES: dict[tuple[str, str], Callable[[Settings], int]] = {
     # Whole conversations (and a file to edit) sent by the client.
     ("POST", "/chat"): lambda s: max(s.max_json_bytes, 16 * MIB),
     ("POST", "/chat/morph-chat"): lambda s: max(s.max_json_bytes, 16 * MIB),
+    # A multipart document upload: the file plus its part headers; the route checks the
+    # file's own size against ORBITER_MAX_DOCUMENT_BYTES.
+    ("POST", "/knowledge-bases/{kb_id}/documents"): lambda s: s.max_document_bytes + 64 * 1024,
 }
 
 

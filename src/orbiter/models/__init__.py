@@ -4,6 +4,13 @@ from orbiter.models.agents import TOOL_TYPES, Agent, Tool
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
+from orbiter.models.knowledge import (
+    DOCUMENT_STATUSES,
+    DOCUMENT_TYPES,
+    Document,
+    KnowledgeBase,
+    KnowledgeChunk,
+)
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
 from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span, UsageRollup
@@ -22,6 +29,8 @@ from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
     "DEPLOYMENT_TARGETS",
+    "DOCUMENT_STATUSES",
+    "DOCUMENT_TYPES",
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
     "RUN_KINDS",
@@ -35,9 +44,12 @@ __all__ = [
     "Conversation",
     "Deployment",
     "DeviceAuthorization",
+    "Document",
     "DriftReport",
     "EnvVar",
     "Event",
+    "KnowledgeBase",
+    "KnowledgeChunk",
     "LlmProvider",
     "Message",
     "ObjectOwner",

@@ -94,6 +94,12 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "knowledge": (
+        "Knowledge bases of a project and their documents (txt, md, html, json, csv, pdf): "
+        "stored by content hash, their text extracted, chunked and indexed in the background; "
+        "ranked chunk search by full text, fused with vector similarity when an embedding "
+        "model is configured on a provider."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
