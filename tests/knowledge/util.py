@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from tests.helpers import API
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "documents"
+# ../shared/fixtures beside the checkout; ORBITER_TEST_FIXTURES names another place (a worktree).
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("ORBITER_TEST_FIXTURES") or SHARED) / "documents"
 DONE = {"ready", "failed"}
 
 
