@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.db import delete_one
+from orbiter.core.errors import ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.knowledge import jobs
 from orbiter.knowledge.embeddings import embedder_for
@@ -151,9 +152,10 @@ async def update_knowledge_base(
         sent.get("chunk_size", row.chunk_size),
         sent.get("chunk_overlap", row.chunk_overlap),
     )
-    KnowledgeBaseCreate.model_validate(
-        {"name": row.name, "chunk_size": size, "chunk_overlap": overlap}
-    )
+    if overlap * 2 > size:
+        raise ValidationFailed.for_field(
+            "chunk_overlap", f"chunk_overlap must be at most half of chunk_size ({size})"
+        )
     rechunk = (size, overlap) != (row.chunk_size, row.chunk_overlap)
     for name, value in sent.items():
         setattr(row, name, value)
