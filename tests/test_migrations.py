@@ -101,6 +101,7 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "spans": {"ck_spans_type", "ck_spans_status"},
         "tools": {"ck_tools_type"},
         "deployments": {"ck_deployments_target_type"},
+        "documents": {"ck_documents_file_type", "ck_documents_status"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 

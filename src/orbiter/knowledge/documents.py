@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.core.db import delete_one
 from orbiter.core.errors import NotFound, UnsupportedMediaType
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.core.schemas import has_control_characters
 from orbiter.knowledge import jobs
 from orbiter.knowledge.originals import Upload, store_original
 from orbiter.knowledge.schemas import DocumentDetail, DocumentRead, DocumentStatus
@@ -69,6 +70,13 @@ def file_type(filename: str | None, content_type: str | None) -> str:
     )
 
 
+def document_name(filename: str | None, kind: str) -> str:
+    """The file's base name without control characters (NUL...), else `document.<type>`."""
+    base = PurePosixPath((filename or "").replace("\\", "/")).name
+    cleaned = "".join(c for c in base if not has_control_characters(c)).strip()
+    return cleaned[:MAX_NAME] or f"document.{kind}"
+
+
 def document_read(row: Document) -> DocumentRead:
     return DocumentRead.model_validate(row, from_attributes=True)
 
@@ -110,7 +118,7 @@ async def upload_document(
         knowledge_base_id=kb.id,
         project_id=kb.project_id,
         created_by=user_id,
-        name=(PurePosixPath(upload.filename or "").name or f"document.{kind}")[:MAX_NAME],
+        name=document_name(upload.filename, kind),
         file_type=kind,
         content_type=CANONICAL_MEDIA_TYPE[kind],
         size=stored.size,

@@ -86,7 +86,7 @@ def pdf_text(data: bytes) -> str:
     text = "\n\n".join(page.strip() for page in pages if page.strip())
     if not text:
         raise ExtractionFailed("The PDF has no text (a scanned PDF needs OCR first)")
-    return unicodedata.normalize("NFKC", text)
+    return unicodedata.normalize("NFKC", text).replace("\x00", "")
 
 
 EXTRACTORS: dict[str, Callable[[bytes], str]] = {

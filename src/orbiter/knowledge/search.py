@@ -66,6 +66,7 @@ async def search(
     embedder: Embedder | None,
 ) -> SearchResponse:
     ids = list(kb_ids)
+    query = query.replace("\x00", " ")  # never a word, and PostgreSQL text cannot hold it
     candidates = max(top_k * 4, MIN_CANDIDATES)
     async with read_only(engine) as conn:
         by_text = await fulltext.rank(conn, query, ids, candidates)
