@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orbiter.knowledge.retrieval import hits, retrieve
-from orbiter.tools.base import RunnableTool, ToolContext, ToolFailed
+from orbiter.tools.base import RunnableTool, ToolContext, ToolFailed, ToolFunction
 
 NAME = "knowledge_search"
 DESCRIPTION = (
@@ -72,21 +72,18 @@ def bound_to(kb_ids: Sequence[uuid.UUID]) -> RunnableTool:
     async def run_bound(context: ToolContext, arguments: dict[str, Any]) -> dict[str, Any]:
         return await _run(context, arguments, bases)
 
+    return _tool(run_bound, with_bases=False)
+
+
+def _tool(function: ToolFunction, *, with_bases: bool) -> RunnableTool:
     return RunnableTool(
         id=NAME,
         name=NAME,
         description=DESCRIPTION,
-        input_schema=_schema(False),
-        run=run_bound,
+        input_schema=_schema(with_bases),
+        run=function,
         builtin=True,
     )
 
 
-KNOWLEDGE_SEARCH = RunnableTool(
-    id=NAME,
-    name=NAME,
-    description=DESCRIPTION,
-    input_schema=_schema(True),
-    run=run,
-    builtin=True,
-)
+KNOWLEDGE_SEARCH = _tool(run, with_bases=True)
