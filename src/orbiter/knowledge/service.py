@@ -20,6 +20,7 @@ from orbiter.knowledge.schemas import (
     DocumentCounts,
     KnowledgeBaseCreate,
     KnowledgeBaseRead,
+    KnowledgeBaseStatus,
     KnowledgeBaseUpdate,
     QueryRequest,
     SearchResponse,
@@ -69,13 +70,11 @@ def _read(row: KnowledgeBase, by_status: dict[str, int], chunks: int) -> Knowled
     counts = DocumentCounts(
         total=sum(by_status.values()), **{s: by_status.get(s, 0) for s in STATUSES}
     )
-    status = (
-        "empty"
-        if not counts.total
-        else "indexing"
-        if counts.pending + counts.processing
-        else "ready"
-    )
+    status: KnowledgeBaseStatus = "ready"
+    if not counts.total:
+        status = "empty"
+    elif counts.pending + counts.processing:
+        status = "indexing"
     return KnowledgeBaseRead(
         id=row.id,
         project_id=row.project_id,
