@@ -217,7 +217,12 @@ async def get_document(
 @documents_router.get(
     "/{document_id}/download",
     response_class=Response,
-    responses={200: {"description": "The original file", "content": {"*/*": {}}}},
+    responses={
+        200: {"description": "The original file", "content": {"*/*": {}}},
+        206: {"description": "The requested byte range", "content": {"*/*": {}}},
+        304: {"description": "Not modified (If-None-Match)"},
+        416: {"description": "Range not satisfiable (RANGE_NOT_SATISFIABLE)"},
+    },
     summary="Download a document's original",
 )
 async def download_document(

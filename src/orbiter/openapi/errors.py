@@ -73,6 +73,12 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
+    "knowledge-list-bases": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "knowledge-create-base": errors(404),
+    "knowledge-upload-document": errors(415),  # not txt, md, html, json, csv or pdf
+    # 502: the caller's embedding provider failed to embed the query
+    "knowledge-query-base": errors(502),
+    "knowledge-search-documents": errors(502),
 }
 
 
