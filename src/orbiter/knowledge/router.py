@@ -218,8 +218,11 @@ async def get_document(
     "/{document_id}/download",
     response_class=Response,
     responses={
-        200: {"description": "The original file", "content": {"*/*": {}}},
-        206: {"description": "The requested byte range", "content": {"*/*": {}}},
+        200: {"description": "The original file", "content": {"application/octet-stream": {}}},
+        206: {
+            "description": "The requested byte range",
+            "content": {"application/octet-stream": {}},
+        },
         304: {"description": "Not modified (If-None-Match)"},
         416: {"description": "Range not satisfiable (RANGE_NOT_SATISFIABLE)"},
     },
