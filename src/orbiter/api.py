@@ -19,6 +19,8 @@ from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.files.router import router as files_router
+from orbiter.knowledge.router import documents_router
+from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
 from orbiter.oauth.router import router as oauth_router
 from orbiter.openapi import install_openapi
@@ -80,6 +82,8 @@ DOMAIN_ROUTERS = (
     atlas_router,  # /api/v1/projects/{project_id}/atlas
     alerts_router,  # /api/v1/alerts
     waveforms_router,  # /api/v1/waveforms
+    knowledge_router,  # /api/v1/knowledge-bases
+    documents_router,  # /api/v1/documents
 )
 
 

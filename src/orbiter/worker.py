@@ -10,6 +10,8 @@ Periodic jobs, one line each in `periodic_jobs`:
   by a process that is gone as `incomplete` (conversations/orphans.py);
 * runs.reap: fail runs whose worker stopped (runs/jobs.py);
 * runs.resend: send again runs left `queued` (the runs table is the queue's outbox);
+* knowledge.recover: documents whose indexing worker was lost are queued again
+  (knowledge/jobs.py);
 * workflows.schedule (every `ORBITER_SCHEDULE_TICK_SECONDS`, default 30): start the runs of
   workflows whose schedule is due (workflows/triggers.py);
 * alerts.evaluate (every `ORBITER_ALERT_EVALUATE_SECONDS`, default 60) and alerts.redeliver
@@ -37,6 +39,7 @@ from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats, create_request_stats
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
+from orbiter.knowledge import jobs as knowledge_jobs
 from orbiter.models import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.queue import Periodic, Ticker
 from orbiter.runs import jobs as run_jobs
@@ -84,6 +87,11 @@ def periodic_jobs(resources: Resources) -> list[Periodic]:
             "runs.resend", run_jobs.RESEND_EVERY_SECONDS, partial(run_jobs.resend_queued, resources)
         ),
         Periodic(
+            "knowledge.recover",
+            knowledge_jobs.RECOVER_EVERY_SECONDS,
+            partial(knowledge_jobs.recover_documents, resources),
+        ),
+        Periodic(
             "workflows.schedule",
             resources.settings.schedule_tick_seconds,
             partial(fire_due_schedules, resources),
@@ -116,6 +124,9 @@ class Background:
         load_executors()
         await self.engine.start()  # registers the job handlers before anything is consumed
         register_alert_jobs(self.resources)
+        self.resources.queue.register(
+            knowledge_jobs.INDEX_JOB, partial(knowledge_jobs.handle_index, self.resources)
+        )
         await self.resources.queue.start()
         self._tasks = [
             asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),

@@ -20,6 +20,8 @@ and by the API key: a key starting with `bad` answers 401 (OpenAI / Anthropic er
 Bodies the real APIs refuse are refused the same way (400 `invalid_request_error`, see
 `tests.fakes.llm_checks`): no `model`, Anthropic without `max_tokens` or with turns that do
 not alternate from a first user turn, an OpenAI `tool` message without `tool_call_id`, ...
+`POST /v1/embeddings` answers deterministic bag-of-words vectors (`fake_embedding`; 64
+dimensions unless the body asks for `dimensions`; a model with `error` in its name: 500).
 `fake.queue_reply("text")` makes the next completions (any echo-like model) answer "text".
 Every request is logged in `fake.requests` (server, method, path, headers, json body).
 
@@ -38,9 +40,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -260,14 +264,46 @@ def openai_app(state: FakeState) -> Starlette:
             _openai_stream(state, model, reply, messages), media_type="text/event-stream"
         )
 
+    async def embeddings(request: Request) -> Response:
+        body = await _record(request, "openai", state)
+        if _openai_key(request).startswith("bad"):
+            return _openai_error(401, "Incorrect API key provided", "invalid_request_error")
+        model, texts = body.get("model"), body.get("input")
+        if not model or not isinstance(texts, list) or not texts:
+            return _openai_error(
+                400, "model and a list input are required", "invalid_request_error"
+            )
+        if "error" in str(model):
+            return _openai_error(500, "The server had an error", "server_error")
+        size = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+        data = [
+            {"object": "embedding", "index": i, "embedding": fake_embedding(str(t), size)}
+            for i, t in enumerate(texts)
+        ]
+        usage = {"prompt_tokens": sum(len(str(t).split()) for t in texts), "total_tokens": 0}
+        return JSONResponse({"object": "list", "model": model, "data": data, "usage": usage})
+
     return Starlette(
         routes=[
             Route("/v1/models", models),
             Route("/v1/redirected-models", redirected),
             Route("/api/tags", tags),
             Route("/v1/chat/completions", completions, methods=["POST"]),
+            Route("/v1/embeddings", embeddings, methods=["POST"]),
         ]
     )
+
+
+EMBEDDING_DIMENSIONS = 64
+
+
+def fake_embedding(text: str, size: int) -> list[float]:
+    """A deterministic bag-of-words vector: each lower-cased word adds 1 to the component its
+    CRC-32 picks, so texts sharing words are close (cosine) and unrelated ones are not."""
+    vector = [0.0] * size
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[zlib.crc32(word.encode()) % size] += 1.0
+    return vector
 
 
 def _openai_completion(model: str, reply: str, messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from tests.fakes.llm_servers import FakeLLM
 from tests.helpers import API, add_member, assert_error, browser_for, new_project, unique_email
 from tests.tools.util import TOOLS, create_tool, http_tool
 
-BUILTINS = ["ask_user", "calculator", "current_time", "http_request"]
+BUILTINS = ["ask_user", "calculator", "current_time", "http_request", "knowledge_search"]
 
 
 async def test_built_ins_are_listed_first_and_read_only(browser: AsyncClient) -> None:

@@ -1,5 +1,6 @@
 """The nodes that reach outside the run: llm_call, prompt_template, agent_node, function_tool,
-http_request, and the two that wait for later issues (code_python, knowledge_retrieval). Each
+http_request, and code_python, which waits for a later issue (knowledge_retrieval is tested in
+tests/knowledge/test_retrieval.py). Each
 test runs a workflow over HTTP and checks the effect where it lands: the fake LLM server got
 the rendered prompt, the loopback server got the request, the tool ran."""
 
@@ -382,7 +383,7 @@ async def test_an_http_request_goes_through_the_outbound_guard(
     assert echo.requests == []
 
 
-# ------------------------------------------------------------------ code_python, knowledge
+# ------------------------------------------------------------------ code_python
 
 
 async def test_code_python_that_does_not_compile_is_refused_at_save(
@@ -400,17 +401,3 @@ async def test_code_python_fails_its_runs_until_the_sandbox_exists(browser: Asyn
     run = await run_canvas(browser, flow(node("code", "code_python", code="result = 1 + 1")))
     assert run["status"] == "failed"
     assert "Python sandbox is not available" in run["error"]["message"], run["error"]
-
-
-async def test_knowledge_retrieval_fails_its_runs_until_knowledge_bases_exist(
-    browser: AsyncClient,
-) -> None:
-    search = node(
-        "search",
-        "knowledge_retrieval",
-        knowledge_base_id="00000000-0000-4000-8000-000000000000",
-        query="{{ inputs.q }}",
-    )
-    run = await run_canvas(browser, flow(search), q="refunds")
-    assert run["status"] == "failed"
-    assert "Knowledge bases are not available" in run["error"]["message"], run["error"]

@@ -28,6 +28,7 @@ from orbiter.models import Agent, LlmProvider
 from orbiter.providers.opening import OpenedProvider, adapter_for, user_provider
 from orbiter.runs.engine import AwaitApproval, AwaitInput, RunContext, register_executor
 from orbiter.tools.base import RunnableTool
+from orbiter.tools.builtin import knowledge_search
 from orbiter.tools.registry import CONVERSATIONAL
 from orbiter.tools.service import runnable_tool
 
@@ -91,6 +92,9 @@ async def agent_tools(db: AsyncSession, ctx: RunContext, agent: Agent) -> dict[s
         if tool is None or (tool.name in CONVERSATIONAL and ctx.conversation_id is None):
             continue
         tools[tool.name] = tool
+    if agent.knowledge_base_ids:  # searches the agent's knowledge bases, listed or not
+        bases = [uuid.UUID(kb) for kb in agent.knowledge_base_ids]
+        tools[knowledge_search.NAME] = knowledge_search.bound_to(bases)
     return tools
 
 

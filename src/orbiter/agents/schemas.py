@@ -41,7 +41,8 @@ class AgentCreate(RequestModel):
     knowledge_base_ids: list[uuid.UUID] = Field(
         default_factory=list,
         max_length=64,
-        description="Knowledge bases of the project (none exist yet: any id is refused)",
+        description="Knowledge bases of the agent's project; the agent is offered the "
+        "`knowledge_search` tool over them",
     )
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_steps: int | None = Field(

@@ -21,7 +21,7 @@ from orbiter.conversations.service import load_conversation
 from orbiter.core.db import delete_one
 from orbiter.core.errors import NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
-from orbiter.models import Agent, Role, Tool
+from orbiter.models import Agent, KnowledgeBase, Role, Tool
 from orbiter.providers.service import load_provider
 from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import (
@@ -96,9 +96,21 @@ async def _checked_tools(db: AsyncSession, project_id: uuid.UUID, tool_ids: list
     return [str(uuid.UUID(ref)) if builtin(ref) is None else ref for ref in unique]
 
 
-def _check_knowledge_bases(ids: list[uuid.UUID]) -> None:
-    if ids:  # none exist yet, so every id names nothing the caller may use
-        raise missing_reference("knowledge_base_ids", "Knowledge base")
+async def _checked_knowledge_bases(
+    db: AsyncSession, project_id: uuid.UUID, ids: list[uuid.UUID]
+) -> list[str]:
+    """The list without repeats, each a knowledge base of the project."""
+    unique = list(dict.fromkeys(ids))
+    if unique:
+        await check_references(
+            db,
+            KnowledgeBase,
+            unique,
+            project_id=project_id,
+            field="knowledge_base_ids",
+            label="Knowledge base",
+        )
+    return [str(kb) for kb in unique]
 
 
 # ---------------------------------------------------------------- CRUD
@@ -129,10 +141,10 @@ async def create_agent(db: AsyncSession, *, user_id: uuid.UUID, body: AgentCreat
     if body.provider_id is not None:
         await _check_provider(db, user_id, body.provider_id)
     tool_ids = await _checked_tools(db, project_id, body.tool_ids)
-    _check_knowledge_bases(body.knowledge_base_ids)
+    bases = await _checked_knowledge_bases(db, project_id, body.knowledge_base_ids)
     settings = body.model_dump(include=set(SETTINGS) | {"name", "provider_id"})
     return await _insert(
-        db, user_id, project_id=project_id, tool_ids=tool_ids, knowledge_base_ids=[], **settings
+        db, user_id, project_id=project_id, tool_ids=tool_ids, knowledge_base_ids=bases, **settings
     )
 
 
@@ -169,7 +181,9 @@ async def update_agent(
     if body.tool_ids is not None:
         row.tool_ids = await _checked_tools(db, row.project_id, body.tool_ids)
     if body.knowledge_base_ids is not None:
-        _check_knowledge_bases(body.knowledge_base_ids)
+        row.knowledge_base_ids = await _checked_knowledge_bases(
+            db, row.project_id, body.knowledge_base_ids
+        )
     for name in ("name", "provider_id", *SETTINGS):
         if name in sent:
             setattr(row, name, getattr(body, name))

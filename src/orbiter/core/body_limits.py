@@ -56,6 +56,9 @@ LARGER_BODIES: dict[tuple[str, str], Callable[[Settings], int]] = {
         max(s.waveform_max_bytes_free, s.waveform_max_bytes_pro, s.waveform_max_bytes_team)
         + 64 * 1024
     ),
+    # A multipart document upload: the file plus its part headers; the route checks the
+    # file's own size against ORBITER_MAX_DOCUMENT_BYTES.
+    ("POST", "/knowledge-bases/{kb_id}/documents"): lambda s: s.max_document_bytes + 64 * 1024,
 }
 
 

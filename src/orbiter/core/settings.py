@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     waveform_max_bytes_pro: int = Field(default=200 * 1024**2, ge=1)
     waveform_max_bytes_team: int = Field(default=500 * 1024**2, ge=1)
     waveform_cache_files: int = Field(default=4, ge=0)
+    # Knowledge bases (README: Knowledge): the largest document upload (413 above it, before
+    # it is read whole), texts per `/embeddings` request while indexing, and how long a
+    # document may stay `processing` before the recovery tick takes it back (its worker died).
+    max_document_bytes: int = Field(default=50 * 1024**2, ge=1)
+    embedding_batch_size: int = Field(default=64, ge=1, le=2048)
+    document_stale_seconds: float = Field(default=600.0, gt=0)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

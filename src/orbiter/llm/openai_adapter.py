@@ -190,6 +190,25 @@ class OpenAIProvider:
         except Exception as exc:
             raise upstream_error(exc, label=self.label) from exc
 
+    async def embed(
+        self, texts: list[str], *, model: str, dimensions: int | None = None
+    ) -> list[list[float]]:
+        """`POST /embeddings`: one vector per text, in the order of `texts`."""
+        extra: dict[str, Any] = {} if dimensions is None else {"dimensions": dimensions}
+        try:
+            answer = await self._client.embeddings.create(
+                model=model, input=texts, encoding_format="float", **extra
+            )
+        except Exception as exc:
+            raise upstream_error(exc, label=self.label) from exc
+        vectors = sorted(answer.data, key=lambda item: item.index)
+        if len(vectors) != len(texts):
+            raise UpstreamError(
+                f"{self.label} returned {len(vectors)} embeddings for {len(texts)} texts",
+                details={"provider": self.label},
+            )
+        return [list(item.embedding) for item in vectors]
+
     async def _ollama_tags(self) -> list[str]:
         response = await self._http.get(f"{self._ollama_root}/api/tags")
         if response.status_code != 200:

@@ -5,6 +5,13 @@ from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
+from orbiter.models.knowledge import (
+    DOCUMENT_STATUSES,
+    DOCUMENT_TYPES,
+    Document,
+    KnowledgeBase,
+    KnowledgeChunk,
+)
 from orbiter.models.llm import PROVIDER_TYPES, Conversation, LlmProvider, Message
 from orbiter.models.project import Event, Project, ProjectInvitation, ProjectMember, Role
 from orbiter.models.project_knowledge import (
@@ -34,6 +41,8 @@ from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
     "DEPLOYMENT_TARGETS",
+    "DOCUMENT_STATUSES",
+    "DOCUMENT_TYPES",
     "OBJECT_KINDS",
     "PROVIDER_TYPES",
     "RUN_KINDS",
@@ -56,9 +65,12 @@ __all__ = [
     "Decision",
     "Deployment",
     "DeviceAuthorization",
+    "Document",
     "DriftReport",
     "EnvVar",
     "Event",
+    "KnowledgeBase",
+    "KnowledgeChunk",
     "LlmProvider",
     "Message",
     "NextStep",

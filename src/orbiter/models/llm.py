@@ -36,6 +36,10 @@ class LlmProvider(IdMixin, TimestampMixin, Base):
     is_default: Mapped[bool] = mapped_column(default=False)
     # Per-model prices overriding runs/prices.json: {model: {"input", "output"}} USD per 1M tokens.
     prices: Mapped[dict[str, Any] | None]
+    # The OpenAI-style `/embeddings` model knowledge bases use (orbiter.knowledge.embeddings),
+    # and the vector length to ask for (null: the model's own).
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+    embedding_dimensions: Mapped[int | None] = mapped_column(Integer)
 
 
 class Conversation(IdMixin, TimestampMixin, Base):

@@ -13,6 +13,9 @@ from sqlalchemy import Integer, String, Text, Uuid, column, table
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 SEARCH_TABLES = frozenset({"search_documents", "search_fts"})
+# Made by hand per dialect in migration 0013: the knowledge chunks' FTS5 table (SQLite) and
+# their expression GIN index (PostgreSQL).
+KNOWLEDGE_FULLTEXT = ("knowledge_chunks_fts", "ix_knowledge_chunks_tsv")
 
 search_documents = table(
     "search_documents",
@@ -30,7 +33,10 @@ search_fts = table("search_fts", column("rowid", Integer))  # SQLite only
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """Alembic's `include_name` hook: the search tables (and FTS5's own shadow tables,
-    `search_fts_*`) are made by hand per dialect, so autogenerate does not compare them."""
+    `search_fts_*`) and the knowledge chunks' full-text index are made by hand per dialect,
+    so autogenerate does not compare them."""
+    if name is not None and name.startswith(KNOWLEDGE_FULLTEXT):
+        return False
     if type_ != "table" or name is None:
         return True
     return name not in SEARCH_TABLES and not name.startswith("search_fts_")

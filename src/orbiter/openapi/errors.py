@@ -91,6 +91,12 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # Not multipart or not a waveform (415), no file or one that does not parse (422), an
     # interrupted upload (400), a `project_id` that is not the caller's (404; 403 as viewer).
     "waveforms-upload": errors(400, 404, 415, 422),
+    "knowledge-list-bases": errors(404),  # 404: a `project_id` that is not one of the caller's
+    "knowledge-create-base": errors(404),
+    "knowledge-upload-document": errors(415),  # not txt, md, html, json, csv or pdf
+    # 502: the caller's embedding provider failed to embed the query
+    "knowledge-query-base": errors(502),
+    "knowledge-search-documents": errors(502),
 }
 
 

@@ -125,6 +125,12 @@ _DESCRIPTIONS = {
         "signal hierarchy and time range; a signal's value changes over a time window, "
         "down-sampled to a bound; download of the original; delete."
     ),
+    "knowledge": (
+        "Knowledge bases of a project and their documents (txt, md, html, json, csv, pdf): "
+        "stored by content hash, their text extracted, chunked and indexed in the background; "
+        "ranked chunk search by full text, fused with vector similarity when an embedding "
+        "model is configured on a provider."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

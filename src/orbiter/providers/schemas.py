@@ -26,6 +26,15 @@ PRICES_DESCRIPTION = (
     "price, and runs using them have `cost: null`."
 )
 Prices = Annotated[dict[ModelName, ModelPrice], Field(max_length=200)]
+EMBEDDING_MODEL_DESCRIPTION = (
+    "The model of the provider's OpenAI-compatible `/embeddings` that knowledge bases use for "
+    "vector search (the default provider's, else the oldest provider's that has one); null: "
+    "none, knowledge search is full-text only. Not for Anthropic providers."
+)
+EmbeddingDimensions = Annotated[
+    int,
+    Field(ge=1, le=8192, description="The vector length to ask for (models that take it)"),
+]
 
 
 class ProviderCreate(RequestModel):
@@ -40,11 +49,15 @@ class ProviderCreate(RequestModel):
     models: list[ModelName] = Field(default_factory=list, max_length=200)
     is_default: bool = False
     prices: Prices | None = Field(default=None, description=PRICES_DESCRIPTION)
+    embedding_model: ModelName | None = Field(default=None, description=EMBEDDING_MODEL_DESCRIPTION)
+    embedding_dimensions: EmbeddingDimensions | None = None
 
     @model_validator(mode="after")
     def _base_url_when_needed(self) -> ProviderCreate:
         if self.type == "openai_compatible" and not self.base_url:
             raise ValueError("base_url is required for type openai_compatible")
+        if self.type == "anthropic" and self.embedding_model:
+            raise ValueError("Anthropic has no embeddings API: embedding_model must be null")
         return self
 
 
@@ -58,12 +71,15 @@ class ProviderUpdate(RequestModel):
     models: list[ModelName] | None = Field(default=None, max_length=200)
     is_default: bool | None = None
     prices: Prices | None = Field(default=None, description=PRICES_DESCRIPTION + " null: none")
+    embedding_model: ModelName | None = Field(default=None, description=EMBEDDING_MODEL_DESCRIPTION)
+    embedding_dimensions: EmbeddingDimensions | None = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> ProviderUpdate:
         if not self.model_fields_set:
             raise ValueError(
-                "send at least one of name, type, base_url, api_key, models, is_default, prices"
+                "send at least one of name, type, base_url, api_key, models, is_default, prices, "
+                "embedding_model, embedding_dimensions"
             )
         for name in ("name", "type", "models", "is_default"):
             if name in self.model_fields_set and getattr(self, name) is None:
@@ -82,6 +98,8 @@ class ProviderRead(BaseModel):
     models: list[str]
     is_default: bool
     prices: dict[str, ModelPrice] | None = Field(description=PRICES_DESCRIPTION)
+    embedding_model: str | None = Field(description=EMBEDDING_MODEL_DESCRIPTION)
+    embedding_dimensions: int | None
     created_at: datetime
     updated_at: datetime
 

@@ -77,6 +77,8 @@ def provider_read(row: LlmProvider) -> ProviderRead:
         models=list(row.models or []),
         is_default=row.is_default,
         prices=row.prices,
+        embedding_model=row.embedding_model,
+        embedding_dimensions=row.embedding_dimensions,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -192,6 +194,8 @@ async def create_provider_row(
         models=list(dict.fromkeys(body.models)),
         is_default=False,
         prices=_prices(body.prices),
+        embedding_model=body.embedding_model,
+        embedding_dimensions=body.embedding_dimensions,
     )
     _set_key(resources, row, body.api_key)
     await _flush_unique(db, row)
@@ -226,6 +230,13 @@ async def update_provider(
         row.models = list(dict.fromkeys(body.models))
     if "prices" in sent:
         row.prices = _prices(body.prices)
+    for name in ("embedding_model", "embedding_dimensions"):
+        if name in sent:
+            setattr(row, name, getattr(body, name))
+    if row.type == "anthropic" and row.embedding_model:
+        raise ValidationFailed.for_field(
+            "embedding_model", "Anthropic has no embeddings API", type_="value_error"
+        )
     if body.api_key is not None:  # absent or null: keep; "": remove
         _set_key(resources, row, body.api_key)
     if body.is_default is False:

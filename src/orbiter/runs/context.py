@@ -36,6 +36,12 @@ _current_span: contextvars.ContextVar[SpanHandle | None] = contextvars.ContextVa
 MAX_RATE_WAIT_SECONDS = 60.0
 
 
+def current_span() -> SpanHandle | None:
+    """The span whose block the caller runs in (its `context` is the run), if any: a tool
+    that records spans of its own (knowledge_search) finds its run through it."""
+    return _current_span.get()
+
+
 class RunCancelled(Exception):
     """A cancel was requested (`ctx.check_cancelled()`); the run ends `cancelled`."""
 

@@ -9,9 +9,10 @@ from orbiter.tools.builtin.ask_user import ASK_USER
 from orbiter.tools.builtin.calculator import CALCULATOR
 from orbiter.tools.builtin.current_time import CURRENT_TIME
 from orbiter.tools.builtin.http_request import HTTP_REQUEST
+from orbiter.tools.builtin.knowledge_search import KNOWLEDGE_SEARCH
 
 BUILTINS: dict[str, RunnableTool] = {
-    tool.name: tool for tool in (ASK_USER, CALCULATOR, CURRENT_TIME, HTTP_REQUEST)
+    tool.name: tool for tool in (ASK_USER, CALCULATOR, CURRENT_TIME, HTTP_REQUEST, KNOWLEDGE_SEARCH)
 }
 # Built-ins that need a person to talk to: offered only to runs in a conversation, and not
 # invocable on their own.

@@ -1,9 +1,10 @@
 """Tool nodes: `function_tool` (any tool of the registry), `http_request` (through the
 outbound guard), `code_python` (the sandbox), `knowledge_retrieval` (knowledge bases).
 
-`code_python` and `knowledge_retrieval` are checked at save like every node, but their runs
-fail (`SANDBOX_UNAVAILABLE`, `KNOWLEDGE_UNAVAILABLE`) until the code execution and knowledge
-issues bring what they run on.
+`code_python` is checked at save like every node, but its runs fail (`SANDBOX_UNAVAILABLE`)
+until the code execution issue brings the sandbox. `knowledge_retrieval` searches one
+knowledge base of the workflow's project (`orbiter.knowledge.retrieval`, a `retrieval` span
+under the node's) and outputs `{method, query, results}`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx2
 from pydantic import Field, field_validator
 
 from orbiter.core.db import transaction
+from orbiter.knowledge.retrieval import hits, knowledge_base_exists, retrieve
 from orbiter.tools.base import ToolContext, ToolFailed
 from orbiter.tools.execute import input_error, run_tool
 from orbiter.tools.http_fetch import MAX_TIMEOUT_SECONDS, fetch
@@ -146,10 +148,25 @@ class KnowledgeRetrievalConfig(NodeConfig):
 
 
 async def run_knowledge_retrieval(call: NodeCall) -> Any:
-    raise NodeError(
-        "Knowledge bases are not available on this server yet (they come with the knowledge issue)",
-        "KNOWLEDGE_UNAVAILABLE",
+    config: KnowledgeRetrievalConfig = call.config
+    ctx = call.ctx
+    if not config.query.strip():
+        raise NodeError("The query is empty", "VALIDATION_ERROR")
+    if not await knowledge_base_exists(ctx.resources, ctx.project_id, config.knowledge_base_id):
+        raise NodeError(
+            "No knowledge base with that id in this workflow's project", "RESOURCE_NOT_FOUND"
+        )
+    found = await retrieve(
+        ctx.resources,
+        run=ctx,
+        user_id=ctx.user_id,
+        project_id=ctx.project_id,
+        kb_ids=[config.knowledge_base_id],
+        query=config.query,
+        top_k=config.top_k,
+        name="knowledge_retrieval",
     )
+    return hits(found)
 
 
 register(

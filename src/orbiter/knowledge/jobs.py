@@ -1,0 +1,254 @@
+"""Indexing a document (the `knowledge.index` job) and recovering lost indexing (a tick).
+
+The job claims a `pending` document (`processing`, one more attempt; a second delivery of
+the job finds nothing to claim), reads its original from the blob store, extracts the text
+and splits it (in a thread), then writes the chunks batch by batch (each batch embedded first
+when the uploader has an embedding model), committing `chunks_done` after each so progress
+shows. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
+corrupt PDF, not UTF-8, no text), the provider's error, the original missing; anything
+unexpected is logged and reported generically. Every write after the claim names the
+attempt, so a worker that lost its document to the recovery tick changes nothing.
+
+`recover_documents` (every `RECOVER_EVERY_SECONDS`): a document `processing` for longer than
+`ORBITER_DOCUMENT_STALE_SECONDS` lost its worker (killed, out of memory): it goes back to
+`pending` and its job is sent again, or, after `MAX_ATTEMPTS`, `failed`. A document left
+`pending` for `RESEND_AFTER_SECONDS` (its job was lost) has its job sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from orbiter.core.db import transaction
+from orbiter.core.errors import AppError
+from orbiter.core.time import utcnow
+from orbiter.knowledge.chunking import split
+from orbiter.knowledge.embeddings import Embedder, embedder_for, to_bytes
+from orbiter.knowledge.extract import ExtractionFailed, extract_text
+from orbiter.knowledge.originals import read_original
+from orbiter.models import Document, KnowledgeBase, KnowledgeChunk
+from orbiter.queue import Job
+from orbiter.runtime.resources import Resources
+from orbiter.storage import BlobNotFound
+
+logger = logging.getLogger("orbiter.knowledge")
+
+INDEX_JOB = "knowledge.index"
+MAX_ATTEMPTS = 3
+RECOVER_EVERY_SECONDS = 10.0
+RESEND_AFTER_SECONDS = 30.0
+BATCH = 500
+LOST = "Indexing stopped {n} times (its worker was lost); upload the file again to retry"
+
+
+def index_job(document_id: uuid.UUID) -> Job:
+    return Job(INDEX_JOB, {"document_id": str(document_id)})
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    attempt: int
+    file_type: str
+    content_hash: str
+    created_by: uuid.UUID | None
+    knowledge_base_id: uuid.UUID
+    chunk_size: int
+    chunk_overlap: int
+
+
+async def handle_index(resources: Resources, payload: dict[str, Any]) -> None:
+    await index_document(resources, uuid.UUID(str(payload["document_id"])))
+
+
+async def index_document(resources: Resources, document_id: uuid.UUID) -> None:
+    claimed = await _claim(resources, document_id)
+    if claimed is None:
+        return
+    try:
+        await _index(resources, claimed)
+    except ExtractionFailed as exc:
+        await _fail(resources, claimed, exc.reason)
+    except BlobNotFound:
+        await _fail(resources, claimed, "The original file is missing; upload it again")
+    except AppError as exc:  # the embedding provider's failure (502), its absence...
+        await _fail(resources, claimed, exc.message)
+    except Exception as exc:
+        logger.exception("indexing document %s failed", document_id)
+        await _fail(resources, claimed, f"Indexing failed unexpectedly ({type(exc).__name__})")
+
+
+async def _claim(resources: Resources, document_id: uuid.UUID) -> Claimed | None:
+    async with transaction(resources.sessionmaker) as db:
+        claimed = await db.execute(
+            update(Document)
+            .where(Document.id == document_id, Document.status == "pending")
+            .values(
+                status="processing",
+                attempts=Document.attempts + 1,
+                processing_started_at=utcnow(),
+                error=None,
+                chunks_total=0,
+                chunks_done=0,
+            )
+            .returning(Document.attempts)
+        )
+        attempt = claimed.scalar()
+        if attempt is None:
+            return None
+        row = (
+            await db.execute(
+                select(Document, KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap)
+                .join(KnowledgeBase, KnowledgeBase.id == Document.knowledge_base_id)
+                .where(Document.id == document_id)
+            )
+        ).one()
+    document, size, overlap = row
+    return Claimed(
+        document.id,
+        attempt,
+        document.file_type,
+        document.content_hash,
+        document.created_by,
+        document.knowledge_base_id,
+        size,
+        overlap,
+    )
+
+
+def _ours(claimed: Claimed) -> Any:
+    return (
+        (Document.id == claimed.id)
+        & (Document.status == "processing")
+        & (Document.attempts == claimed.attempt)
+    )
+
+
+async def _index(resources: Resources, claimed: Claimed) -> None:
+    data = await read_original(resources.blobs, claimed.content_hash)
+    text = await asyncio.to_thread(extract_text, claimed.file_type, data)
+    del data
+    chunks = await asyncio.to_thread(
+        split,
+        text,
+        file_type=claimed.file_type,
+        chunk_size=claimed.chunk_size,
+        chunk_overlap=claimed.chunk_overlap,
+    )
+    async with transaction(resources.sessionmaker) as db:
+        embedder = await embedder_for(db, resources, claimed.created_by)
+        await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
+        await db.execute(
+            update(Document)
+            .where(_ours(claimed))
+            .values(
+                text=text,
+                chunks_total=len(chunks),
+                embedding_model=embedder.model if embedder else None,
+            )
+        )
+    size = resources.settings.embedding_batch_size if embedder else BATCH
+    for start in range(0, len(chunks), size):
+        if not await _write_batch(
+            resources, claimed, embedder, chunks[start : start + size], start
+        ):
+            return  # no longer ours (deleted, or taken back by the recovery tick)
+    async with transaction(resources.sessionmaker) as db:
+        await db.execute(
+            update(Document)
+            .where(_ours(claimed))
+            .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
+        )
+
+
+async def _write_batch(
+    resources: Resources,
+    claimed: Claimed,
+    embedder: Embedder | None,
+    texts: list[str],
+    start: int,
+) -> bool:
+    vectors = await embedder.embed(texts) if embedder is not None else None
+    rows = [
+        {
+            "document_id": claimed.id,
+            "knowledge_base_id": claimed.knowledge_base_id,
+            "position": start + i,
+            "text": chunk,
+            "embedding": None if vectors is None else to_bytes(vectors[i]),
+            "embedding_model": None if embedder is None else embedder.model,
+            "embedding_dimensions": None if vectors is None else int(vectors.shape[1]),
+        }
+        for i, chunk in enumerate(texts)
+    ]
+    async with transaction(resources.sessionmaker) as db:
+        progress = await db.execute(
+            update(Document)
+            .where(_ours(claimed))
+            .values(chunks_done=start + len(texts))
+            .returning(Document.id)
+        )
+        if progress.scalar() is None:
+            return False
+        await db.execute(insert(KnowledgeChunk), rows)
+    return True
+
+
+async def _fail(resources: Resources, claimed: Claimed, reason: str) -> None:
+    async with transaction(resources.sessionmaker) as db:
+        await db.execute(
+            delete(KnowledgeChunk).where(
+                KnowledgeChunk.document_id == claimed.id,
+                select(Document.id).where(_ours(claimed)).exists(),
+            )
+        )
+        await db.execute(
+            update(Document)
+            .where(_ours(claimed))
+            .values(status="failed", error=reason, processing_started_at=None, chunks_done=0)
+        )
+
+
+async def recover_documents(resources: Resources) -> int:
+    """Take back documents whose worker was lost, send lost jobs again; returns how many."""
+    now = utcnow()
+    stale = now - timedelta(seconds=resources.settings.document_stale_seconds)
+    async with transaction(resources.sessionmaker) as db:
+        await db.execute(
+            update(Document)
+            .where(
+                Document.status == "processing",
+                Document.processing_started_at < stale,
+                Document.attempts >= MAX_ATTEMPTS,
+            )
+            .values(status="failed", error=LOST.format(n=MAX_ATTEMPTS), processing_started_at=None)
+        )
+        taken_back = (
+            await db.scalars(
+                update(Document)
+                .where(Document.status == "processing", Document.processing_started_at < stale)
+                .values(status="pending", processing_started_at=None)
+                .returning(Document.id)
+            )
+        ).all()
+        resend = now - timedelta(seconds=RESEND_AFTER_SECONDS)
+        lost = (
+            await db.scalars(
+                select(Document.id)
+                .where(Document.status == "pending", Document.updated_at < resend)
+                .limit(BATCH)
+            )
+        ).all()
+        if lost:  # touched, so the next tick waits again before sending them once more
+            await db.execute(update(Document).where(Document.id.in_(lost)).values(updated_at=now))
+    ids = [*taken_back, *lost]
+    for document_id in ids:
+        await resources.queue.send(index_job(document_id))
+    return len(ids)

@@ -1,0 +1,156 @@
+"""Searching the chunks of some knowledge bases: full-text always, vectors when the caller's
+embedding model has embedded chunks there, the two fused by reciprocal rank.
+
+| the caller's embedding model | chunks embedded by it | the query has words | method |
+|---|---|---|---|
+| none | any | yes | `text` |
+| set | none | yes | `text` |
+| set | some | yes | `hybrid`: each ranking's top candidates, fused (RRF, k = 60) |
+| set | some | no (only punctuation) | `vector` |
+
+Vectors: an exact cosine scan in numpy of that model's vectors in the knowledge bases (all
+stored at unit length, so one matrix product), off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Uuid, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orbiter.core.db import read_only
+from orbiter.knowledge import fulltext
+from orbiter.knowledge.embeddings import Embedder, Vectors, from_bytes
+from orbiter.knowledge.schemas import Method, SearchResponse, SearchResult
+
+RRF_K = 60
+MIN_CANDIDATES = 50  # per ranking, before fusion
+
+Ranked = list[tuple[int, float]]  # (chunk id, score), best first
+
+VECTORS = text(
+    """
+SELECT c.id, c.embedding FROM knowledge_chunks c
+JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
+WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model
+  AND c.embedding_dimensions = :dimensions
+"""
+).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
+ANY_VECTOR = text(
+    """
+SELECT c.embedding_dimensions FROM knowledge_chunks c
+JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
+WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model LIMIT 1
+"""
+).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
+CHUNKS = text(
+    """
+SELECT c.id, c.text, c.position, c.document_id, d.name, c.knowledge_base_id
+FROM knowledge_chunks c JOIN documents d ON d.id = c.document_id
+WHERE c.id IN :ids
+"""
+).bindparams(bindparam("ids", expanding=True))
+
+
+async def search(
+    engine: AsyncEngine,
+    *,
+    kb_ids: Sequence[uuid.UUID],
+    query: str,
+    top_k: int,
+    embedder: Embedder | None,
+) -> SearchResponse:
+    ids = list(kb_ids)
+    query = query.replace("\x00", " ")  # never a word, and PostgreSQL text cannot hold it
+    candidates = max(top_k * 4, MIN_CANDIDATES)
+    async with read_only(engine) as conn:
+        by_text = await fulltext.rank(conn, query, ids, candidates)
+        dimensions = await _vector_dimensions(conn, ids, embedder)
+    by_vector = None
+    if embedder is not None and dimensions is not None:
+        by_vector = await _vector_rank(engine, ids, query, embedder, dimensions, candidates)
+    method, ranked = fuse(query, by_text, by_vector)
+    top = ranked[:top_k]
+    async with read_only(engine) as conn:
+        rows = await _chunks(conn, [chunk_id for chunk_id, _ in top])
+    results = [_result(rows[chunk_id], score) for chunk_id, score in top if chunk_id in rows]
+    return SearchResponse(method=method, query=query, results=results)
+
+
+def fuse(query: str, by_text: Ranked, by_vector: Ranked | None) -> tuple[Method, Ranked]:
+    if by_vector is None:
+        return "text", by_text
+    if not fulltext.has_words(query):
+        return "vector", by_vector
+    scores: dict[int, float] = {}
+    for ranking in (by_text, by_vector):
+        for rank, (chunk_id, _) in enumerate(ranking, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+    fused = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return "hybrid", fused
+
+
+async def _vector_dimensions(
+    conn: AsyncConnection, kb_ids: list[uuid.UUID], embedder: Embedder | None
+) -> int | None:
+    """The length of the caller's model's vectors there, or None when it embedded nothing."""
+    if embedder is None or not kb_ids:
+        return None
+    found = await conn.scalar(ANY_VECTOR, {"kb_ids": kb_ids, "model": embedder.model})
+    return None if found is None else int(found)
+
+
+async def _vector_rank(
+    engine: AsyncEngine,
+    kb_ids: list[uuid.UUID],
+    query: str,
+    embedder: Embedder,
+    dimensions: int,
+    limit: int,
+) -> Ranked:
+    [vector] = await embedder.embed([query])
+    if vector.shape[0] != dimensions:  # the model now answers another length: nothing matches
+        return []
+    async with read_only(engine) as conn:
+        params = {"kb_ids": kb_ids, "model": embedder.model, "dimensions": dimensions}
+        rows = list((await conn.execute(VECTORS, params)).all())
+    if not rows:
+        return []
+    return await asyncio.to_thread(_cosine_top, rows, vector, dimensions, limit)
+
+
+def _cosine_top(rows: list[Any], vector: Vectors, dimensions: int, limit: int) -> Ranked:
+    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    scores = from_bytes([row[1] for row in rows], dimensions) @ vector
+    best = np.argsort(-scores, kind="stable")[:limit]
+    return [(int(ids[i]), float(scores[i])) for i in best]
+
+
+async def _chunks(conn: AsyncConnection, ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row[0]: row for row in await conn.execute(CHUNKS, {"ids": ids})}
+
+
+def _result(row: Any, score: float) -> SearchResult:
+    chunk_id, body, position, document_id, name, kb_id = row
+    return SearchResult(
+        chunk_id=chunk_id,
+        score=score,
+        text=body,
+        position=position,
+        document_id=_uuid(document_id),
+        document_name=name,
+        knowledge_base_id=_uuid(kb_id),
+    )
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """A UUID column read through a plain `text()` statement: a UUID on PostgreSQL, 32 hex
+    characters on SQLite."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
