@@ -305,7 +305,16 @@ async def test_upgrading_old_data_keeps_every_row_and_mends_broken_rules(
 
 # ------------------------------------------------------------------------- the search index
 
-SEARCHED_TABLES = {"projects", "agents", "workflows", "tools", "conversations", "messages"}
+SEARCHED_TABLES = {
+    "projects",
+    "agents",
+    "workflows",
+    "tools",
+    "conversations",
+    "messages",
+    "knowledge_bases",
+    "documents",
+}
 
 
 def _search_triggers(connection: Connection) -> set[tuple[str, str]]:

@@ -23,76 +23,19 @@ every trigger is there at head).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from alembic import op
+
+from orbiter.search.ddl import COLUMNS
+from orbiter.search.ddl import FIRST_SOURCES as SOURCES
+from orbiter.search.ddl import pg_trigger as _pg_trigger
+from orbiter.search.ddl import sqlite_triggers as _sqlite_triggers
+from orbiter.search.ddl import values_of as _values
 
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-# Longer texts are indexed (and searchable) up to this many characters: a tsvector is limited
-# to 1 MB, and a snippet re-reads the text it comes from.
-MAX_CHARS = 50_000
-
-
-@dataclass(frozen=True)
-class Source:
-    type: str
-    table: str
-    title: str | None  # the column that is the title
-    body: tuple[str, ...]  # the columns that make the body, in order
-    watched: tuple[str, ...]  # the columns whose change changes the document
-    project: str = "{row}.project_id"  # the project's id, from the row `{row}`
-    parent: str = "NULL"  # the parent row's id (a message's conversation)
-
-
-SOURCES = (
-    Source("project", "projects", "name", ("description",), ("name", "description"), "{row}.id"),
-    Source(
-        "agent",
-        "agents",
-        "name",
-        ("description", "instructions"),
-        ("name", "description", "instructions", "project_id"),
-    ),
-    Source(
-        "workflow", "workflows", "name", ("description",), ("name", "description", "project_id")
-    ),
-    Source("tool", "tools", "name", ("description",), ("name", "description", "project_id")),
-    Source("conversation", "conversations", "title", (), ("title", "project_id")),
-    Source(
-        "message",
-        "messages",
-        None,
-        ("content",),
-        ("content", "conversation_id"),
-        project="(SELECT c.project_id FROM conversations c WHERE c.id = {row}.conversation_id)",
-        parent="{row}.conversation_id",
-    ),
-)
-COLUMNS = "type, row_id, project_id, parent_id, title, body"
-UPSERT = (
-    "ON CONFLICT (type, row_id) DO UPDATE SET project_id = excluded.project_id, "
-    "parent_id = excluded.parent_id, title = excluded.title, body = excluded.body"
-)
-
-
-def _values(source: Source, row: str, newline: str) -> str:
-    """The document's columns (as in COLUMNS) computed from the source row `row`."""
-    title = f"coalesce({row}.{source.title}, '')" if source.title else "''"
-    body = f" || {newline} || ".join(f"coalesce({row}.{c}, '')" for c in source.body) or "''"
-    return ", ".join(
-        (
-            f"'{source.type}'",
-            f"{row}.id",
-            source.project.format(row=row),
-            source.parent.format(row=row),
-            f"substr({title}, 1, {MAX_CHARS})",
-            f"substr({body}, 1, {MAX_CHARS})",
-        )
-    )
 
 
 def _backfill(newline: str) -> None:
@@ -126,27 +69,6 @@ PG_INDEXES = (
     "CREATE INDEX ix_search_documents_project_id ON search_documents (project_id)",
     "CREATE INDEX ix_search_documents_parent_id ON search_documents (parent_id)",
 )
-
-
-def _pg_trigger(source: Source) -> list[str]:
-    function = f"search_index_{source.table}"
-    watched = ", ".join(source.watched)
-    return [
-        f"""
-CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'DELETE' THEN
-        DELETE FROM search_documents WHERE type = '{source.type}' AND row_id = OLD.id;
-    ELSE
-        INSERT INTO search_documents ({COLUMNS}) VALUES ({_values(source, "NEW", "chr(10)")})
-        {UPSERT};
-    END IF;
-    RETURN NULL;
-END
-$$""",
-        f"CREATE TRIGGER {function} AFTER INSERT OR DELETE OR UPDATE OF {watched} "
-        f"ON {source.table} FOR EACH ROW EXECUTE FUNCTION {function}()",
-    ]
 
 
 # A conversation moved to another project takes its messages' documents along.
@@ -229,23 +151,6 @@ ON conversations WHEN old.project_id IS NOT new.project_id BEGIN
     UPDATE search_documents SET project_id = new.project_id
     WHERE type = 'message' AND parent_id = new.id;
 END"""
-
-
-def _sqlite_triggers(source: Source) -> list[str]:
-    name = f"search_index_{source.table}"
-    values = _values(source, "new", "char(10)")
-    return [
-        f"""CREATE TRIGGER {name}_insert AFTER INSERT ON {source.table} BEGIN
-    INSERT INTO search_documents ({COLUMNS}) VALUES ({values});
-END""",
-        f"""CREATE TRIGGER {name}_update AFTER UPDATE OF {", ".join(source.watched)}
-ON {source.table} BEGIN
-    INSERT INTO search_documents ({COLUMNS}) VALUES ({values}) {UPSERT};
-END""",
-        f"""CREATE TRIGGER {name}_delete AFTER DELETE ON {source.table} BEGIN
-    DELETE FROM search_documents WHERE type = '{source.type}' AND row_id = old.id;
-END""",
-    ]
 
 
 def _sqlite_steps() -> tuple[list[str], list[str]]:

@@ -10,7 +10,8 @@ from httpx import AsyncClient
 from tests.agents.util import make_agent
 from tests.conversations.util import new_conversation
 from tests.fakes.llm_servers import FakeLLM
-from tests.helpers import assert_error, new_project
+from tests.helpers import API, SignedInFactory, assert_error, new_project
+from tests.knowledge.util import indexed, make_kb
 from tests.search.util import SEARCH, chat, found, search
 from tests.tools.util import create_tool
 from tests.workflows.util import make_workflow
@@ -170,7 +171,7 @@ async def test_types_keep_those_types_and_unknown_types_are_422(browser: AsyncCl
         ("agent", agent["id"])
     }
     # Types that are not stored yet are accepted and find nothing.
-    assert await found(browser, "gannet", types="knowledge_base,document,task") == set()
+    assert await found(browser, "gannet", types="task") == set()
     assert await found(browser, "gannet", types="task,agent") == {("agent", agent["id"])}
     response = await browser.get(SEARCH, params={"q": "gannet", "types": "agent,bogus"})
     error = assert_error(response, 422, "VALIDATION_ERROR")
@@ -203,3 +204,28 @@ async def test_pages_follow_the_ranking_without_repeats(browser: AsyncClient) ->
     assert scores == sorted(scores, reverse=True)
     bad = await browser.get(SEARCH, params={"q": "kestrel", "cursor": "not-a-cursor"})
     assert_error(bad, 400, "BAD_REQUEST")
+
+
+@pytest.mark.usefixtures("run_worker")
+async def test_knowledge_bases_and_documents_are_found_once_indexed(
+    browser: AsyncClient, signed_in: SignedInFactory
+) -> None:
+    """A knowledge base by its name and description, a document by its name and its extracted
+    text (searchable once indexed); deleting them takes them out; nobody else finds them."""
+    kb = await make_kb(browser, name="Albatross notes", description="Sightings near Kerguelen")
+    document = await indexed(browser, kb["id"], "pelican.md", b"# Fieldwork\n\nThe puffin nests.")
+    assert document["status"] == "ready", document
+    assert await found(browser, "albatross") == {("knowledge_base", kb["id"])}
+    assert await found(browser, "kerguelen") == {("knowledge_base", kb["id"])}
+    assert await found(browser, "pelican") == {("document", document["id"])}
+    [hit] = await search(browser, "puffin")
+    assert (hit["type"], hit["id"], hit["parent_id"]) == ("document", document["id"], kb["id"])
+    assert hit["title"] == "pelican.md" and "<mark>puffin</mark>" in hit["snippet"]
+    stranger = await signed_in()
+    assert await found(stranger.api, "puffin") == set()
+
+    deleted = await browser.delete(f"{API}/knowledge-bases/{kb['id']}/documents/{document['id']}")
+    assert deleted.status_code == 204
+    assert await found(browser, "puffin") == set()
+    assert (await browser.delete(f"{API}/knowledge-bases/{kb['id']}")).status_code == 204
+    assert await found(browser, "albatross") == set()

@@ -20,7 +20,8 @@ Q_DESCRIPTION = (
 )
 TYPES_DESCRIPTION = (
     f"Only these types, repeated or comma-separated: {', '.join(SEARCH_TYPES)}. "
-    "knowledge_base, document and task are accepted and find nothing yet; another name is 422."
+    "task is accepted and finds nothing yet; another name is 422. A document is found by its "
+    "name and its extracted text (once indexed); its parent_id is its knowledge base."
 )
 
 

@@ -20,7 +20,7 @@ SearchType = Literal[
 ]
 SEARCH_TYPES: tuple[str, ...] = get_args(SearchType)
 # Accepted in `types` but not stored yet: they find nothing until their domain exists.
-NOT_INDEXED = frozenset({"knowledge_base", "document", "task"})
+NOT_INDEXED = frozenset({"task"})
 MAX_QUERY_LENGTH = 256
 
 SNIPPET_DESCRIPTION = (

@@ -1,0 +1,130 @@
+"""The SQL that keeps `search_documents` current: one source table's triggers on each
+backend, and the document's columns computed from a row. Migrations 0010 (the first sources)
+and 0019 (knowledge bases and documents) build their statements from here; see 0010's
+docstring for the design.
+
+Every name put into these statements is a constant of this module, never input."""
+
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Longer texts are indexed (and searchable) up to this many characters: a tsvector is limited
+# to 1 MB, and a snippet re-reads the text it comes from.
+MAX_CHARS = 50_000
+
+
+@dataclass(frozen=True)
+class Source:
+    type: str
+    table: str
+    title: str | None  # the column that is the title
+    body: tuple[str, ...]  # the columns that make the body, in order
+    watched: tuple[str, ...]  # the columns whose change changes the document
+    project: str = "{row}.project_id"  # the project's id, from the row `{row}`
+    parent: str = "NULL"  # the parent row's id (a message's conversation)
+
+
+FIRST_SOURCES = (
+    Source("project", "projects", "name", ("description",), ("name", "description"), "{row}.id"),
+    Source(
+        "agent",
+        "agents",
+        "name",
+        ("description", "instructions"),
+        ("name", "description", "instructions", "project_id"),
+    ),
+    Source(
+        "workflow", "workflows", "name", ("description",), ("name", "description", "project_id")
+    ),
+    Source("tool", "tools", "name", ("description",), ("name", "description", "project_id")),
+    Source("conversation", "conversations", "title", (), ("title", "project_id")),
+    Source(
+        "message",
+        "messages",
+        None,
+        ("content",),
+        ("content", "conversation_id"),
+        project="(SELECT c.project_id FROM conversations c WHERE c.id = {row}.conversation_id)",
+        parent="{row}.conversation_id",
+    ),
+)
+# Migration 0019: the knowledge domain's rows (a document's parent is its knowledge base).
+KNOWLEDGE_SOURCES = (
+    Source(
+        "knowledge_base",
+        "knowledge_bases",
+        "name",
+        ("description",),
+        ("name", "description", "project_id"),
+    ),
+    Source(
+        "document",
+        "documents",
+        "name",
+        ("text",),
+        ("name", "text", "project_id"),
+        parent="{row}.knowledge_base_id",
+    ),
+)
+COLUMNS = "type, row_id, project_id, parent_id, title, body"
+UPSERT = (
+    "ON CONFLICT (type, row_id) DO UPDATE SET project_id = excluded.project_id, "
+    "parent_id = excluded.parent_id, title = excluded.title, body = excluded.body"
+)
+
+
+def values_of(source: Source, row: str, newline: str) -> str:
+    """The document's columns (as in COLUMNS) computed from the source row `row`."""
+    title = f"coalesce({row}.{source.title}, '')" if source.title else "''"
+    body = f" || {newline} || ".join(f"coalesce({row}.{c}, '')" for c in source.body) or "''"
+    return ", ".join(
+        (
+            f"'{source.type}'",
+            f"{row}.id",
+            source.project.format(row=row),
+            source.parent.format(row=row),
+            f"substr({title}, 1, {MAX_CHARS})",
+            f"substr({body}, 1, {MAX_CHARS})",
+        )
+    )
+
+
+def pg_trigger(source: Source) -> list[str]:
+    function = f"search_index_{source.table}"
+    watched = ", ".join(source.watched)
+    return [
+        f"""
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM search_documents WHERE type = '{source.type}' AND row_id = OLD.id;
+    ELSE
+        INSERT INTO search_documents ({COLUMNS}) VALUES ({values_of(source, "NEW", "chr(10)")})
+        {UPSERT};
+    END IF;
+    RETURN NULL;
+END
+$$""",
+        f"CREATE TRIGGER {function} AFTER INSERT OR DELETE OR UPDATE OF {watched} "
+        f"ON {source.table} FOR EACH ROW EXECUTE FUNCTION {function}()",
+    ]
+
+
+def sqlite_triggers(source: Source) -> list[str]:
+    name = f"search_index_{source.table}"
+    values = values_of(source, "new", "char(10)")
+    return [
+        f"""CREATE TRIGGER {name}_insert AFTER INSERT ON {source.table} BEGIN
+    INSERT INTO search_documents ({COLUMNS}) VALUES ({values});
+END""",
+        f"""CREATE TRIGGER {name}_update AFTER UPDATE OF {", ".join(source.watched)}
+ON {source.table} BEGIN
+    INSERT INTO search_documents ({COLUMNS}) VALUES ({values}) {UPSERT};
+END""",
+        f"""CREATE TRIGGER {name}_delete AFTER DELETE ON {source.table} BEGIN
+    DELETE FROM search_documents WHERE type = '{source.type}' AND row_id = old.id;
+END""",
+    ]
