@@ -21,7 +21,7 @@ class Source:
     type: str
     table: str
     title: str | None  # the column that is the title
-    body: tuple[str, ...]  # the columns that make the body, in order
+    body: tuple[str, ...]  # the columns (or expressions over `{row}`) that make the body
     watched: tuple[str, ...]  # the columns whose change changes the document
     project: str = "{row}.project_id"  # the project's id, from the row `{row}`
     parent: str = "NULL"  # the parent row's id (a message's conversation)
@@ -64,7 +64,9 @@ KNOWLEDGE_SOURCES = (
         "document",
         "documents",
         "name",
-        ("text",),
+        # PostgreSQL's parser reads `notes.md` as one file-name token: the name's words again,
+        # without the dots, so that `notes` finds it.
+        ("replace({row}.name, '.', ' ')", "text"),
         ("name", "text", "project_id"),
         parent="{row}.knowledge_base_id",
     ),
@@ -76,10 +78,16 @@ UPSERT = (
 )
 
 
+def _column(body: str, row: str) -> str:
+    """A body part: a column of the row, or an expression over `{row}`."""
+    return body.format(row=row) if "{row}" in body else f"{row}.{body}"
+
+
 def values_of(source: Source, row: str, newline: str) -> str:
     """The document's columns (as in COLUMNS) computed from the source row `row`."""
     title = f"coalesce({row}.{source.title}, '')" if source.title else "''"
-    body = f" || {newline} || ".join(f"coalesce({row}.{c}, '')" for c in source.body) or "''"
+    body = f" || {newline} || ".join(f"coalesce({_column(c, row)}, '')" for c in source.body)
+    body = body or "''"
     return ", ".join(
         (
             f"'{source.type}'",
