@@ -170,8 +170,9 @@ async def test_queries_read_the_stored_file_when_no_parsed_copy_is_kept(
     """With ORBITER_WAVEFORM_CACHE_FILES=0 every query parses the stored original again; with
     room for one file, a file pushed out by newer uploads is read back from the store."""
     expected = [(0, "x" * 32), (1, format(34, "032b")), (2, format(17, "032b"))]
-    monkeypatch.setattr(resources.settings, "waveform_cache_files", 0)
     gcd = await uploaded(user.api, "GCD.vcd", shared_fixture("GCD.vcd"))
+    await _values(user.api, gcd["id"], "GCD.x")  # parsed and kept
+    monkeypatch.setattr(resources.settings, "waveform_cache_files", 0)  # then nothing kept
     for _ in range(2):
         x = await _values(user.api, gcd["id"], "GCD.x")
         assert [(c["time"], c["value"]) for c in x["changes"]] == expected

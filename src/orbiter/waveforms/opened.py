@@ -7,6 +7,7 @@ signal's values into the parsed file on first use, so one query runs on it at a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import threading
@@ -22,6 +23,10 @@ from orbiter.waveforms import parse
 T = TypeVar("T")
 
 
+class Closed(Exception):
+    """The parsed copy was closed (pushed out of the cache) before the query got to it."""
+
+
 @dataclass
 class Opened:
     directory: Path
@@ -33,7 +38,7 @@ class Opened:
         """`work(waveform)` under the lock (blocking: call from a worker thread)."""
         with self.lock:
             if self.closed:
-                raise RuntimeError("the parsed waveform was closed")
+                raise Closed
             return work(self.waveform)
 
     def close(self) -> None:
@@ -51,27 +56,36 @@ class OpenedFiles:
         self, store: BlobStore, key: str, *, capacity: int, work: Callable[[Any], T]
     ) -> T:
         """`work(waveform)` in a worker thread on the file stored under `key`."""
+        self._trim(max(capacity, 0))  # the setting may have shrunk since files were kept
         opened = self._files.get(key)
-        if opened is None:
-            opened = await _open(store, key)
-            if capacity > 0:
-                opened = self._keep(key, opened, capacity)
-        else:
+        if opened is not None:
             self._files.move_to_end(key)
+            try:
+                return await asyncio.to_thread(opened.run, work)
+            except Closed:  # pushed out meanwhile by another query: read it again
+                pass
+        opened = await _open(store, key)
+        if capacity > 0:
+            opened = self._keep(key, opened, capacity)
+            with contextlib.suppress(Closed):
+                return await asyncio.to_thread(opened.run, work)
+            opened = await _open(store, key)  # pushed out at once by a concurrent query
         try:
             return await asyncio.to_thread(opened.run, work)
         finally:
-            if capacity <= 0:
-                await asyncio.to_thread(opened.close)
+            await asyncio.to_thread(opened.close)
+
+    def _trim(self, capacity: int) -> None:
+        while len(self._files) > capacity:
+            _, evicted = self._files.popitem(last=False)
+            threading.Thread(target=evicted.close, daemon=True).start()
 
     def _keep(self, key: str, opened: Opened, capacity: int) -> Opened:
         if key in self._files:  # opened meanwhile by a concurrent query: use that one
             threading.Thread(target=opened.close, daemon=True).start()
             return self._files[key]
         self._files[key] = opened
-        while len(self._files) > capacity:
-            _, evicted = self._files.popitem(last=False)
-            threading.Thread(target=evicted.close, daemon=True).start()
+        self._trim(capacity)
         return opened
 
     def adopt(self, key: str, directory: Path, waveform: Any, *, capacity: int) -> bool:
