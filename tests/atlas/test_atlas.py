@@ -12,12 +12,11 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 
 from orbiter.runtime.resources import Resources
-from tests.blobs.util import upload_tree
+from tests.atlas.util import PROJECTS, snapshot
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
 from tests.helpers import add_member, assert_error, browser_for, new_project
 from tests.live import ROOT
 
-PROJECTS = "/api/v1/projects"
 MAX_FILE_BYTES = 4000
 
 SHOP_INIT = b'"""The shop package."""\n'
@@ -213,15 +212,6 @@ def _small_files(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(resources.settings, "atlas_max_file_bytes", MAX_FILE_BYTES)
 
 
-async def _snapshot(client: AsyncClient, project_id: str, tree: dict[str, bytes]) -> str:
-    manifest = await upload_tree(client, tree)
-    created = await client.post(
-        f"{PROJECTS}/{project_id}/snapshots", json={"manifest_hash": manifest}
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["snapshot"]["id"])
-
-
 async def _index(client: AsyncClient, project_id: str) -> dict[str, Any]:
     response = await client.post(f"{PROJECTS}/{project_id}/atlas/index")
     assert response.status_code == 200, response.text
@@ -275,7 +265,7 @@ async def test_index_finds_systems_modules_concepts_and_imports_in_four_language
 ) -> None:
     project_id = await new_project(browser, "Shop")
     assert_error(await browser.post(f"{PROJECTS}/{project_id}/atlas/index"), 400, "BAD_REQUEST")
-    snapshot_id = await _snapshot(browser, project_id, TREE)
+    snapshot_id = await snapshot(browser, project_id, TREE)
     result = await _index(browser, project_id)
     assert result["snapshot_id"] == snapshot_id
     assert result["files_parsed"] == 11
@@ -369,7 +359,7 @@ async def test_reindex_replaces_the_graph_and_search_ranks_concepts(
     app: FastAPI, browser: AsyncClient
 ) -> None:
     project_id = await new_project(browser, "Shop")
-    await _snapshot(browser, project_id, TREE)
+    await snapshot(browser, project_id, TREE)
     await _index(browser, project_id)
     before = Graph(await _atlas(browser, project_id))
 
@@ -387,7 +377,7 @@ async def test_reindex_replaces_the_graph_and_search_ranks_concepts(
 
     changed = {k: v for k, v in TREE.items() if not k.startswith("src/")}
     changed["src/billing/invoice.py"] = b'class Invoice:\n    """A bill."""\n'
-    await _snapshot(browser, project_id, changed)
+    await snapshot(browser, project_id, changed)
     again = await _index(browser, project_id)
     after = Graph(await _atlas(browser, project_id))
     assert len(after.concepts) == again["concepts_created"]
@@ -429,7 +419,7 @@ async def test_diagrams_are_built_from_the_graph_and_stored(
     project_id = await new_project(browser, "Shop")
     url = f"{PROJECTS}/{project_id}/atlas/diagrams"
     assert_error(await browser.post(url, json={"type": "flow"}), 400, "BAD_REQUEST")
-    await _snapshot(browser, project_id, TREE)
+    await snapshot(browser, project_id, TREE)
     await _index(browser, project_id)
     graph = Graph(await _atlas(browser, project_id))
 
@@ -495,7 +485,7 @@ async def test_decisions_link_to_the_atlas_concepts_they_name(
     browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     project_id = await new_project(browser, "Shop")
-    await _snapshot(browser, project_id, TREE)
+    await snapshot(browser, project_id, TREE)
     await _index(browser, project_id)
     await create_fake_provider(browser, fake_llm)
     created = await browser.post("/api/v1/conversations", json={"project_id": project_id})
@@ -557,7 +547,7 @@ async def test_index_reads_this_projects_own_python_source(
     }
     tree["src/orbiter/__init__.py"] = (ROOT / "src/orbiter/__init__.py").read_bytes()
     project_id = await new_project(browser, "Orbiter")
-    await _snapshot(browser, project_id, tree)
+    await snapshot(browser, project_id, tree)
     result = await _index(browser, project_id)
     assert result["files_parsed"] == len(tree) and result["parse_errors"] == []
     graph = Graph(await _atlas(browser, project_id))

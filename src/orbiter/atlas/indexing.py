@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.atlas.builder import Graph, build_graph
 from orbiter.atlas.parsers import ParsedModule, grammar_of, parse_source
 from orbiter.atlas.schemas import IndexResult, SkippedFile
+from orbiter.atlas.vectors import embed_concepts, no_embedding_model
 from orbiter.blobs.access import read_manifest
 from orbiter.blobs.manifest import ManifestEntry, blob_key
 from orbiter.core.errors import BadRequest
 from orbiter.core.time import utcnow
+from orbiter.knowledge.embeddings import embedder_for
 from orbiter.models import AtlasConcept, AtlasDiagram, AtlasEdge, AtlasIndexState, Role
 from orbiter.runtime.resources import Resources
 from orbiter.snapshots.service import latest_snapshot
@@ -138,10 +140,19 @@ async def _replace_graph(db: AsyncSession, project_id: uuid.UUID, graph: Graph) 
 
 
 async def index_atlas(
-    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID, project_id: uuid.UUID
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    embed: bool = False,
 ) -> IndexResult:
-    """Rebuild the atlas from the latest snapshot (editors only; one index at a time)."""
+    """Rebuild the atlas from the latest snapshot (editors only; one index at a time); with
+    `embed`, each concept's text is embedded by the caller's embedding model (none: 422)."""
     await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR, lock=True)
+    embedder = await embedder_for(db, resources, user_id) if embed else None
+    if embed and embedder is None:
+        raise no_embedding_model()
     snapshot = await latest_snapshot(db, project_id=project_id)
     if snapshot is None:
         raise BadRequest(
@@ -164,11 +175,16 @@ async def index_atlas(
     parsed = await asyncio.to_thread(parse_all, sources.files)
     usable = [m for m in parsed if not (m.error and m.language == "python")]
     graph = await asyncio.to_thread(build_graph, project_id, usable, sources.go_mods)
+    embedded = 0
+    if embedder is not None:
+        batch = settings.embedding_batch_size
+        embedded = await embed_concepts(embedder, graph.concepts, batch)
     await _replace_graph(db, project_id, graph)
     await _remember(db, project_id, snapshot.id, snapshot.manifest_hash, len(usable), sources)
     return IndexResult(
         concepts_created=len(graph.concepts),
         edges_created=len(graph.edges),
+        embeddings_created=embedded,
         snapshot_id=snapshot.id,
         manifest_hash=snapshot.manifest_hash,
         files_parsed=len(usable),

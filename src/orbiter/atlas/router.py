@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from orbiter.atlas import diagrams, indexing, service
 from orbiter.atlas.schemas import (
@@ -20,6 +21,8 @@ from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
+EMBED = "Also embed each concept's text with your default provider's embedding model"
+
 router = APIRouter(prefix="/projects/{project_id}/atlas", tags=["atlas"])
 
 
@@ -31,27 +34,38 @@ async def get_atlas(project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSe
 
 @router.post("/index", response_model=IndexResult, summary="Rebuild the atlas")
 async def index_atlas(
-    project_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
+    project_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    embed: Annotated[bool, Query(description=EMBED)] = False,
 ) -> IndexResult:
     """Parse the source files of the project's latest snapshot (Python with `ast`;
     JavaScript, TypeScript and Go with tree-sitter) into systems, modules, classes,
     functions, types and import edges, replacing the previous graph in one transaction.
     Files over `ORBITER_ATLAS_MAX_FILE_BYTES`, past `ORBITER_ATLAS_MAX_FILES`, or in
     dependency and build folders are not parsed (the first two are listed in
-    `files_skipped`). Editors and owners."""
+    `files_skipped`). With `embed=true`, each concept's text is embedded by the caller's
+    embedding model (`embeddings_created`; none configured: 422). Editors and owners."""
     return await indexing.index_atlas(
-        db, resources, user_id=principal.user_id, project_id=project_id
+        db, resources, user_id=principal.user_id, project_id=project_id, embed=embed
     )
 
 
 @router.post("/search", response_model=AtlasSearchResults, summary="Search the atlas")
 async def search_atlas(
-    project_id: uuid.UUID, body: AtlasSearch, principal: CurrentPrincipal, db: DbSession
+    project_id: uuid.UUID,
+    body: AtlasSearch,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
 ) -> AtlasSearchResults:
     """Concepts ranked by how well their name (split into words: `UserStore` is `user
-    store`), path and description match the query, best first."""
+    store`), path and description match the query, best first; `hybrid` (fused by reciprocal
+    rank with the concepts' vector ranking) when the caller's embedding model embedded them."""
     return await service.search_atlas(
         db,
+        resources,
         user_id=principal.user_id,
         project_id=project_id,
         query=body.query,

@@ -23,6 +23,8 @@ class ConceptRead(BaseModel):
     line: int | None
     exported: bool
     description: str
+    embedding_model: str | None = Field(description="The model that embedded its text, if any")
+    embedding_dimensions: int | None
 
 
 class EdgeRead(BaseModel):
@@ -49,6 +51,9 @@ class SkippedFile(BaseModel):
 class IndexResult(BaseModel):
     concepts_created: int
     edges_created: int
+    embeddings_created: int = Field(
+        description="Concepts whose text was embedded (with `embed=true`; else 0)"
+    )
     snapshot_id: uuid.UUID
     manifest_hash: str
     files_parsed: int
@@ -71,10 +76,14 @@ class AtlasSearchHit(BaseModel):
     description: str
     layer: str
     path: str | None
-    score: float
+    score: float = Field(description="The text score; with `hybrid`, the fused score")
 
 
 class AtlasSearchResults(BaseModel):
+    method: Literal["text", "hybrid"] = Field(
+        description="`hybrid`: text and vector rankings fused (reciprocal rank), when the "
+        "caller's embedding model embedded the concepts; else `text`"
+    )
     results: list[AtlasSearchHit]
 
 

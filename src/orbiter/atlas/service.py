@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Literal
 
 from sqlalchemy import Float, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,11 @@ from orbiter.atlas.schemas import (
     ConceptRead,
     EdgeRead,
 )
+from orbiter.atlas.vectors import has_vectors, rank_by_vector
+from orbiter.knowledge.embeddings import embedder_for
+from orbiter.knowledge.search import MIN_CANDIDATES, rrf
 from orbiter.models import AtlasConcept, AtlasEdge, AtlasIndexState
+from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import load_project
 
 MAX_GRAPH_CONCEPTS = 5000
@@ -98,23 +103,55 @@ def _score(query: str) -> ColumnElement[float] | None:
 
 
 async def search_atlas(
-    db: AsyncSession, *, user_id: uuid.UUID, project_id: uuid.UUID, query: str, limit: int
+    db: AsyncSession,
+    resources: Resources,
+    *,
+    user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    query: str,
+    limit: int,
 ) -> AtlasSearchResults:
-    """Concepts ranked by how well their name and text match `query`, best first."""
+    """Concepts ranked by how well their name and text match `query`, best first; fused with
+    their vector ranking when the caller's embedding model embedded them (`hybrid`)."""
     await load_project(db, user_id=user_id, project_id=project_id)
     score = _score(query)
     if score is None:
-        return AtlasSearchResults(results=[])
+        return AtlasSearchResults(method="text", results=[])
+    embedder = await embedder_for(db, resources, user_id)
+    dimensions = await has_vectors(db, project_id, embedder.model) if embedder else None
+    if embedder is None or dimensions is None:
+        by_text = await _rank_by_text(db, project_id, score, limit)
+        return await _results(db, "text", by_text)
+    candidates = max(limit * 4, MIN_CANDIDATES)
+    by_text = await _rank_by_text(db, project_id, score, candidates)
+    by_vector = await rank_by_vector(db, project_id, embedder, dimensions, query, candidates)
+    return await _results(db, "hybrid", rrf(by_text, by_vector)[:limit])
+
+
+async def _rank_by_text(
+    db: AsyncSession, project_id: uuid.UUID, score: ColumnElement[float], limit: int
+) -> list[tuple[uuid.UUID, float]]:
     scored = score.label("score")
     rows = (
         await db.execute(
-            select(AtlasConcept, scored)
+            select(AtlasConcept.id, scored)
             .where(AtlasConcept.project_id == project_id, score > 0)
             .order_by(scored.desc(), func.length(AtlasConcept.name), AtlasConcept.id)
             .limit(limit)
         )
     ).all()
+    return [(concept_id, float(s)) for concept_id, s in rows]
+
+
+async def _results(
+    db: AsyncSession, method: Literal["text", "hybrid"], ranked: list[tuple[uuid.UUID, float]]
+) -> AtlasSearchResults:
+    ids = [concept_id for concept_id, _ in ranked]
+    found = {
+        c.id: c for c in await db.scalars(select(AtlasConcept).where(AtlasConcept.id.in_(ids)))
+    }
     return AtlasSearchResults(
+        method=method,
         results=[
             AtlasSearchHit(
                 id=c.id,
@@ -122,8 +159,9 @@ async def search_atlas(
                 description=c.description,
                 layer=c.layer,
                 path=c.path,
-                score=round(float(s), 3),
+                score=round(s, 3) if method == "text" else s,
             )
-            for c, s in rows
-        ]
+            for concept_id, s in ranked
+            if (c := found.get(concept_id)) is not None
+        ],
     )

@@ -47,6 +47,14 @@ def normalized(vectors: Vectors) -> Vectors:
     return scaled
 
 
+def nearest(vectors: Vectors, query: Vectors, limit: int) -> list[tuple[int, float]]:
+    """The rows of `vectors` closest to `query` (cosine: all at unit length), best first, as
+    (row number, similarity); an exact scan (CPU-bound: call it in a worker thread)."""
+    scores = vectors @ query
+    best = np.argsort(-scores, kind="stable")[:limit]
+    return [(int(i), float(scores[i])) for i in best]
+
+
 def to_bytes(vector: Vectors) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 

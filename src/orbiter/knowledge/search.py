@@ -17,21 +17,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-import numpy as np
 from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orbiter.core.db import read_only
 from orbiter.knowledge import fulltext
-from orbiter.knowledge.embeddings import Embedder, Vectors, from_bytes
+from orbiter.knowledge.embeddings import Embedder, Vectors, from_bytes, nearest
 from orbiter.knowledge.schemas import Method, SearchResponse, SearchResult
 
 RRF_K = 60
 MIN_CANDIDATES = 50  # per ranking, before fusion
 
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first
+Key = TypeVar("Key", int, uuid.UUID)
 
 VECTORS = text(
     """
@@ -87,12 +87,17 @@ def fuse(query: str, by_text: Ranked, by_vector: Ranked | None) -> tuple[Method,
         return "text", by_text
     if not fulltext.has_words(query):
         return "vector", by_vector
-    scores: dict[int, float] = {}
-    for ranking in (by_text, by_vector):
-        for rank, (chunk_id, _) in enumerate(ranking, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-    fused = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    return "hybrid", fused
+    return "hybrid", rrf(by_text, by_vector)
+
+
+def rrf(*rankings: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
+    """Reciprocal rank fusion: each item scores the sum of 1 / (RRF_K + its rank) over the
+    rankings it is in; best first (ties by id)."""
+    scores: dict[Key, float] = {}
+    for ranking in rankings:
+        for rank, (key, _) in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 async def _vector_dimensions(
@@ -125,10 +130,8 @@ async def _vector_rank(
 
 
 def _cosine_top(rows: list[Any], vector: Vectors, dimensions: int, limit: int) -> Ranked:
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    scores = from_bytes([row[1] for row in rows], dimensions) @ vector
-    best = np.argsort(-scores, kind="stable")[:limit]
-    return [(int(ids[i]), float(scores[i])) for i in best]
+    matrix = from_bytes([row[1] for row in rows], dimensions)
+    return [(int(rows[i][0]), score) for i, score in nearest(matrix, vector, limit)]
 
 
 async def _chunks(conn: AsyncConnection, ids: list[int]) -> dict[int, Any]:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orbiter.core.time import utcnow
@@ -95,6 +95,10 @@ class AtlasConcept(IdMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # Lower-case words of the name (camelCase and snake_case split), path and description.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # With `atlas/index?embed=true`: the vector of the concept's text (float32, unit length).
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+    embedding_dimensions: Mapped[int | None] = mapped_column(Integer)
 
 
 class AtlasEdge(IdMixin, Base):

@@ -83,7 +83,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "files-delete": errors(400, 404, 409),
     "files-update-content": errors(400, 404, 409),
     "files-apply-batch": errors(400, 404, 409),
-    "atlas-index": errors(400),  # 400: no snapshot yet, or its manifest is not in the store
+    # 400: no snapshot yet, or its manifest is not in the store; 502: the embedding provider.
+    "atlas-index": errors(400, 502),
+    "atlas-search": errors(502),  # the embedding provider, embedding the query
     "project-knowledge-generate-next-steps": errors(502),
     "project-knowledge-extract-decisions": errors(502),
     "alerts-list-rules": errors(404),  # 404: a `project_id` that is not one of the caller's
