@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from httpx import AsyncClient
 
+from tests.blobs.util import collect, sha256
 from tests.helpers import API, assert_error
 from tests.sync.util import current_hash, execute, forked, prepare, set_tree, sync_url
 
@@ -70,3 +71,19 @@ async def test_drift_analysis_is_deterministic(browser: AsyncClient) -> None:
     await set_tree(browser, scene.workspace_id, MAIN)
     analysis = (await browser.post(url)).json()["analysis"]
     assert (analysis["recommended_action"], analysis["risk_level"]) == ("none", "low")
+
+
+async def test_a_previews_merged_content_survives_blob_gc(
+    browser: AsyncClient, no_grace: None
+) -> None:
+    scene = await forked(
+        browser, {"m.txt": b"a\nb\nc\n"}, {"m.txt": b"A\nb\nc\n"}, {"m.txt": b"a\nb\nC\n"}
+    )
+    preview = await prepare(browser, scene.workspace_id)
+    assert [a["action"] for a in preview["auto_actions"]] == ["merged"]
+    merged = sha256(b"A\nb\nC\n")  # stored by prepare, named only by the preview's manifest
+    collected = await collect(browser, dryRun=False)
+    assert collected["success"] is True
+    assert (await browser.get(f"{API}/blobs/download/{merged}")).content == b"A\nb\nC\n"
+    done = await execute(browser, scene.workspace_id, preview["id"])
+    assert done.status_code == 200, done.text
