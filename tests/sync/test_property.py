@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from httpx import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from httpx import AsyncClient
 
 from tests.sync.util import (
     Exe,

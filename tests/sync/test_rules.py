@@ -8,7 +8,7 @@ from tests.helpers import API, assert_error
 from tests.sync.util import (
     Exe,
     Link,
-    Tree,
+    Value,
     blob_text,
     current_hash,
     execute,
@@ -19,7 +19,7 @@ from tests.sync.util import (
     tree_of,
 )
 
-BASE: Tree = {
+BASE: dict[str, Value] = {
     "keep.txt": b"k\n",
     "upd.txt": b"u\n",
     "del.txt": b"d\n",
@@ -34,7 +34,7 @@ BASE: Tree = {
     "same.txt": b"s\n",
     "both-same.txt": b"q\n",
 }
-MAIN: Tree = {
+MAIN: dict[str, Value] = {
     **BASE,
     "upd.txt": b"u2\n",
     "new.txt": b"n\n",
@@ -48,7 +48,7 @@ MAIN: Tree = {
     "both-same.txt": b"q2\n",
 }
 del MAIN["del.txt"], MAIN["gone-main.txt"]
-MINE: Tree = {
+MINE: dict[str, Value] = {
     **BASE,
     "keep.txt": b"k2\n",
     "gone-main.txt": b"h2\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ class Link:
 
 
 Value = bytes | Exe | Link
-Tree = dict[str, Value]
+Tree = Mapping[str, Value]
 
 
 def entry(path: str, value: Value) -> dict[str, Any]:
