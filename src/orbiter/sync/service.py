@@ -16,10 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import read_manifest
-from orbiter.blobs.service import store_blob
+from orbiter.blobs.manifest import ManifestEntry, combined_manifest, dump_manifest
+from orbiter.blobs.service import store_blob, store_manifest
 from orbiter.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from orbiter.core.time import utcnow
-from orbiter.files.service import record_version, store_tree, version_snapshot
+from orbiter.files.service import record_version, version_snapshot
 from orbiter.files.workspaces import lock_workspace
 from orbiter.models import Role, Snapshot, SyncPreview, Workspace
 from orbiter.storage import BlobStore
@@ -63,6 +64,22 @@ async def _plan(
     )
 
 
+async def _store_tree(
+    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, entries: dict[str, ManifestEntry]
+) -> str:
+    """The merged tree as a manifest: its entries come from parsed manifests, so only the tree
+    rule is checked again (a merge that puts a file under a file is a 409)."""
+    ordered = [entries[path] for path in sorted(entries)]
+    try:
+        manifest = combined_manifest(ordered)
+    except ValidationFailed as exc:
+        raise Conflict(
+            f"The merge would leave an invalid tree: {exc.message}", details=exc.details
+        ) from exc
+    raw = dump_manifest(ordered)
+    return (await store_manifest(db, store, user_id=user_id, raw=raw, manifest=manifest)).hash
+
+
 def _preview_read(row: SyncPreview) -> SyncPreviewRead:
     return SyncPreviewRead(
         **row.plan["body"],
@@ -85,9 +102,7 @@ async def prepare(
     plan = await _plan(db, store, workspace, main)
     for hash_ in sorted(plan.contents):
         await store_blob(db, store, user_id=user_id, data=plan.contents[hash_])
-    merged_hash = await store_tree(
-        db, store, user_id=user_id, entries=[plan.merged[p] for p in sorted(plan.merged)]
-    )
+    merged_hash = await _store_tree(db, store, user_id=user_id, entries=plan.merged)
     body = {
         "merge_base_rule": plan.base.rule,
         "auto_actions": [a.model_dump() for a in plan.auto_actions],
@@ -183,9 +198,7 @@ async def execute(
                 entries.pop(path, None)
             else:
                 entries[path] = entry_of(chosen)
-    new_hash = await store_tree(
-        db, store, user_id=user_id, entries=[entries[p] for p in sorted(entries)]
-    )
+    new_hash = await _store_tree(db, store, user_id=user_id, entries=entries)
     before = await _before_snapshot(
         db, store, user_id, workspace, current, body.create_snapshot_before
     )
@@ -256,7 +269,7 @@ async def _before_snapshot(
 ) -> uuid.UUID:
     """The snapshot undo returns to: the workspace's tree now (an empty one when it has none),
     a new snapshot when `fresh`, else the latest one of that tree (recorded if missing)."""
-    hash_ = current or await store_tree(db, store, user_id=user_id, entries=[])
+    hash_ = current or await _store_tree(db, store, user_id=user_id, entries={})
     found = await version_snapshot(
         db,
         store,
