@@ -45,7 +45,7 @@ def one_sided(path: str, base: dict[str, Any], main: dict[str, Any], mine: dict[
 
 
 @settings(
-    max_examples=15,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
