@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """How long does `sync/prepare` take on 50,000-file manifests with 1,000 changes on each side?
 
-    python bench/sync.py [--files 50000] [--rounds 3]
+    python bench/sync.py [--rounds 3]
 
-Builds a base tree of `--files` text files (150 distinct contents, so a few blobs cover them),
+Builds a base tree of 50,000 text files (150 distinct contents, so a few blobs cover them),
 main with 1,000 paths edited (a line added at the top) and the workspace with 1,000 edited (a
 line added at the bottom), 100 of them the same paths as main's, which merge3 merges cleanly.
 Serves Orbiter (`orbiter serve`, one worker, embedded SQLite and local blobs), uploads the blobs
@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +31,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run_tests as services  # type: ignore[import-not-found]  # noqa: E402
+from drift import digest, ok_json, timed  # type: ignore[import-not-found]  # noqa: E402
 from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
     embedded_env,
     info,
@@ -45,10 +43,6 @@ from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
 TARGET_SECONDS = 1.0
 POOL = 50
 MERGED = 100
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def content(i: int, side: str) -> bytes:
@@ -90,14 +84,6 @@ def manifest(side: str) -> bytes:
     return json.dumps({"version": 1, "files": entries}, separators=(",", ":")).encode()
 
 
-def ok_json(response: httpx.Response) -> Any:
-    if not 200 <= response.status_code < 300:
-        raise RuntimeError(
-            f"{response.request.url} answered {response.status_code}: {response.text[:300]}"
-        )
-    return response.json()
-
-
 def put_manifest(api: httpx.Client, raw: bytes) -> str:
     hash_ = digest(raw)
     headers = {"Content-Type": "application/json"}
@@ -133,12 +119,6 @@ def set_up(api: httpx.Client) -> tuple[str, str]:
             )
         )
     return other["id"], main["id"]
-
-
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def check(preview: dict[str, Any]) -> None:
