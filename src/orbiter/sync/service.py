@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import read_manifest
@@ -114,6 +114,13 @@ async def prepare(
         "summary": plan.summary(),
     }
     now = utcnow()
+    await db.execute(  # expired previews never executed are of no further use
+        delete(SyncPreview).where(
+            SyncPreview.workspace_id == workspace.id,
+            SyncPreview.executed_at.is_(None),
+            SyncPreview.expires_at <= now,
+        )
+    )
     row = SyncPreview(
         workspace_id=workspace.id,
         project_id=workspace.project_id,
@@ -133,6 +140,10 @@ async def prepare(
     return _preview_read(row)
 
 
+def _executed(row: SyncPreview) -> Conflict:
+    return Conflict("This preview was already executed", details={"preview_id": str(row.id)})
+
+
 async def _load_preview(
     db: AsyncSession, workspace: Workspace, preview_id: uuid.UUID
 ) -> SyncPreview:
@@ -140,7 +151,7 @@ async def _load_preview(
     if row is None or row.workspace_id != workspace.id:
         raise NotFound("Sync preview not found", details={"preview_id": str(preview_id)})
     if row.executed_at is not None:
-        raise Conflict("This preview was already executed", details={"preview_id": str(row.id)})
+        raise _executed(row)
     if row.expires_at <= utcnow():
         raise Conflict("The preview expired; prepare the sync again", details={"expired": True})
     return row
@@ -180,6 +191,9 @@ async def execute(
     row = await _load_preview(db, workspace, body.preview_id)
     _check_decisions(row, dict(body.decisions))
     current, version = await lock_workspace(db, workspace.id)
+    await db.refresh(row)  # a racing execute of the same preview finished while we waited
+    if row.executed_at is not None:
+        raise _executed(row)
     if current != row.workspace_manifest_hash:
         raise Conflict(
             "The workspace changed since the preview; prepare the sync again",
