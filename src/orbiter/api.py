@@ -35,6 +35,7 @@ from orbiter.search.router import router as search_router
 from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
+from orbiter.sync.router import router as sync_router
 from orbiter.tools.router import router as tools_router
 from orbiter.waveforms.router import router as waveforms_router
 from orbiter.workflows.router import ci_router as workflows_ci_router
@@ -62,6 +63,7 @@ DOMAIN_ROUTERS = (
     chat_router,  # /api/v1/chat
     project_workspaces_router,  # /api/v1/projects/{project_id}/workspaces
     workspaces_router,  # /api/v1/workspaces
+    sync_router,  # /api/v1/workspaces/{id}/sync/*, drift/analyze
     project_snapshots_router,  # /api/v1/projects/{project_id}/snapshots
     snapshots_router,  # /api/v1/snapshots
     conversations_router,  # /api/v1/conversations

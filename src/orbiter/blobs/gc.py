@@ -57,7 +57,7 @@ from orbiter.blobs.access import (
     read_manifest_bytes,
 )
 from orbiter.core.time import utcnow
-from orbiter.models import ObjectOwner, Snapshot, StoredObject, Workspace
+from orbiter.models import ObjectOwner, Snapshot, StoredObject, SyncPreview, Workspace
 from orbiter.storage import BlobNotFound, BlobStore
 from orbiter.tenancy.access import member_project_ids
 
@@ -124,6 +124,14 @@ async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: dateti
         or_(Workspace.project_id.in_(member_of), Workspace.created_by == user_id),
         Workspace.current_manifest_hash.is_not(None),
     )
+    previews = [
+        select(column).where(
+            or_(SyncPreview.project_id.in_(member_of), SyncPreview.created_by == user_id),
+            column.is_not(None),
+            SyncPreview.expires_at > utcnow(),  # a sync preview is kept 30 minutes
+        )
+        for column in (SyncPreview.merged_manifest_hash, SyncPreview.main_manifest_hash)
+    ]
     owned_manifests = select(ObjectOwner.hash).where(
         ObjectOwner.user_id == user_id, ObjectOwner.kind == "manifest"
     )
@@ -135,7 +143,7 @@ async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: dateti
         )
     )
     roots: set[str] = set()
-    for stmt in (snapshots, workspaces, recent, in_use_anywhere):
+    for stmt in (snapshots, workspaces, recent, in_use_anywhere, *previews):
         roots.update(h for h in (await db.scalars(stmt.distinct())).all() if h)
     return roots
 

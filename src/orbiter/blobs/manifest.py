@@ -262,6 +262,18 @@ def _memory(entry: ManifestEntry) -> int:
     return ENTRY_MEMORY_BYTES + len(entry.path) + len(entry.target or "") + extra
 
 
+def combined_manifest(entries: list[ManifestEntry]) -> Manifest:
+    """A manifest of entries sorted by unique path, each taken from a parsed (so valid)
+    manifest: only the tree rule, which combining entries can break, is checked again."""
+    problems = _tree_problems(entries)
+    if problems:
+        raise ValidationFailed(
+            "The manifest is not a valid tree",
+            details={"entries": problems[:MAX_REPORTED_PROBLEMS]},
+        )
+    return Manifest(files=entries, memory_bytes=sum(map(_memory, entries)))
+
+
 def dump_manifest(entries: list[ManifestEntry]) -> bytes:
     """The JSON document for `entries` (sorted by path), as `parse_manifest` reads it back."""
     files = []

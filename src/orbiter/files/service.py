@@ -165,14 +165,14 @@ async def commit(
     for index, edit in enumerate(change.edits):
         with numbered(index, len(change.edits)):
             results.append(file_read(tree, tree.apply(edit)))
-    new_hash = await _store_tree(db, store, user_id=user_id, entries=tree.entries())
-    parent = await _version_snapshot(db, store, user_id=user_id, workspace=workspace, hash_=current)
+    new_hash = await store_tree(db, store, user_id=user_id, entries=tree.entries())
+    parent = await version_snapshot(db, store, user_id=user_id, workspace=workspace, hash_=current)
     moved = await compare_and_set(
         db, workspace_id=workspace.id, manifest_hash=new_hash, previous=current, check_previous=True
     )
     if moved is None:  # cannot happen while the row is held; never move over a change
         raise _stale(workspace.id, current, *(await lock_workspace(db, workspace.id)))
-    snapshot_id = await _record_version(
+    snapshot_id = await record_version(
         db,
         store,
         user_id=user_id,
@@ -207,7 +207,7 @@ def _stale(
     )
 
 
-async def _store_tree(
+async def store_tree(
     db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, entries: list[ManifestEntry]
 ) -> str:
     """The tree as a manifest, checked by the manifest rules (a bad tree is a bad path: 400)."""
@@ -221,13 +221,15 @@ async def _store_tree(
     return (await store_manifest(db, store, user_id=user_id, raw=raw, manifest=manifest)).hash
 
 
-async def _version_snapshot(
+async def version_snapshot(
     db: AsyncSession,
     store: BlobStore,
     *,
     user_id: uuid.UUID,
     workspace: Workspace,
     hash_: str | None,
+    message: str = "The tree before its first change through /files",
+    source: str = SOURCE,
 ) -> uuid.UUID | None:
     """The snapshot of the workspace's version `hash_`, recorded now if it has none (a manifest
     set by a CLI): every version the files API moves away from stays in the history."""
@@ -241,18 +243,19 @@ async def _version_snapshot(
     )
     if found is not None:
         return found
-    return await _record_version(
+    return await record_version(
         db,
         store,
         user_id=user_id,
         workspace=workspace,
         hash_=hash_,
         parent=None,
-        message="The tree before its first change through /files",
+        message=message,
+        source=source,
     )
 
 
-async def _record_version(
+async def record_version(
     db: AsyncSession,
     store: BlobStore,
     *,
@@ -261,8 +264,11 @@ async def _record_version(
     hash_: str,
     parent: uuid.UUID | None,
     message: str,
+    source: str = SOURCE,
+    parents: list[uuid.UUID] | None = None,
 ) -> uuid.UUID:
-    """A snapshot (source `files`) of the workspace at manifest `hash_`."""
+    """A snapshot (source `files` by default) of the workspace at manifest `hash_`, its parents
+    `parents` or else `parent`."""
     snapshot, _ = await create_snapshot(
         db,
         store,
@@ -270,9 +276,9 @@ async def _record_version(
         project_id=workspace.project_id,
         body=SnapshotCreate(
             manifest_hash=hash_,
-            parent_snapshot_ids=[parent] if parent else [],
+            parent_snapshot_ids=parents if parents is not None else [parent] if parent else [],
             workspace_id=workspace.id,
-            source=SOURCE,
+            source=source,
             message=message,
         ),
     )

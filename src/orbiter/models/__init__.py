@@ -35,6 +35,7 @@ from orbiter.models.store import (
     StoredObject,
     Workspace,
 )
+from orbiter.models.sync import SyncPreview
 from orbiter.models.user import User
 from orbiter.models.waveforms import WAVEFORM_FORMATS, Waveform
 from orbiter.models.workflows import Workflow, WorkflowVersion
@@ -85,6 +86,7 @@ __all__ = [
     "Snapshot",
     "Span",
     "StoredObject",
+    "SyncPreview",
     "Tool",
     "UsageRollup",
     "User",
