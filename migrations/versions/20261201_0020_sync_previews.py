@@ -1,7 +1,7 @@
 """sync_previews: prepared three-way merges of main into a workspace (kept 30 minutes)
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-01 01:20:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import orbiter.models.base
 
 revision: str = "0020"
-down_revision: str | None = "0019"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
