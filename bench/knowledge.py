@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import itertools
 import json
 import random
 import sqlite3
@@ -106,8 +108,12 @@ def vocabulary(rng: random.Random, size: int = 5_000) -> list[str]:
 
 
 def zipf(rng: random.Random, words: list[str], count: int) -> list[str]:
-    weights = [1 / rank for rank in range(1, len(words) + 1)]
-    return rng.choices(words, weights, k=count)
+    return rng.choices(words, cum_weights=_cumulative(len(words)), k=count)
+
+
+@functools.cache
+def _cumulative(size: int) -> list[float]:
+    return list(itertools.accumulate(1 / rank for rank in range(1, size + 1)))
 
 
 def pages(count: int, words: list[str]) -> list[bytes]:
