@@ -93,7 +93,7 @@ format: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	@# Every bench runs even when one misses its target; the exit status says whether any did.
 	@status=0; for bench in http_overhead.py blobs.py drift.py streaming.py \
-		"streaming.py --anthropic" runs.py workflows.py search.py monitoring.py sync.py; do \
+		"streaming.py --anthropic" runs.py workflows.py search.py monitoring.py sync.py knowledge.py; do \
 		$(BIN)/python bench/$$bench || status=1; \
 	done; exit $$status
 

@@ -124,9 +124,7 @@ class Background:
         load_executors()
         await self.engine.start()  # registers the job handlers before anything is consumed
         register_alert_jobs(self.resources)
-        self.resources.queue.register(
-            knowledge_jobs.INDEX_JOB, partial(knowledge_jobs.handle_index, self.resources)
-        )
+        knowledge_jobs.register_jobs(self.resources)
         await self.resources.queue.start()
         self._tasks = [
             asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),

@@ -118,6 +118,12 @@ async def test_another_users_knowledge_bases_are_not_found(
         assert (await client.get(f"{API}/knowledge-bases")).json()["data"] == []
         mine = (await client.get(f"{API}/documents/search", params={"q": "otters"})).json()
         assert mine["results"] == []
+    # Nothing the stranger sent changed the owner's knowledge base or document.
+    kept = await owner.browser.get(f"{API}/knowledge-bases/{kb['id']}")
+    assert kept.status_code == 200 and kept.json()["name"] == kb["name"]
+    listed = (await owner.browser.get(f"{API}/knowledge-bases/{kb['id']}/documents")).json()
+    assert len(listed["data"]) == len(ANIMALS)
+    assert (await query(owner.browser, kb["id"], "otters"))["results"]
 
 
 async def test_a_viewer_reads_and_queries_but_cannot_write(signed_in: SignedInFactory) -> None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.llm.openai_adapter import OpenAIProvider
 from orbiter.models import LlmProvider
+from orbiter.providers.embedding import embedding_provider
 from orbiter.providers.opening import adapter_for
 from orbiter.runtime.resources import Resources
 
@@ -69,12 +69,7 @@ async def embedder_for(
 ) -> Embedder | None:
     if user_id is None:
         return None
-    row = await db.scalar(
-        select(LlmProvider)
-        .where(LlmProvider.user_id == user_id, LlmProvider.embedding_model.is_not(None))
-        .order_by(LlmProvider.is_default.desc(), LlmProvider.created_at, LlmProvider.id)
-        .limit(1)
-    )
+    row = await embedding_provider(db, user_id)
     if row is None or row.embedding_model is None:
         return None
     return Embedder(resources, row, row.embedding_model, row.embedding_dimensions)

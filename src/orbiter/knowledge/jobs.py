@@ -22,6 +22,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -29,11 +30,13 @@ from sqlalchemy import delete, insert, select, update
 from orbiter.core.db import transaction
 from orbiter.core.errors import AppError
 from orbiter.core.time import utcnow
+from orbiter.knowledge import reembed
 from orbiter.knowledge.chunking import split
 from orbiter.knowledge.embeddings import Embedder, embedder_for, to_bytes
 from orbiter.knowledge.extract import ExtractionFailed, extract_text
 from orbiter.knowledge.originals import read_original
 from orbiter.models import Document, KnowledgeBase, KnowledgeChunk
+from orbiter.providers.embedding import EMBEDDING_CHANGED_JOB
 from orbiter.queue import Job
 from orbiter.runtime.resources import Resources
 from orbiter.storage import BlobNotFound
@@ -46,6 +49,14 @@ RECOVER_EVERY_SECONDS = 10.0
 RESEND_AFTER_SECONDS = 30.0
 BATCH = 500
 LOST = "Indexing stopped {n} times (its worker was lost); upload the file again to retry"
+
+
+def register_jobs(resources: Resources) -> None:
+    """Indexing, and re-embedding when a user's embedding model changes (`reembed.py`)."""
+    queue = resources.queue
+    queue.register(INDEX_JOB, partial(handle_index, resources))
+    queue.register(EMBEDDING_CHANGED_JOB, partial(reembed.handle_embedding_changed, resources))
+    queue.register(reembed.REEMBED_JOB, partial(reembed.handle_reembed, resources))
 
 
 def index_job(document_id: uuid.UUID) -> Job:

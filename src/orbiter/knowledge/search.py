@@ -9,7 +9,10 @@ embedding model has embedded chunks there, the two fused by reciprocal rank.
 | set | some | no (only punctuation) | `vector` |
 
 Vectors: an exact cosine scan in numpy of that model's vectors in the knowledge bases (all
-stored at unit length, so one matrix product), off the event loop.
+stored at unit length, so one matrix product), off the event loop. Only chunks embedded by the
+caller's model at the query vector's length take part: a chunk another model (or length)
+embedded, waiting for the re-embedding job (`reembed.py`), is found by full text alone, and
+when no chunk qualifies the method is `text`. Dimensions are never mixed.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model
 ).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
 ANY_VECTOR = text(
     """
-SELECT c.embedding_dimensions FROM knowledge_chunks c
+SELECT 1 FROM knowledge_chunks c
 JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
 WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model LIMIT 1
 """
@@ -70,10 +73,10 @@ async def search(
     candidates = max(top_k * 4, MIN_CANDIDATES)
     async with read_only(engine) as conn:
         by_text = await fulltext.rank(conn, query, ids, candidates)
-        dimensions = await _vector_dimensions(conn, ids, embedder)
+        vectors = await _has_vectors(conn, ids, embedder)
     by_vector = None
-    if embedder is not None and dimensions is not None:
-        by_vector = await _vector_rank(engine, ids, query, embedder, dimensions, candidates)
+    if embedder is not None and vectors:
+        by_vector = await _vector_rank(engine, ids, query, embedder, candidates)
     method, ranked = fuse(query, by_text, by_vector)
     top = ranked[:top_k]
     async with read_only(engine) as conn:
@@ -100,14 +103,13 @@ def rrf(*rankings: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-async def _vector_dimensions(
+async def _has_vectors(
     conn: AsyncConnection, kb_ids: list[uuid.UUID], embedder: Embedder | None
-) -> int | None:
-    """The length of the caller's model's vectors there, or None when it embedded nothing."""
+) -> bool:
+    """Whether the caller's model embedded anything there (else the query is not embedded)."""
     if embedder is None or not kb_ids:
-        return None
-    found = await conn.scalar(ANY_VECTOR, {"kb_ids": kb_ids, "model": embedder.model})
-    return None if found is None else int(found)
+        return False
+    return await conn.scalar(ANY_VECTOR, {"kb_ids": kb_ids, "model": embedder.model}) is not None
 
 
 async def _vector_rank(
@@ -115,17 +117,17 @@ async def _vector_rank(
     kb_ids: list[uuid.UUID],
     query: str,
     embedder: Embedder,
-    dimensions: int,
     limit: int,
-) -> Ranked:
+) -> Ranked | None:
+    """The chunks embedded by the caller's model at the query vector's length, by cosine;
+    None when there are none (all stale: another length), so text alone answers."""
     [vector] = await embedder.embed([query])
-    if vector.shape[0] != dimensions:  # the model now answers another length: nothing matches
-        return []
+    dimensions = int(vector.shape[0])
     async with read_only(engine) as conn:
         params = {"kb_ids": kb_ids, "model": embedder.model, "dimensions": dimensions}
         rows = list((await conn.execute(VECTORS, params)).all())
     if not rows:
-        return []
+        return None
     return await asyncio.to_thread(_cosine_top, rows, vector, dimensions, limit)
 
 

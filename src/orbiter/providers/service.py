@@ -19,6 +19,7 @@ from orbiter.core.outbound import check_url
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.llm.factory import effective_base_url
 from orbiter.models import LlmProvider
+from orbiter.providers.embedding import announce_if_changed, current_embedding
 from orbiter.providers.schemas import (
     ModelPrice,
     ProviderCreate,
@@ -185,6 +186,7 @@ async def create_provider_row(
     if await _name_taken(db, user_id, body.name):
         raise _duplicate(body.name)
     has_any = await db.scalar(select(LlmProvider.id).where(LlmProvider.user_id == user_id).limit(1))
+    before = await current_embedding(db, user_id)
     row = LlmProvider(
         id=uuid.uuid4(),
         user_id=user_id,
@@ -203,6 +205,7 @@ async def create_provider_row(
         await _make_default(
             db, user_id=user_id, provider_id=row.id, unless_one_exists=not body.is_default
         )
+    await announce_if_changed(db, user_id, before)
     await db.refresh(row)
     return provider_read(row)
 
@@ -216,6 +219,7 @@ async def update_provider(
     body: ProviderUpdate,
 ) -> ProviderRead:
     row = await load_provider(db, user_id=user_id, provider_id=provider_id)
+    before = await current_embedding(db, user_id)
     sent = body.model_fields_set
     type_ = body.type if body.type is not None else row.type
     base_url = body.base_url if "base_url" in sent else row.base_url
@@ -244,12 +248,15 @@ async def update_provider(
     await _flush_unique(db, row)
     if body.is_default:
         await _make_default(db, user_id=user_id, provider_id=row.id, unless_one_exists=False)
+    await announce_if_changed(db, user_id, before)
     await db.refresh(row)
     return provider_read(row)
 
 
 async def delete_provider(db: AsyncSession, *, user_id: uuid.UUID, provider_id: uuid.UUID) -> None:
     row = await load_provider(db, user_id=user_id, provider_id=provider_id)
+    before = await current_embedding(db, user_id)
     await delete_one(
         db, delete(LlmProvider).where(LlmProvider.id == row.id), missing="Provider not found"
     )
+    await announce_if_changed(db, user_id, before)
