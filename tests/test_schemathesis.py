@@ -175,6 +175,13 @@ def server(
         "ORBITER_GOOGLE_CLIENT_ID": "schemathesis.apps.googleusercontent.com",
         "ORBITER_GOOGLE_JWKS_URL": google_jwks_url,
     }
+    if migrated.is_sqlite:
+        # A database of its own: two processes writing one SQLite file (this one's app runs
+        # its periodic jobs too) wait on each other's locks, which embedded mode never does.
+        env["ORBITER_DATA_DIR"] = str(tmp_path / "data")
+        subprocess.run(
+            [str(VENV_BIN / "orbiter"), "migrate"], cwd=ROOT, env=env, check=True, timeout=300
+        )
     log_path = tmp_path / "orbiter.log"
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
     commands = [serve, ["worker"]] if env.get("ORBITER_REDIS_URL") else [serve]

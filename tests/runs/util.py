@@ -68,6 +68,7 @@ async def wait_for(
     (one request that ends when the run ends or waits) spares the rate limit; a status in
     between (`running`) is polled."""
     wanted = statuses or FINISHED
+    pause = 0.05  # growing to 1 s: a slow worker start must not spend the rate limit
     async with asyncio.timeout(timeout):
         while True:
             if set(wanted) <= {*FINISHED, "awaiting_input", "awaiting_approval"}:
@@ -76,7 +77,8 @@ async def wait_for(
             run = await get_run(client, run_id)
             if run["status"] in wanted:
                 return run
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 1.0)
 
 
 def spans_by_name(trace: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

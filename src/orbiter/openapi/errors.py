@@ -27,6 +27,12 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "auth-link-google": errors(409, 502),
     "auth-logout": errors(400),
     "oauth-device-authorization": errors(415),
+    # 400: the main workspace itself, or a project without one; 409: the workspace moved, the
+    # preview was executed or expired, or there is no sync to undo.
+    "workspaces-prepare-sync": errors(400, 409),
+    "workspaces-execute-sync": errors(409),
+    "workspaces-undo-sync": errors(409),
+    "workspaces-analyze-drift": errors(400),
     "oauth-lookup-device": errors(404),
     "oauth-authorize-device": errors(404, 502),
     "oauth-deny-device": errors(404),
