@@ -119,7 +119,7 @@ async def test_two_workers_run_each_periodic_tick_once(tmp_path: Path) -> None:
                 return {run["worker"] for run in await _periodic_runs(redis)} == ids
 
             await _wait_until(
-                both_ticking, 60, f"both workers to run periodic jobs\n{_tail(tmp_path)}"
+                both_ticking, 180, f"both workers to run periodic jobs\n{_tail(tmp_path)}"
             )
             first = max(
                 int(r["tick"]) for r in await _periodic_runs(redis) if r["job"] == "maintenance"
