@@ -34,17 +34,21 @@ def parse_config(raw: dict[str, Any]) -> HttpToolConfig:
     try:
         return HttpToolConfig.model_validate(raw)
     except ValidationError as exc:
-        fields = [
-            {
-                "field": ".".join(["config", *(str(p) for p in error["loc"])]),
-                "message": error["msg"],
-                "type": error["type"],
-            }
-            for error in exc.errors()
-        ]
         raise ValidationFailed(
-            "Invalid http tool configuration", details={"fields": fields}
+            "Invalid http tool configuration", details={"fields": config_problems(exc)}
         ) from exc
+
+
+def config_problems(exc: ValidationError) -> list[dict[str, Any]]:
+    """Each problem of a tool's configuration, its field under `config`."""
+    return [
+        {
+            "field": ".".join(["config", *(str(p) for p in error["loc"])]),
+            "message": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors()
+    ]
 
 
 async def check_config(
