@@ -126,8 +126,8 @@ def main(what):
     assert "TypeError: the result is not JSON" in not_json["error"], not_json
 
 
-async def test_code_interpreter_shows_output_value_and_error(
-    browser: AsyncClient, sandboxed: Settings
+async def test_code_interpreter_shows_output_value_error_and_limit(
+    browser: AsyncClient, sandboxed: Settings, monkeypatch: Any
 ) -> None:
     code = "import sys\nx = 6\nprint('working')\nprint('careful', file=sys.stderr)\nx * 7"
     result = await invoke(browser, "code_interpreter", {"code": code})
@@ -143,6 +143,13 @@ async def test_code_interpreter_shows_output_value_and_error(
     assert failed["error"]["name"] == "IndexError"
     assert "list index out of range" in failed["error"]["value"]
     assert "line 2" in failed["error"]["traceback"]
+
+    monkeypatch.setattr(sandboxed, "sandbox_command_seconds", 1.0)
+    stopped = await invoke(browser, "code_interpreter", {"code": "print('spin')\nwhile True: pass"})
+    assert stopped["error"] is None  # the code's failure is the model's to read
+    assert stopped["output"]["limit"] == "wall_clock", stopped
+    assert stopped["output"]["error"]["name"] == "LimitExceeded"
+    assert "wall-clock limit" in stopped["output"]["error"]["value"]
 
 
 async def test_without_a_sandbox_code_fails_saying_so(

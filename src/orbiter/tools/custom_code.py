@@ -21,7 +21,7 @@ from orbiter.core.schemas import RequestModel
 from orbiter.models import Tool
 from orbiter.sandboxes.oneshot import SandboxUnavailable, call_function
 from orbiter.tools.base import RunnableTool, ToolContext, ToolFailed
-from orbiter.tools.custom_http import config_problems
+from orbiter.tools.custom_http import as_runnable, config_problems
 
 MAX_TRACEBACK_CHARS = 4000
 STARTUP_SECONDS = 30.0  # beyond the code's wall clock: the sandbox's start and clean-up
@@ -95,14 +95,7 @@ def runnable(tool: Tool) -> RunnableTool:
             raise ToolFailed(_failure(tool.name, error))
         return outcome.report.get("result")
 
-    return RunnableTool(
-        id=str(tool.id),
-        name=tool.name,
-        description=tool.description,
-        input_schema=dict(tool.input_schema),
-        run=run,
-        timeout_seconds=config.timeout_seconds + STARTUP_SECONDS,
-    )
+    return as_runnable(tool, run, config.timeout_seconds + STARTUP_SECONDS)
 
 
 def _failure(name: str, error: dict[str, str]) -> str:

@@ -5,7 +5,8 @@ tool: the code defines the function, which is called with the arguments as keywo
 coroutine it returns is run) or `globals` (a `code_python` workflow node: the code runs with
 these names set, and its result is the variable `result`, else the value of a last
 expression). The report goes to the side channel (fd $ORBITER_SIDE_FD): `{"result": <JSON>}`
-or `{"error": {name, value, traceback}}` (this file's frames left out).
+or `{"error": {name, value, traceback}}` (this file's frames left out; `describe` is the
+cell script's).
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ import inspect
 import json
 import os
 import sys
-import traceback
 from typing import Any
+
+from cell import describe  # type: ignore[import-not-found]  # the cell script beside this one
 
 FILENAME = "<code>"
 
 
-def describe(exc: BaseException) -> dict[str, str]:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
-    lines = ["Traceback (most recent call last):\n"] if frames else []
-    lines += traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(exc), exc)
-    return {"name": type(exc).__name__, "value": str(exc), "traceback": "".join(lines)}
+def without_own_frames(exc: BaseException) -> BaseException:
+    """`exc` with its traceback starting in the code, past this file's frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return exc.with_traceback(tb)
 
 
 def run_script(code: str, names: dict[str, Any]) -> Any:
@@ -72,7 +74,7 @@ def main() -> int:
             raise TypeError(f"the result is not JSON: {exc}") from None
         report = {"result": json.loads(text)}
     except BaseException as exc:  # every failure of the code is its result
-        report = {"error": describe(exc)}
+        report = {"error": describe(without_own_frames(exc))}
     sys.stdout.flush()
     sys.stderr.flush()
     side.write(json.dumps(report))
