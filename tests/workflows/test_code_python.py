@@ -67,3 +67,14 @@ async def test_without_a_sandbox_the_node_fails_saying_so(
     run = await run_canvas(browser, flow(node("code", "code_python", code="result = 1 + 1")))
     assert run["status"] == "failed"
     assert "Sandboxes cannot run on this host" in run["error"]["message"], run["error"]
+
+
+async def test_a_node_timeout_kills_the_code_and_leaves_no_sandbox(
+    browser: AsyncClient, sandboxed: Settings
+) -> None:
+    """The node's own timeout is shorter than the sandbox's wall clock: the code is killed
+    with it, and the `sandboxed` fixture checks that no work dir is left behind."""
+    spin = node("spin", "code_python", code="while True:\n    pass\n", timeout_ms=700)
+    run = await run_canvas(browser, flow(spin))
+    assert run["status"] == "failed"
+    assert "timed out after 700 ms" in node_spans(run)["spin (code_python)"]["error"], run
