@@ -4,9 +4,9 @@ outbound guard), `code_python` (the sandbox), `knowledge_retrieval` (knowledge b
 `code_python` compiles at save, and runs its code in a fresh sandbox
 (`orbiter.sandboxes.oneshot`) with `input` and `inputs` set; its output is `{result, stdout,
 stderr}`, `result` being the variable `result` or else the last expression's value (JSON).
-`knowledge_retrieval` searches one
-knowledge base of the workflow's project (`orbiter.knowledge.retrieval`, a `retrieval` span
-under the node's) and outputs `{method, query, results}`.
+`knowledge_retrieval` searches one knowledge base of the workflow's project
+(`orbiter.knowledge.retrieval`, a `retrieval` span under the node's) and outputs `{method,
+query, results}`.
 """
 
 from __future__ import annotations
