@@ -15,7 +15,14 @@ from tests.fakes.llm_servers import FakeLLM
 from tests.helpers import API, add_member, assert_error, browser_for, new_project, unique_email
 from tests.tools.util import TOOLS, create_tool, http_tool
 
-BUILTINS = ["ask_user", "calculator", "current_time", "http_request", "knowledge_search"]
+BUILTINS = [
+    "ask_user",
+    "calculator",
+    "code_interpreter",
+    "current_time",
+    "http_request",
+    "knowledge_search",
+]
 
 
 async def test_built_ins_are_listed_first_and_read_only(browser: AsyncClient) -> None:
@@ -92,12 +99,13 @@ async def test_input_schema_must_be_a_valid_json_schema_of_an_object(
     assert [t["id"] for t in (await browser.get(TOOLS)).json()["data"]] == BUILTINS
 
 
-async def test_code_tools_wait_for_the_sandbox_and_urls_are_checked(
+async def test_code_tools_define_their_function_and_urls_are_checked(
     browser: AsyncClient, fake_llm: FakeLLM
 ) -> None:
     code = await browser.post(TOOLS, json=http_tool(fake_llm, type="code", config={"code": "1"}))
     error = assert_error(code, 422, "VALIDATION_ERROR")
-    assert error["details"]["fields"][0]["field"] == "type" and "sandbox" in error["message"]
+    assert error["details"]["fields"][0]["field"] == "config.function", error
+    assert "defines no top-level function 'main'" in error["message"]
     bad_configs = [
         ({"url": "https://{host}/models"}, "config.url"),
         ({"url": fake_llm.openai_url + "/models{?page}"}, "config.url"),

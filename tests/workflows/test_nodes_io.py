@@ -1,6 +1,6 @@
 """The nodes that reach outside the run: llm_call, prompt_template, agent_node, function_tool,
-http_request, and code_python, which waits for a later issue (knowledge_retrieval is tested in
-tests/knowledge/test_retrieval.py). Each
+http_request, and code_python's save-time check (its runs: test_code_python.py;
+knowledge_retrieval is tested in tests/knowledge/test_retrieval.py). Each
 test runs a workflow over HTTP and checks the effect where it lands: the fake LLM server got
 the rendered prompt, the loopback server got the request, the tool ran."""
 
@@ -395,9 +395,3 @@ async def test_code_python_that_does_not_compile_is_refused_at_save(
     [problem] = error["details"]["fields"]
     assert problem["field"] == "canvas.nodes.1.data.code"
     assert "line 2" in problem["message"] and "expected ':'" in problem["message"], problem
-
-
-async def test_code_python_fails_its_runs_until_the_sandbox_exists(browser: AsyncClient) -> None:
-    run = await run_canvas(browser, flow(node("code", "code_python", code="result = 1 + 1")))
-    assert run["status"] == "failed"
-    assert "Python sandbox is not available" in run["error"]["message"], run["error"]

@@ -20,7 +20,7 @@ from orbiter.core.errors import ValidationFailed
 from orbiter.core.outbound import check_url
 from orbiter.core.settings import Settings
 from orbiter.models import Tool
-from orbiter.tools.base import RunnableTool, ToolContext
+from orbiter.tools.base import RunnableTool, ToolContext, ToolFunction
 from orbiter.tools.http_fetch import fetch
 from orbiter.tools.schemas import HttpToolConfig
 from orbiter.tools.secrets import last4, masked
@@ -34,17 +34,21 @@ def parse_config(raw: dict[str, Any]) -> HttpToolConfig:
     try:
         return HttpToolConfig.model_validate(raw)
     except ValidationError as exc:
-        fields = [
-            {
-                "field": ".".join(["config", *(str(p) for p in error["loc"])]),
-                "message": error["msg"],
-                "type": error["type"],
-            }
-            for error in exc.errors()
-        ]
         raise ValidationFailed(
-            "Invalid http tool configuration", details={"fields": fields}
+            "Invalid http tool configuration", details={"fields": config_problems(exc)}
         ) from exc
+
+
+def config_problems(exc: ValidationError) -> list[dict[str, Any]]:
+    """Each problem of a tool's configuration, its field under `config`."""
+    return [
+        {
+            "field": ".".join(["config", *(str(p) for p in error["loc"])]),
+            "message": error["msg"],
+            "type": error["type"],
+        }
+        for error in exc.errors()
+    ]
 
 
 async def check_config(
@@ -148,11 +152,16 @@ def runnable(tool: Tool, secrets: dict[str, str]) -> RunnableTool:
             seconds=timeout,
         )
 
+    return as_runnable(tool, run, timeout + 5)
+
+
+def as_runnable(tool: Tool, run: ToolFunction, timeout_seconds: float) -> RunnableTool:
+    """A custom tool's row with the function that runs it."""
     return RunnableTool(
         id=str(tool.id),
         name=tool.name,
         description=tool.description,
         input_schema=dict(tool.input_schema),
         run=run,
-        timeout_seconds=timeout + 5,
+        timeout_seconds=timeout_seconds,
     )

@@ -24,13 +24,12 @@ from orbiter.runs import service as runs
 from orbiter.runs.engine import Engine, RunContext, register_executor
 from orbiter.runtime.resources import Resources
 from orbiter.tenancy.projects import project_or_personal
-from orbiter.tools import custom_http, secrets
 from orbiter.tools.base import RunnableTool, ToolContext
 from orbiter.tools.execute import call_tool
 from orbiter.tools.registry import CONVERSATIONAL, builtin
 from orbiter.tools.schema_check import validate_input
 from orbiter.tools.schemas import ToolInvoke, ToolOutput
-from orbiter.tools.service import load_tool, runnable_tool
+from orbiter.tools.service import load_tool, runnable_row, runnable_tool
 
 KIND = "tool"
 _ERRORS: dict[str, type[AppError]] = {cls.code: cls for cls in STATUS_CODES.values()}
@@ -56,7 +55,7 @@ async def invoke_tool(
             target_id = None
         else:
             row = await load_tool(db, user_id=principal.user_id, tool_id=tool_id)
-            tool = custom_http.runnable(row, secrets.unseal(resources.secrets, row))
+            tool = runnable_row(resources, row)
             project_id, target_id = row.project_id, row.id
         validate_input(tool.input_schema, body.input)
         run = await runs.create_run(

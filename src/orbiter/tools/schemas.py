@@ -33,6 +33,13 @@ HTTP_CONFIG_DESCRIPTION = (
     'JSON in which a string `"{{name}}"` becomes the input\'s value and `{{name}}` inside a '
     "longer string its text; without it the input itself is sent as JSON."
 )
+CODE_CONFIG_DESCRIPTION = (
+    "For type `code`: `{code, function?, timeout_seconds?}`. `code` is Python that defines "
+    "`function` (default `main`) at its top level; a call runs `function(**input)` in a fresh "
+    "sandbox and its return value (JSON) is the output. `timeout_seconds` (1-600, default 30, "
+    "at most the server's sandbox command limit) is the call's wall clock."
+)
+CONFIG_DESCRIPTION = HTTP_CONFIG_DESCRIPTION + " " + CODE_CONFIG_DESCRIPTION
 HTTP_CONFIG_EXAMPLE = {
     "method": "GET",
     "url": "https://api.example.com/weather{?city}",
@@ -71,7 +78,7 @@ class ToolCreate(RequestModel):
     name: ToolName
     description: Description
     type: Literal["http", "code"] = Field(
-        description="`http` calls an HTTP API; `code` (run in the sandbox) is not available yet"
+        description="`http` calls an HTTP API; `code` runs Python in a sandbox"
     )
     input_schema: dict[str, Any] = Field(
         description="A JSON Schema (Draft 2020-12 unless `$schema` says otherwise) of an "
@@ -79,7 +86,7 @@ class ToolCreate(RequestModel):
         examples=[{"type": "object", "properties": {"city": {"type": "string"}}}],
     )
     config: dict[str, Any] = Field(
-        default_factory=dict, description=HTTP_CONFIG_DESCRIPTION, examples=[HTTP_CONFIG_EXAMPLE]
+        default_factory=dict, description=CONFIG_DESCRIPTION, examples=[HTTP_CONFIG_EXAMPLE]
     )
 
 
@@ -89,7 +96,7 @@ class ToolUpdate(RequestModel):
     name: ToolName | None = None
     description: Description | None = None
     input_schema: dict[str, Any] | None = None
-    config: dict[str, Any] | None = Field(default=None, description=HTTP_CONFIG_DESCRIPTION)
+    config: dict[str, Any] | None = Field(default=None, description=CONFIG_DESCRIPTION)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> ToolUpdate:

@@ -14,22 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.db import delete_one
-from orbiter.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from orbiter.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams
 from orbiter.models import Agent, Role, Tool
 from orbiter.runtime.resources import Resources
 from orbiter.tenancy.access import load_project, load_project_row, member_project_ids
 from orbiter.tenancy.events import record_event
 from orbiter.tenancy.projects import project_or_personal
-from orbiter.tools import custom_http, secrets
+from orbiter.tools import custom_code, custom_http, secrets
 from orbiter.tools.base import RunnableTool
 from orbiter.tools.registry import BUILTINS, builtin, builtin_names
 from orbiter.tools.schema_check import check_input_schema
 from orbiter.tools.schemas import ToolCreate, ToolRead, ToolUpdate
-
-CODE_TOOLS_LATER = (
-    "Tools of type 'code' run in the sandbox, which is not available yet; use type 'http'"
-)
 
 
 def builtin_read(tool: RunnableTool) -> ToolRead:
@@ -56,7 +52,7 @@ def tool_read(row: Tool) -> ToolRead:
         builtin=False,
         project_id=row.project_id,
         input_schema=row.input_schema,
-        config=custom_http.shown_config(row.config),
+        config=custom_http.shown_config(row.config) if row.type == "http" else row.config,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -142,14 +138,18 @@ async def get_tool(db: AsyncSession, *, user_id: uuid.UUID, tool_id: str) -> Too
     return tool_read(await load_tool(db, user_id=user_id, tool_id=tool_id))
 
 
-async def _checked_http(
+async def _checked_config(
     resources: Resources,
     *,
+    tool_type: str,
     config: dict[str, Any],
     input_schema: dict[str, Any],
     kept_secrets: dict[str, str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The configuration to store and the secret values to seal (a code tool has none)."""
     check_input_schema(input_schema)
+    if tool_type == "code":
+        return custom_code.stored_config(custom_code.parse_config(config)), {}
     parsed = custom_http.parse_config(config)
     await custom_http.check_config(parsed, input_schema, resources.settings)
     return custom_http.stored_config(parsed, kept_secrets)
@@ -187,13 +187,15 @@ async def _name_taken(db: AsyncSession, project_id: uuid.UUID, name: str, exclud
 async def create_tool(
     db: AsyncSession, resources: Resources, *, user_id: uuid.UUID, body: ToolCreate
 ) -> ToolRead:
-    if body.type == "code":
-        raise ValidationFailed.for_field("type", CODE_TOOLS_LATER)
     project_id = await project_or_personal(db, user_id=user_id, project_id=body.project_id)
     await load_project(db, user_id=user_id, project_id=project_id, min_role=Role.EDITOR)
     _refuse_builtin_name(body.name)
-    config, values = await _checked_http(
-        resources, config=body.config, input_schema=body.input_schema, kept_secrets={}
+    config, values = await _checked_config(
+        resources,
+        tool_type=body.type,
+        config=body.config,
+        input_schema=body.input_schema,
+        kept_secrets={},
     )
     if await _name_taken(db, project_id, body.name, None):
         raise _duplicate(body.name)
@@ -241,8 +243,8 @@ async def update_tool(
         kept = secrets.unseal(resources.secrets, row)
         raw = body.config if body.config is not None else _editable(row.config, kept)
         schema = body.input_schema if body.input_schema is not None else row.input_schema
-        config, values = await _checked_http(
-            resources, config=raw, input_schema=schema, kept_secrets=kept
+        config, values = await _checked_config(
+            resources, tool_type=row.type, config=raw, input_schema=schema, kept_secrets=kept
         )
         row.input_schema, row.config = schema, config
         row.secrets_encrypted = secrets.seal(resources.secrets, row.id, values)
@@ -253,6 +255,8 @@ async def update_tool(
 
 def _editable(config: dict[str, Any], kept: dict[str, str]) -> dict[str, Any]:
     """The stored configuration in the shape a request sends (secret values from `kept`)."""
+    if "headers" not in config:  # a code tool's
+        return config
     headers = [
         {"name": h["name"], "value": kept.get(h["name"]), "secret": True}
         if h.get("secret")
@@ -297,4 +301,11 @@ async def runnable_tool(
         return None
     if row is None or row.project_id != project_id:
         return None
+    return runnable_row(resources, row)
+
+
+def runnable_row(resources: Resources, row: Tool) -> RunnableTool:
+    """A custom tool ready to run, of its type."""
+    if row.type == "code":
+        return custom_code.runnable(row)
     return custom_http.runnable(row, secrets.unseal(resources.secrets, row))

@@ -1,10 +1,12 @@
 """Tool nodes: `function_tool` (any tool of the registry), `http_request` (through the
 outbound guard), `code_python` (the sandbox), `knowledge_retrieval` (knowledge bases).
 
-`code_python` is checked at save like every node, but its runs fail (`SANDBOX_UNAVAILABLE`)
-until the code execution issue brings the sandbox. `knowledge_retrieval` searches one
-knowledge base of the workflow's project (`orbiter.knowledge.retrieval`, a `retrieval` span
-under the node's) and outputs `{method, query, results}`.
+`code_python` compiles at save, and runs its code in a fresh sandbox
+(`orbiter.sandboxes.oneshot`) with `input` and `inputs` set; its output is `{result, stdout,
+stderr}`, `result` being the variable `result` or else the last expression's value (JSON).
+`knowledge_retrieval` searches one knowledge base of the workflow's project
+(`orbiter.knowledge.retrieval`, a `retrieval` span under the node's) and outputs `{method,
+query, results}`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pydantic import Field, field_validator
 
 from orbiter.core.db import transaction
 from orbiter.knowledge.retrieval import hits, knowledge_base_exists, retrieve
+from orbiter.sandboxes.oneshot import SandboxUnavailable, run_script
 from orbiter.tools.base import ToolContext, ToolFailed
+from orbiter.tools.builtin.code_interpreter import shown
 from orbiter.tools.execute import input_error, run_tool
 from orbiter.tools.http_fetch import MAX_TIMEOUT_SECONDS, fetch
 from orbiter.tools.registry import CONVERSATIONAL
@@ -134,11 +138,27 @@ class CodePythonConfig(NodeConfig):
 
 
 async def run_code_python(call: NodeCall) -> Any:
-    raise NodeError(
-        "The Python sandbox is not available on this server yet (it comes with the code "
-        "execution issue)",
-        "SANDBOX_UNAVAILABLE",
-    )
+    config: CodePythonConfig = call.config
+    names = {"input": call.input, "inputs": call.variables.get("inputs")}
+    try:
+        outcome = await run_script(call.ctx.settings, config.code, names)
+    except SandboxUnavailable as exc:
+        raise NodeError(exc.message, "SANDBOX_UNAVAILABLE") from exc
+    output = {
+        "result": outcome.report.get("result"),
+        "stdout": shown(outcome.stdout),
+        "stderr": shown(outcome.stderr),
+    }
+    error = outcome.error
+    if error is not None:
+        call.span.output = output
+        if outcome.limit is not None:
+            raise NodeError(f"The code was stopped: {error['value']}", "SANDBOX_LIMIT")
+        raise NodeError(
+            f"The code raised {error['name']}: {error['value']}\n{error['traceback'][-2000:]}",
+            "CODE_ERROR",
+        )
+    return output
 
 
 class KnowledgeRetrievalConfig(NodeConfig):
