@@ -20,6 +20,8 @@ from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.files.router import router as files_router
 from orbiter.infrastructure.credentials.router import router as infra_credentials_router
+from orbiter.infrastructure.detect.router import router as infra_detect_router
+from orbiter.infrastructure.resources.router import router as infra_resources_router
 from orbiter.knowledge.router import documents_router
 from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
@@ -88,6 +90,8 @@ DOMAIN_ROUTERS = (
     knowledge_router,  # /api/v1/knowledge-bases
     documents_router,  # /api/v1/documents
     infra_credentials_router,  # /api/v1/infrastructure/credentials
+    infra_detect_router,  # /api/v1/infrastructure/projects/{project_id}/detect
+    infra_resources_router,  # /api/v1/infrastructure/projects/{project_id}/resources
 )
 
 
