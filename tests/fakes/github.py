@@ -114,7 +114,7 @@ def fake_github() -> Iterator[FakeGitHub]:
             parts = urlsplit(self.path)
             path = parts.path.removeprefix("/api/v3")
             auth = self.headers.get("Authorization")
-            fake.seen.append((path, auth))
+            fake.seen.append((parts.path, auth))
             token = (auth or "").removeprefix("token ").removeprefix("Bearer ")
             if fake.down:
                 status, body = 503, {"message": "Service Unavailable"}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from httpx import AsyncClient
 from redis.asyncio import Redis
 
 from orbiter.infrastructure.providers import PROVIDERS, CannotProvision, ResourceType
@@ -16,8 +17,6 @@ from orbiter.infrastructure.resources import ProjectResource, provision_resource
 from orbiter.runtime.resources import Resources
 from tests.helpers import API, SignedIn, SignedInFactory, add_member, assert_error, new_project
 from tests.infrastructure.fake_cloud import GOOD_TOKEN, STATE, FakeCloud
-
-METHODS = ["cookie", "api_key", "bearer"]
 
 
 def resources_url(project_id: str, resource_id: str | None = None) -> str:
@@ -48,10 +47,9 @@ def fake_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_local_sqlite_is_a_real_file_listed_masked_and_deleted(
-    signed_in: SignedInFactory, resources: Resources
+    browser: AsyncClient, resources: Resources
 ) -> None:
-    alice = await signed_in()
-    project = await new_project(alice.browser)
+    project = await new_project(browser)
     made = await provision(resources, project, ResourceType.SQLITE)
     assert made.created and made.provider == "local"
     path = Path(made.env["SQLITE_PATH"])
@@ -60,27 +58,26 @@ async def test_local_sqlite_is_a_real_file_listed_masked_and_deleted(
     again = await provision(resources, project, ResourceType.SQLITE)
     assert (again.id, again.created) == (made.id, False)
 
-    listed = await alice.api.get(resources_url(project))
+    listed = await browser.get(resources_url(project))
     assert listed.status_code == 200, listed.text
     [row] = listed.json()["data"]
     assert row["id"] == str(made.id) and row["resource_type"] == "sqlite"
     assert row["connection"] == {"url": "sqlite://••••", "path": "••••"}
     assert row["env_vars"] == ["DATABASE_URL", "SQLITE_PATH"]
     assert str(path) not in listed.text
-    got = await alice.cli.get(resources_url(project, row["id"]))
+    got = await browser.get(resources_url(project, row["id"]))
     assert got.json() == row
 
-    deleted = await alice.browser.delete(resources_url(project, row["id"]))
+    deleted = await browser.delete(resources_url(project, row["id"]))
     assert deleted.status_code == 204, deleted.text
     assert not path.exists()
-    assert (await alice.api.get(resources_url(project))).json()["data"] == []
+    assert (await browser.get(resources_url(project))).json()["data"] == []
 
 
 async def test_local_redis_gets_a_free_database_or_says_why_not(
-    signed_in: SignedInFactory, resources: Resources, backend: str
+    browser: AsyncClient, resources: Resources, backend: str
 ) -> None:
-    alice = await signed_in()
-    project = await new_project(alice.browser)
+    project = await new_project(browser)
     if backend == "embedded":
         with pytest.raises(CannotProvision, match="ORBITER_REDIS_URL"):
             await provision(resources, project, ResourceType.REDIS)
@@ -96,7 +93,7 @@ async def test_local_redis_gets_a_free_database_or_says_why_not(
         async with Redis.from_url(made.env["REDIS_URL"]) as redis:
             assert await redis.get(MARKER) == str(made.id).encode()
             await redis.set("app-key", "1")
-        deleted = await alice.browser.delete(resources_url(project, str(made.id)))
+        deleted = await browser.delete(resources_url(project, str(made.id)))
         assert deleted.status_code == 204, deleted.text
         async with Redis.from_url(made.env["REDIS_URL"]) as redis:
             assert await redis.dbsize() == 0
@@ -108,57 +105,54 @@ async def test_local_redis_gets_a_free_database_or_says_why_not(
 
 @pytest.mark.parametrize("resource_type", [ResourceType.POSTGRESQL, ResourceType.MONGODB])
 async def test_local_says_clearly_what_it_cannot_provision(
-    signed_in: SignedInFactory, resources: Resources, resource_type: ResourceType
+    browser: AsyncClient, resources: Resources, resource_type: ResourceType
 ) -> None:
-    alice = await signed_in()
-    project = await new_project(alice.browser)
+    project = await new_project(browser)
     with pytest.raises(CannotProvision) as refused:
         await provision(resources, project, resource_type)
     assert f"The local provider cannot provision {resource_type}" in refused.value.message
     assert refused.value.status_code == 422
-    assert (await alice.api.get(resources_url(project))).json()["data"] == []
+    assert (await browser.get(resources_url(project))).json()["data"] == []
 
 
 async def test_a_cloud_plugin_resource_is_masked_and_stays_when_destroying_fails(
-    signed_in: SignedInFactory, resources: Resources, fake_cloud: None
+    browser: AsyncClient, resources: Resources, fake_cloud: None
 ) -> None:
-    alice = await signed_in()
-    project = await new_project(alice.browser)
+    project = await new_project(browser)
     made = await provision(resources, project, ResourceType.POSTGRESQL, provider="fakecloud")
     secret = made.env["DATABASE_URL"]
     async with resources.sessionmaker() as db:
         assert await resource_env(db, resources, project_id=uuid.UUID(project)) == {
             "DATABASE_URL": secret
         }
-    row = (await alice.browser.get(resources_url(project, str(made.id)))).json()
+    row = (await browser.get(resources_url(project, str(made.id)))).json()
     assert row["connection"] == {"url": "postgresql://app:••••@db.cloud.test:5432/app"}
     assert row["details"] == {"region": "eu"} and secret.split("@")[0] not in str(row)
 
     STATE.fail_destroy = True
-    failed = await alice.browser.delete(resources_url(project, str(made.id)))
+    failed = await browser.delete(resources_url(project, str(made.id)))
     error = assert_error(failed, 502, "UPSTREAM_ERROR")
     assert "could not delete the database" in error["message"]
-    assert (await alice.browser.get(resources_url(project, str(made.id)))).status_code == 200
+    assert (await browser.get(resources_url(project, str(made.id)))).status_code == 200
 
     STATE.fail_destroy = False
-    assert (await alice.browser.delete(resources_url(project, str(made.id)))).status_code == 204
+    assert (await browser.delete(resources_url(project, str(made.id)))).status_code == 204
     assert STATE.destroyed[-1] == str(made.id)
 
 
 async def test_a_cloud_plugin_credential_is_validated_by_its_provider(
-    signed_in: SignedInFactory, fake_cloud: None
+    browser: AsyncClient, fake_cloud: None
 ) -> None:
-    alice = await signed_in()
     url = f"{API}/infrastructure/credentials"
-    bad = await alice.browser.post(url, json={"provider": "fakecloud", "api_token": "nope"})
+    bad = await browser.post(url, json={"provider": "fakecloud", "api_token": "nope"})
     assert_error(bad, 422, "VALIDATION_ERROR")
     STATE.down = True
-    down = await alice.browser.post(url, json={"provider": "fakecloud", "api_token": GOOD_TOKEN})
+    down = await browser.post(url, json={"provider": "fakecloud", "api_token": GOOD_TOKEN})
     assert_error(down, 502, "UPSTREAM_ERROR")
     STATE.down = False
-    good = await alice.browser.post(url, json={"provider": "fakecloud", "api_token": GOOD_TOKEN})
+    good = await browser.post(url, json={"provider": "fakecloud", "api_token": GOOD_TOKEN})
     assert good.status_code == 201, good.text
-    [row] = (await alice.browser.get(url)).json()["data"]
+    [row] = (await browser.get(url)).json()["data"]
     assert row["account"] == {"team": "acme"}
 
 
@@ -172,24 +166,22 @@ async def _shared_project(
     return project, str(made.id)
 
 
-@pytest.mark.parametrize("method", METHODS)
 async def test_resources_are_for_members_only(
-    signed_in: SignedInFactory, resources: Resources, method: str
+    signed_in: SignedInFactory, resources: Resources
 ) -> None:
     alice, bob = await signed_in(), await signed_in()
     project, resource = await _shared_project(alice, bob, resources, role=None)
-    intruder = bob.clients()[method]
+    own = await new_project(bob.browser)
     attempts: list[tuple[str, str]] = [
         ("GET", resources_url(project)),
         ("GET", resources_url(project, resource)),
         ("DELETE", resources_url(project, resource)),
+        ("GET", resources_url(own, resource)),  # his own project does not reach it either
+        ("DELETE", resources_url(own, resource)),
     ]
-    for verb, url in attempts:
-        assert_error(await intruder.request(verb, url), 404, "RESOURCE_NOT_FOUND")
-    # Bob's own project does not reach Alice's resource either.
-    own = await new_project(bob.browser)
-    response = await intruder.get(resources_url(own, resource))
-    assert_error(response, 404, "RESOURCE_NOT_FOUND")
+    for intruder in bob.clients().values():  # session cookie, API key, bearer token
+        for verb, url in attempts:
+            assert_error(await intruder.request(verb, url), 404, "RESOURCE_NOT_FOUND")
     assert (await alice.browser.get(resources_url(project, resource))).status_code == 200
 
 

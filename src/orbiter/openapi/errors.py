@@ -24,6 +24,9 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # GitHub refuses the token; 404 for a GitHub owner that does not exist.
     "infrastructure-save-credential": errors(502),
     "infrastructure-delete-resource": errors(502),
+    "github-get-user": errors(502),
+    "github-list-repos": errors(404, 502),
+    "github-list-orgs": errors(502),
     # Public sign-in forms refuse foreign origins (403); a bad password or credential: 401.
     "auth-register": errors(403, 409),
     "auth-login": errors(401, 403),
