@@ -100,6 +100,9 @@ async def test_github_down_or_unreachable_is_502_and_nothing_is_stored(
     monkeypatch.setattr(resources.settings, "github_api_url", f"http://127.0.0.1:{free_port()}")
     gone = assert_error(await browser.post(CREDENTIALS, json=body), 502, "UPSTREAM_ERROR")
     assert "could not be reached" in gone["message"]
+    wrong = {**body, "metadata": {"api_url": f"{fake_github.url}/not-an-api"}}
+    missing = assert_error(await browser.post(CREDENTIALS, json=wrong), 502, "UPSTREAM_ERROR")
+    assert "No GitHub API at" in missing["message"]
     assert (await browser.get(CREDENTIALS)).json()["data"] == []
 
 

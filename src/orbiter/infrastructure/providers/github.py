@@ -147,6 +147,8 @@ class GitHubProvider:
                 )
             except TokenRefused as exc:
                 raise InvalidCredential(exc.message) from exc
+            except NotFound as exc:
+                raise UpstreamError(f"No GitHub API at {base} ({exc.message})") from exc
         user = response.json()
         return {"login": user.get("login"), "name": user.get("name"), "api_url": base}
 
