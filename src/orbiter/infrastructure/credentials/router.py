@@ -10,6 +10,7 @@ from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.pagination import Page
 from orbiter.infrastructure.credentials import service
 from orbiter.infrastructure.credentials.schemas import (
+    PROVIDER_PATTERN,
     CredentialCreate,
     CredentialRead,
     CredentialSaved,
@@ -61,7 +62,9 @@ async def save_credential(
 
 @router.delete("/{provider}", status_code=204, summary="Delete an infrastructure credential")
 async def delete_credential(
-    provider: Annotated[str, Path(max_length=40)], principal: CurrentPrincipal, db: DbSession
+    provider: Annotated[str, Path(max_length=40, pattern=PROVIDER_PATTERN)],
+    principal: CurrentPrincipal,
+    db: DbSession,
 ) -> Response:
     await service.delete_credential(db, user_id=principal.user_id, provider=provider)
     return Response(status_code=204)

@@ -20,8 +20,13 @@ Metadata = Annotated[
 ]
 
 
+PROVIDER_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+
 class CredentialCreate(RequestModel):
-    provider: str = Field(min_length=1, max_length=40, examples=["github"])
+    provider: str = Field(
+        min_length=1, max_length=40, pattern=PROVIDER_PATTERN, examples=["github"]
+    )
     api_token: str = Field(
         min_length=1, max_length=4096, description="Checked with the provider, stored encrypted"
     )
