@@ -48,12 +48,14 @@ class FakeCloud:
         return {"team": "acme"}
 
     async def provision(self, request: ProvisionRequest) -> Provisioned:
+        assert request.token == GOOD_TOKEN  # the user's saved credential
         url = f"postgresql://app:s3cret-{request.resource_id.hex[:8]}@db.cloud.test:5432/app"
         return Provisioned(
             connection={"url": url}, env={"DATABASE_URL": url}, details={"region": "eu"}
         )
 
     async def destroy(self, resource: StoredResource) -> None:
+        assert resource.token == GOOD_TOKEN
         if STATE.fail_destroy:
             raise ProviderFailed("fakecloud could not delete the database (500)")
         STATE.destroyed.append(str(resource.resource_id))

@@ -11,6 +11,7 @@ import pytest
 from httpx import AsyncClient
 from redis.asyncio import Redis
 
+from orbiter.core.errors import ValidationFailed
 from orbiter.infrastructure.providers import PROVIDERS, CannotProvision, ResourceType
 from orbiter.infrastructure.providers.local import MARKER, redis_database_url
 from orbiter.infrastructure.resources import ProjectResource, provision_resource, resource_env
@@ -25,7 +26,11 @@ def resources_url(project_id: str, resource_id: str | None = None) -> str:
 
 
 async def provision(
-    resources: Resources, project_id: str, resource_type: ResourceType, provider: str = "local"
+    resources: Resources,
+    project_id: str,
+    resource_type: ResourceType,
+    provider: str = "local",
+    created_by: str | None = None,
 ) -> ProjectResource:
     async with resources.sessionmaker() as db:
         made = await provision_resource(
@@ -34,6 +39,7 @@ async def provision(
             project_id=uuid.UUID(project_id),
             resource_type=resource_type,
             provider=provider,
+            created_by=uuid.UUID(created_by) if created_by else None,
         )
         await db.commit()
     return made
@@ -119,7 +125,15 @@ async def test_a_cloud_plugin_resource_is_masked_and_stays_when_destroying_fails
     browser: AsyncClient, resources: Resources, fake_cloud: None
 ) -> None:
     project = await new_project(browser)
-    made = await provision(resources, project, ResourceType.POSTGRESQL, provider="fakecloud")
+    me = (await browser.get(f"{API}/auth/me")).json()["id"]
+    with pytest.raises(ValidationFailed, match="needs your credential"):
+        await provision(resources, project, ResourceType.POSTGRESQL, "fakecloud", me)
+    saved = await browser.post(
+        f"{API}/infrastructure/credentials",
+        json={"provider": "fakecloud", "api_token": GOOD_TOKEN},
+    )
+    assert saved.status_code == 201, saved.text
+    made = await provision(resources, project, ResourceType.POSTGRESQL, "fakecloud", me)
     secret = made.env["DATABASE_URL"]
     async with resources.sessionmaker() as db:
         assert await resource_env(db, resources, project_id=uuid.UUID(project)) == {

@@ -28,12 +28,15 @@ class ResourceType(StrEnum):
 @dataclass(frozen=True)
 class ProvisionRequest:
     """What a provider is asked to make: the resource's id (already chosen, so a provider can
-    name things after it) and the project it is for."""
+    name things after it), the project it is for, and the user's credential."""
 
     resource_type: ResourceType
     resource_id: uuid.UUID
     project_id: uuid.UUID
     name: str
+    # The user's credential for this provider (providers with `needs_token`); None for `local`.
+    token: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class StoredResource:
     resource_type: str
     details: dict[str, Any]
     connection: dict[str, str]
+    token: str | None = None  # as in `ProvisionRequest`
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 class InfraProvider(Protocol):

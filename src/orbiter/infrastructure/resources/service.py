@@ -11,7 +11,8 @@ For the deploy pipeline:
     env = await resource_env(db, resources, project_id=...)  # every resource's variables
 
 `provision_resource` does not check the caller's role (the pipeline checked that the user may
-deploy the project); `CannotProvision` (422) says why a provider cannot make a type (e.g. the
+deploy the project); a provider that needs a credential gets `created_by`'s (422 when they
+have none; destroying uses the deleting user's, else the creator's); `CannotProvision` (422) says why a provider cannot make a type (e.g. the
 local provider and PostgreSQL, or no Redis configured). Deleting a resource destroys it at its
 provider first; if that fails the row stays and the error says why.
 """
@@ -30,8 +31,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.db import delete_one
-from orbiter.core.errors import NotFound, ServiceUnavailable
+from orbiter.core.errors import NotFound, ServiceUnavailable, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
+from orbiter.infrastructure.credentials import StoredCredential, credential_for
 from orbiter.infrastructure.providers import (
     CannotProvision,
     ProvisionRequest,
@@ -155,6 +157,7 @@ async def provision_resource(
             provider=provider,
             resource_type=resource_type,
         )
+    credential = await _credential(db, resources, provider, [created_by])
     row = InfraResource(
         id=uuid.uuid4(),
         project_id=project_id,
@@ -163,7 +166,16 @@ async def provision_resource(
         resource_type=str(resource_type),
         name=name,
     )
-    made = await maker.provision(_request(row.id, project_id, resource_type, name))
+    made = await maker.provision(
+        ProvisionRequest(
+            resource_type=resource_type,
+            resource_id=row.id,
+            project_id=project_id,
+            name=name,
+            token=credential.token if credential else None,
+            metadata=credential.metadata if credential else {},
+        )
+    )
     row.details = made.details
     _seal(resources, row, {"connection": made.connection, "env": made.env})
     try:
@@ -171,7 +183,7 @@ async def provision_resource(
             db.add(row)
             await db.flush()
     except IntegrityError:  # a concurrent deploy made it first: keep theirs, undo ours
-        await maker.destroy(_stored(row, made.connection))
+        await maker.destroy(_stored(row, made.connection, credential))
         winner = await _by_name(db, project_id, name)
         if winner is None:
             raise
@@ -179,20 +191,35 @@ async def provision_resource(
     return _project_resource(resources, row, created=True)
 
 
-def _request(
-    resource_id: uuid.UUID, project_id: uuid.UUID, resource_type: ResourceType, name: str
-) -> ProvisionRequest:
-    return ProvisionRequest(
-        resource_type=resource_type, resource_id=resource_id, project_id=project_id, name=name
-    )
-
-
-def _stored(row: InfraResource, connection: dict[str, str]) -> StoredResource:
+def _stored(
+    row: InfraResource, connection: dict[str, str], credential: StoredCredential | None
+) -> StoredResource:
     return StoredResource(
         resource_id=row.id,
         resource_type=row.resource_type,
         details=row.details,
         connection=connection,
+        token=credential.token if credential else None,
+        metadata=credential.metadata if credential else {},
+    )
+
+
+async def _credential(
+    db: AsyncSession, resources: Resources, provider: str, users: list[uuid.UUID | None]
+) -> StoredCredential | None:
+    """The first of `users`' credentials for a provider that needs one; 422 when none has one."""
+    if not get_provider(provider, resources.settings).needs_token:
+        return None
+    for user_id in users:
+        if user_id is not None:
+            found = await credential_for(db, user_id, provider, secrets=resources.secrets)
+            if found is not None:
+                return found
+    raise ValidationFailed.for_field(
+        "provider",
+        f"The {provider} provider needs your credential: save it with "
+        "POST /api/v1/infrastructure/credentials",
+        type_="credential_missing",
     )
 
 
@@ -270,7 +297,8 @@ async def delete_resource(
         db, user_id=user_id, project_id=project_id, resource_id=resource_id, min_role=Role.EDITOR
     )
     provider = get_provider(row.provider, resources.settings)
-    await provider.destroy(_stored(row, _open(resources, row)["connection"]))
+    credential = await _credential(db, resources, row.provider, [user_id, row.created_by])
+    await provider.destroy(_stored(row, _open(resources, row)["connection"], credential))
     await delete_one(
         db, delete(InfraResource).where(InfraResource.id == row.id), missing="Resource not found"
     )
