@@ -41,6 +41,9 @@ def settings() -> Iterator[Settings]:
     os.environ.setdefault("ORBITER_ENVIRONMENT", "test")
     # The fake LLM servers listen on loopback; the SSRF refusal tests switch this off.
     os.environ.setdefault("ORBITER_ALLOW_PRIVATE_URLS", "true")
+    # GitHub is never reached from tests: a loopback port nobody serves, unless a test points
+    # the settings at its fake GitHub (tests/fakes/github.py).
+    os.environ.setdefault("ORBITER_GITHUB_API_URL", "http://127.0.0.1:9")
     with tempfile.TemporaryDirectory(prefix="orbiter-test-") as tmp:
         os.environ.setdefault("ORBITER_DATA_DIR", tmp)
         get_settings.cache_clear()

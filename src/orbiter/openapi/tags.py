@@ -131,6 +131,17 @@ _DESCRIPTIONS = {
         "ranked chunk search by full text, fused with vector similarity when an embedding "
         "model is configured on a provider."
     ),
+    "infrastructure": (
+        "Deploying projects: your credential per deploy provider (checked with the provider, "
+        "encrypted, never returned), what a project needs and how to run it (detected from its "
+        "files), and the resources (databases, caches) provisioned for it; the built-in "
+        "`local` provider makes SQLite files and Redis databases on this host."
+    ),
+    "github": (
+        "GitHub through your `github` infrastructure credential (else the server's token): "
+        "the signed-in account, repositories and organizations; GitHub Enterprise by "
+        "`ORBITER_GITHUB_API_URL` or the credential's `host`. In their own rate-limit group."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
