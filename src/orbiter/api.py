@@ -19,6 +19,7 @@ from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.files.router import router as files_router
+from orbiter.infrastructure.credentials.router import router as infra_credentials_router
 from orbiter.knowledge.router import documents_router
 from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
@@ -86,6 +87,7 @@ DOMAIN_ROUTERS = (
     waveforms_router,  # /api/v1/waveforms
     knowledge_router,  # /api/v1/knowledge-bases
     documents_router,  # /api/v1/documents
+    infra_credentials_router,  # /api/v1/infrastructure/credentials
 )
 
 

@@ -5,6 +5,7 @@ from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
+from orbiter.models.infrastructure import InfraCredential, InfraResource
 from orbiter.models.knowledge import (
     DOCUMENT_STATUSES,
     DOCUMENT_TYPES,
@@ -70,6 +71,8 @@ __all__ = [
     "DriftReport",
     "EnvVar",
     "Event",
+    "InfraCredential",
+    "InfraResource",
     "KnowledgeBase",
     "KnowledgeChunk",
     "LlmProvider",

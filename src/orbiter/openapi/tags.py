@@ -131,6 +131,12 @@ _DESCRIPTIONS = {
         "ranked chunk search by full text, fused with vector similarity when an embedding "
         "model is configured on a provider."
     ),
+    "infrastructure": (
+        "Deploying projects: your credential per deploy provider (checked with the provider, "
+        "encrypted, never returned), what a project needs and how to run it (detected from its "
+        "files), and the resources (databases, caches) provisioned for it; the built-in "
+        "`local` provider makes SQLite files and Redis databases on this host."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
