@@ -37,6 +37,7 @@ from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
 from orbiter.sync.router import router as sync_router
+from orbiter.tasks.router import router as tasks_router
 from orbiter.tools.router import router as tools_router
 from orbiter.waveforms.router import router as waveforms_router
 from orbiter.workflows.router import ci_router as workflows_ci_router
@@ -88,6 +89,7 @@ DOMAIN_ROUTERS = (
     knowledge_router,  # /api/v1/knowledge-bases
     documents_router,  # /api/v1/documents
     infra_credentials_router,  # /api/v1/infrastructure/credentials
+    tasks_router,  # /api/v1/tasks
 )
 
 
