@@ -8,8 +8,10 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from tests.conversations.util import streaming_client
 from tests.fakes.llm_servers import FakeLLM, provider_body, turn
 from tests.helpers import API, SignedInFactory, assert_error, browser_for
+from tests.sse import sse_events
 from tests.tasks.conftest import start_task, wait_for
 from tests.tasks.git_server import GitServer
 
@@ -76,18 +78,29 @@ async def test_the_agent_and_model_are_the_callers_and_checked(
 
 
 async def test_cancel_stops_a_long_command_within_seconds(
-    coder: AsyncClient, fake_llm: FakeLLM, git_server: GitServer
+    app: FastAPI, coder: AsyncClient, fake_llm: FakeLLM, git_server: GitServer
 ) -> None:
     git_server.make_repo("slow.git", {"a.txt": "a\n"})
     fake_llm.queue_turns(turn("", ("run_command", {"command": "sleep 50; echo late > late.txt"})))
     task = await start_task(coder, git_server.url("slow.git"), "Wait a long time")
     running = "run_command: sleep 50; echo late > late.txt"
-    await wait_for(coder, task["id"], lambda t: running in [x["message"] for x in t["logs"]])
-    asked = time.monotonic()
-    cancel = await coder.post(f"{API}/tasks/{task['id']}/cancel")
-    assert cancel.status_code == 200, cancel.text
-    done = await wait_for(coder, task["id"], timeout=10)
-    assert done["status"] == "cancelled" and time.monotonic() - asked < 5
+    # A follower of the logs sees the lines as they come, then the end.
+    async with (
+        streaming_client(app, coder) as client,
+        client.stream("GET", f"{API}/tasks/{task['id']}/logs") as response,
+    ):
+        assert response.status_code == 200
+        seen = []
+        async for event in sse_events(response):
+            seen.append(event)
+            if event.data.get("message") == running:
+                asked = time.monotonic()
+                cancel = await coder.post(f"{API}/tasks/{task['id']}/cancel")
+                assert cancel.status_code == 200, cancel.text
+    assert (seen[-1].event, seen[-1].data) == ("end", {"status": "cancelled"})
+    assert time.monotonic() - asked < 5
+    done = await wait_for(coder, task["id"])
+    assert done["status"] == "cancelled"
     run = (await coder.get(f"{API}/runs/{done['run_id']}")).json()
     assert run["status"] == "cancelled"
     sandbox_id = done["sandbox_url"].rsplit("/", 1)[1]

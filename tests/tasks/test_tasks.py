@@ -4,7 +4,6 @@ the trace record it."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from httpx import AsyncClient
@@ -12,17 +11,9 @@ from httpx import AsyncClient
 from tests.fakes.github import FakeGitHub
 from tests.fakes.llm_servers import FakeLLM, turn
 from tests.helpers import API
+from tests.sse import parse_sse
 from tests.tasks.conftest import TOKEN, start_task, store_push_credential, wait_for
 from tests.tasks.git_server import GitServer
-
-
-def sse_events(text: str) -> list[tuple[str, str | None, dict[str, object]]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
-        if "event" in fields:
-            events.append((fields["event"], fields.get("id"), json.loads(fields["data"])))
-    return events
 
 
 async def test_a_task_clones_lets_the_agent_work_and_pushes_a_branch(
@@ -80,14 +71,14 @@ async def test_a_task_clones_lets_the_agent_work_and_pushes_a_branch(
     # The logs stream replays every line, then says the task ended.
     logs = await coder.get(f"{API}/tasks/{task['id']}/logs")
     assert logs.status_code == 200 and logs.headers["content-type"].startswith("text/event-stream")
-    events = sse_events(logs.text)
-    assert [e[2]["message"] for e in events[:-1]] == messages
-    assert [e[1] for e in events[:-1]] == [str(n) for n in range(1, len(messages) + 1)]
-    assert events[-1][0] == "end" and events[-1][2] == {"status": "completed"}
+    events = parse_sse(logs.text)
+    assert [e.data["message"] for e in events[:-1]] == messages
+    assert [e.id for e in events[:-1]] == [str(n) for n in range(1, len(messages) + 1)]
+    assert (events[-1].event, events[-1].data) == ("end", {"status": "completed"})
     resumed = await coder.get(
         f"{API}/tasks/{task['id']}/logs", headers={"Last-Event-ID": str(len(messages) - 1)}
     )
-    assert [e[2].get("message") for e in sse_events(resumed.text)] == [messages[-1], None]
+    assert [e.data.get("message") for e in parse_sse(resumed.text)] == [messages[-1], None]
 
 
 def _flat(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
