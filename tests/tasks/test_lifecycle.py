@@ -8,6 +8,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from orbiter.core import outbound
 from tests.conversations.util import streaming_client
 from tests.fakes.llm_servers import FakeLLM, provider_body, turn
 from tests.helpers import API, SignedInFactory, assert_error, browser_for
@@ -163,3 +164,30 @@ async def test_another_users_task_is_not_found(
     swept = await intruder.delete(f"{API}/tasks", params={"action": "failed"})
     assert swept.json()["deletedCount"] == 0
     assert (await coder.get(base)).json()["status"] == "failed"
+
+
+async def test_a_host_that_turns_private_after_create_is_refused_at_clone(
+    app: FastAPI, coder: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS that answers nothing at create and a private address later (rebinding): the clone
+    checks again and git never connects."""
+    monkeypatch.setattr(app.state.resources.settings, "allow_private_urls", False)
+    answers: list[list[str]] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host != "rebind.example":
+            return [host]
+        if not answers:
+            answers.append(["10.0.0.7"])
+            raise OSError("no such host")
+        return answers[0]
+
+    monkeypatch.setattr(outbound, "resolve_host", resolve)
+    task = await start_task(coder, "https://rebind.example/octo/repo.git", "x")
+    done = await wait_for(coder, task["id"])
+    assert done["status"] == "failed"
+    assert done["error"] == (
+        "Refused to clone https://rebind.example/octo/repo.git: Refused to connect: "
+        "rebind.example resolves to 10.0.0.7, which is a private address; the server only "
+        "connects to public addresses"
+    )

@@ -54,7 +54,8 @@ async def run_task(ctx: RunContext) -> dict[str, Any]:
         target = await remote(task.repo_url, settings)
     except GitFailed as exc:
         raise await _failed(log, f"Refused to clone {task.repo_url}: {exc.message}") from exc
-    repo = Repository(git, target, settings.data_dir / "tasks" / str(task.id), token)
+    private = settings.data_dir / "tasks" / str(task.id)
+    repo = Repository(git, target, private, token, settings.sandbox_disk_bytes)
     try:
         return await _work(ctx, task, user, repo, log, token_host)
     finally:

@@ -47,7 +47,7 @@ class Remote:
     url: str
     host: str
     port: int
-    pins: tuple[str, ...]  # host:port:address for http.curloptResolve
+    pins: tuple[str, ...]  # host:port:addresses for http.curloptResolve
 
 
 def _parts(url: str, settings: Settings) -> tuple[str, str, int]:
@@ -102,8 +102,8 @@ async def remote(url: str, settings: Settings) -> Remote:
         addresses = await check_address(host, port, settings)
     except (ValidationFailed, UpstreamError) as exc:
         raise GitFailed(exc.message) from exc
-    pins = tuple(f"{host}:{port}:{_bracketed(a)}" for a in addresses)
-    return Remote(url, host, port, pins)
+    listed = ",".join(_bracketed(a) for a in addresses)
+    return Remote(url, host, port, (f"{_bracketed(host)}:{port}:{listed}",))
 
 
 def _bracketed(address: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orbiter.coding import SandboxWorkspace
-from orbiter.sandbox import HOME
+from orbiter.sandbox import HOME, disk_usage
 from orbiter.tasks.git import Git, GitFailed, Remote
 
 BUNDLE = ".orbiter-changes.bundle"
@@ -35,6 +35,7 @@ class Repository:
     remote: Remote
     private: Path  # the host's own directory for this task (never seen by the sandbox)
     token: str | None
+    max_bytes: int  # the sandbox's disk quota: a larger clone is refused
 
     @property
     def bare(self) -> Path:
@@ -58,6 +59,12 @@ class Repository:
             remote=self.remote,
             token=self.token,
         )
+        size = await asyncio.to_thread(disk_usage, self.bare)
+        if size > self.max_bytes:
+            raise GitFailed(
+                f"The repository takes {size} bytes, more than a sandbox may hold "
+                f"(ORBITER_SANDBOX_DISK_BYTES={self.max_bytes})"
+            )
         try:
             return (await self.git.run("rev-parse", "--verify", "HEAD", cwd=self.bare)).strip()
         except GitFailed:
