@@ -23,6 +23,12 @@ async def test_a_task_clones_lets_the_agent_work_and_pushes_a_branch(
     await store_push_credential(coder, fake_github, git_server)
     pushes = len(git_server.pushes)
     fake_llm.queue_turns(
+        turn(
+            "",
+            ("list_files", {}),
+            ("read_file", {"path": "README.md"}),
+            ("search_files", {"pattern": "De[m]o"}),
+        ),
         turn("", ("write_file", {"path": "docs/hello.txt", "content": "Hello from the agent\n"})),
         turn("", ("run_command", {"command": "cat docs/hello.txt README.md && echo ok"})),
         turn("I added docs/hello.txt."),
@@ -54,10 +60,27 @@ async def test_a_task_clones_lets_the_agent_work_and_pushes_a_branch(
     # the model read, and each call is a tool span of the task's run.
     run = (await coder.get(f"{API}/runs/{done['run_id']}")).json()
     assert run["kind"] == "task" and run["status"] == "succeeded"
-    tools = [s for s in _flat(run["trace"]) if s["type"] == "tool"]
-    assert [s["name"] for s in tools] == ["write_file", "run_command"]
-    assert tools[1]["output"]["exit_code"] == 0
-    assert tools[1]["output"]["stdout"] == "Hello from the agent\n# Demo\nok\n"
+    tools = {s["name"]: s for s in _flat(run["trace"]) if s["type"] == "tool"}
+    assert sorted(tools) == [
+        "list_files",
+        "read_file",
+        "run_command",
+        "search_files",
+        "write_file",
+    ]
+    assert all(s["status"] == "ok" for s in tools.values())
+    assert tools["list_files"]["output"] == {
+        "entries": [{"path": "README.md", "type": "file", "size": 7}],
+        "truncated": False,
+    }
+    assert tools["read_file"]["output"]["content"] == "# Demo\n"
+    assert tools["search_files"]["output"] == {
+        "matches": ["README.md:1:# Demo"],
+        "truncated": False,
+    }
+    assert tools["write_file"]["output"] == {"path": "docs/hello.txt", "bytes": 21}
+    assert tools["run_command"]["output"]["exit_code"] == 0
+    assert tools["run_command"]["output"]["stdout"] == "Hello from the agent\n# Demo\nok\n"
 
     # The task's sandbox holds the commit; the user can look at it with /terminal.
     sandbox_id = done["sandbox_url"].rsplit("/", 1)[1]

@@ -6,10 +6,11 @@ tool's output always fits a tool result (tools.base.MAX_OUTPUT_CHARS).
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from orbiter.coding.workspace import SandboxWorkspace, sandbox_path
-from orbiter.sandbox import LIMIT_MESSAGES, CommandResult
+from orbiter.sandbox import HOME, LIMIT_MESSAGES, CommandResult
 from orbiter.tools.base import RunnableTool, ToolContext, ToolFailed
 
 MAX_TEXT_CHARS = 40_000
@@ -26,6 +27,11 @@ def _cut(text: str, *, tail: bool = False) -> tuple[str, bool]:
     if len(text) <= MAX_TEXT_CHARS:
         return text, False
     return (text[-MAX_TEXT_CHARS:] if tail else text[:MAX_TEXT_CHARS]), True
+
+
+def _relative(root: str, path: str) -> str:
+    """`path` (relative to `root`, a directory in the home) relative to the home."""
+    return posixpath.relpath(posixpath.join(root, path), HOME)
 
 
 def _failed(result: CommandResult, what: str) -> ToolFailed:
@@ -54,7 +60,13 @@ def workspace_tools(
             kind, _sep, rest = line.partition(" ")
             size, _sep, path = rest.partition(" ")
             if path and size.isdigit():
-                entries.append({"path": path, "type": _KINDS.get(kind, "other"), "size": int(size)})
+                entries.append(
+                    {
+                        "path": _relative(root, path),
+                        "type": _KINDS.get(kind, "other"),
+                        "size": int(size),
+                    }
+                )
         entries.sort(key=lambda e: str(e["path"]))
         return {"entries": entries[:MAX_LISTED], "truncated": len(entries) > MAX_LISTED}
 
@@ -83,8 +95,7 @@ def workspace_tools(
         result = await workspace.run(argv)
         if result.exit_code not in (0, 1):  # 1: nothing matched
             raise _failed(result, "The search failed")
-        prefix = root.rstrip("/") + "/"
-        lines = [line.removeprefix(prefix) for line in result.stdout.splitlines()]
+        lines = [line.removeprefix(HOME + "/") for line in result.stdout.splitlines()]
         matches = [_cut(line)[0][:1000] for line in lines[:MAX_MATCHES]]
         return {"matches": matches, "truncated": len(lines) > MAX_MATCHES}
 
@@ -127,7 +138,10 @@ def _tool(
 
 _KINDS = {"f": "file", "d": "directory", "l": "link"}
 
-LIST_DOC = "List the files and directories of the repository (or of `path` in it), recursively."
+LIST_DOC = (
+    "List the files and directories of the repository (or of `path` in it), recursively; "
+    "paths are relative to the repository"
+)
 LIST_SCHEMA = {
     "type": "object",
     "properties": {
