@@ -1,10 +1,12 @@
 """The built-in coding agent: the run engine's agent loop with tools bound to one sandbox.
 
-    from orbiter.coding import SandboxWorkspace, process_host, run_coding_agent
+    from orbiter.coding import new_sandbox, run_coding_agent
 
     async def my_executor(ctx: RunContext) -> dict[str, Any]:      # a background run
-        host = process_host(ctx.settings)          # this process's sandboxes
-        workspace = SandboxWorkspace(host, sandbox_id)   # files in host.work_dir(sandbox_id)
+        workspace = await new_sandbox(                 # or SandboxWorkspace(host, sandbox_id)
+            ctx.resources, user_id=ctx.user_id, template="coding-task", lifetime_seconds=900
+        )
+        ...  # put the files in workspace.work_dir (hand them over: host.runner.hand_over)
         result = await run_coding_agent(
             ctx, workspace, prompt="Fix the failing test", provider_id=None, model=None
         )
@@ -26,12 +28,13 @@ when the run's user owns it, else their default provider (503 when they have non
 
 from orbiter.coding.agent import SYSTEM_PROMPT, CodingResult, run_coding_agent
 from orbiter.coding.tools import workspace_tools
-from orbiter.coding.workspace import SandboxWorkspace, process_host, use_host
+from orbiter.coding.workspace import SandboxWorkspace, new_sandbox, process_host, use_host
 
 __all__ = [
     "SYSTEM_PROMPT",
     "CodingResult",
     "SandboxWorkspace",
+    "new_sandbox",
     "process_host",
     "run_coding_agent",
     "use_host",

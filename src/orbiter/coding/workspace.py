@@ -11,9 +11,14 @@ from __future__ import annotations
 import posixpath
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from orbiter.core.db import transaction
 from orbiter.core.settings import Settings
+from orbiter.core.time import utcnow
+from orbiter.models import Sandbox
+from orbiter.runtime.resources import Resources
 from orbiter.sandbox import HOME, Command, CommandResult
 from orbiter.sandboxes.host import SandboxHost
 from orbiter.tools.base import ToolFailed
@@ -50,6 +55,30 @@ class SandboxWorkspace:
         return await self.host.run(
             self.sandbox_id, Command(argv, cwd=HOME, stdin=stdin, env=dict(env or {}))
         )
+
+
+async def new_sandbox(
+    resources: Resources, *, user_id: uuid.UUID, template: str, lifetime_seconds: float
+) -> SandboxWorkspace:
+    """An empty sandbox of `user_id` on this process's host: its work dir, and its row (one of
+    the user's sandboxes, so `/terminal` reaches it and the reaper frees it at expiry).
+    503 when sandboxes cannot run on this host."""
+    host = process_host(resources.settings)
+    await host.require_available()
+    sandbox_id = uuid.uuid4()
+    host.runner.prepare(host.work_dir(sandbox_id))
+    async with transaction(resources.sessionmaker) as db:
+        db.add(
+            Sandbox(
+                id=sandbox_id,
+                user_id=user_id,
+                template=template,
+                host=host.name,
+                cwd=HOME,
+                expires_at=utcnow() + timedelta(seconds=lifetime_seconds),
+            )
+        )
+    return SandboxWorkspace(host, sandbox_id)
 
 
 def sandbox_path(text: str, *, field: str = "path") -> str:

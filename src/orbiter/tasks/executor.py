@@ -13,16 +13,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from orbiter.coding import SandboxWorkspace, process_host, run_coding_agent
+from orbiter.coding import SandboxWorkspace, new_sandbox, run_coding_agent
 from orbiter.core.db import transaction
 from orbiter.core.errors import AppError, NotFound
-from orbiter.core.time import utcnow
-from orbiter.models import Sandbox, Task, User
+from orbiter.models import Task, User
 from orbiter.runs.engine import RunContext, RunFailure, register_executor
-from orbiter.sandbox import HOME
 from orbiter.tasks.credentials import push_token
 from orbiter.tasks.git import Git, GitFailed, remote
 from orbiter.tasks.logbook import Logbook
@@ -136,24 +133,13 @@ async def _push(repo: Repository, branch: str, log: Logbook, token_host: str | N
 
 
 async def _sandbox(ctx: RunContext, task: Task, log: Logbook) -> SandboxWorkspace:
-    """A new sandbox for this execution (one left by an interrupted execution is replaced)."""
-    host = process_host(ctx.settings)
-    await host.require_available()
-    sandbox_id = uuid.uuid4()
-    host.runner.prepare(host.work_dir(sandbox_id))
-    async with transaction(ctx.resources.sessionmaker) as db:
-        db.add(
-            Sandbox(
-                id=sandbox_id,
-                user_id=task.user_id,
-                template=TEMPLATE,
-                host=host.name,
-                cwd=HOME,
-                expires_at=utcnow() + timedelta(seconds=_lifetime(ctx)),
-            )
-        )
-    await log.update(sandbox_id=sandbox_id, progress=5)
-    return SandboxWorkspace(host, sandbox_id)
+    """A new sandbox for this execution (one left by an interrupted execution stays until it
+    expires)."""
+    workspace = await new_sandbox(
+        ctx.resources, user_id=task.user_id, template=TEMPLATE, lifetime_seconds=_lifetime(ctx)
+    )
+    await log.update(sandbox_id=workspace.sandbox_id, progress=5)
+    return workspace
 
 
 async def _failed(log: Logbook, message: str) -> RunFailure:
