@@ -14,7 +14,7 @@ from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.blobs.access import set_manifest_cache_bytes
 from orbiter.blobs.reclaim import discard_stale_uploads
-from orbiter.coding import use_host
+from orbiter.coding import forget_host, use_host
 from orbiter.conversations.orphans import stop_orphaned_replies_at_startup
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.freeze()
             yield
         finally:
+            forget_host(sandboxes)
             await sandboxes.stop()
             if background is not None:
                 await background.stop()

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from orbiter.coding import use_host
 from orbiter.sandboxes.host import SandboxHost
 from tests.fakes.github import ALICE_TOKEN, FakeGitHub, fake_github  # noqa: F401 - fixture
 from tests.fakes.llm_servers import FakeLLM, provider_body
@@ -42,6 +43,7 @@ async def coder(
     fake_llm: FakeLLM,
 ) -> AsyncIterator[AsyncClient]:
     """A signed-in user whose default provider is the fake OpenAI server."""
+    use_host(host)  # the app's (another app started by another test may have taken over)
     client, _ = await browser_for(app)
     response = await client.post(f"{API}/providers", json=provider_body(fake_llm))
     assert response.status_code == 201, response.text

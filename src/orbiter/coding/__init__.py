@@ -28,12 +28,19 @@ when the run's user owns it, else their default provider (503 when they have non
 
 from orbiter.coding.agent import SYSTEM_PROMPT, CodingResult, run_coding_agent
 from orbiter.coding.tools import workspace_tools
-from orbiter.coding.workspace import SandboxWorkspace, new_sandbox, process_host, use_host
+from orbiter.coding.workspace import (
+    SandboxWorkspace,
+    forget_host,
+    new_sandbox,
+    process_host,
+    use_host,
+)
 
 __all__ = [
     "SYSTEM_PROMPT",
     "CodingResult",
     "SandboxWorkspace",
+    "forget_host",
     "new_sandbox",
     "process_host",
     "run_coding_agent",

@@ -32,6 +32,12 @@ def use_host(host: SandboxHost | None) -> None:
     _host = host
 
 
+def forget_host(host: SandboxHost) -> None:
+    """`host` stops (its app shuts down): forget it, unless another one replaced it since."""
+    if _host is host:
+        use_host(None)
+
+
 def process_host(settings: Settings) -> SandboxHost:
     global _host
     if _host is None:
