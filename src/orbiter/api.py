@@ -40,6 +40,7 @@ from orbiter.settings.router import router as settings_router
 from orbiter.snapshots.router import project_router as project_snapshots_router
 from orbiter.snapshots.router import router as snapshots_router
 from orbiter.sync.router import router as sync_router
+from orbiter.tasks.router import router as tasks_router
 from orbiter.tools.router import router as tools_router
 from orbiter.waveforms.router import router as waveforms_router
 from orbiter.workflows.router import ci_router as workflows_ci_router
@@ -94,6 +95,7 @@ DOMAIN_ROUTERS = (
     infra_detect_router,  # /api/v1/infrastructure/projects/{project_id}/detect
     infra_resources_router,  # /api/v1/infrastructure/projects/{project_id}/resources
     github_router,  # /api/v1/github
+    tasks_router,  # /api/v1/tasks
 )
 
 

@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     sandbox_disk_bytes: int = Field(default=500 * 1024**2, ge=1024)  # the work dir
     sandbox_tmp_bytes: int = Field(default=64 * 1024**2, ge=1024)  # /tmp and /dev/shm each
     sandbox_output_bytes: int = Field(default=1024**2, ge=1024)  # stdout, stderr each
+    # Tasks (README: Tasks): the longest one git command (clone, push) of a task may take.
+    task_git_seconds: float = Field(default=300.0, gt=0)
     # Files (README: Files): the largest file /files writes or reads back as content, and the
     # largest body of a write (a batch's contents together, as JSON); both answer 413 beyond.
     files_max_file_bytes: int = Field(default=8 * 1024**2, ge=1)

@@ -37,6 +37,7 @@ from orbiter.models.store import (
     Workspace,
 )
 from orbiter.models.sync import SyncPreview
+from orbiter.models.tasks import TASK_LOG_TYPES, Task, TaskLog
 from orbiter.models.user import User
 from orbiter.models.waveforms import WAVEFORM_FORMATS, Waveform
 from orbiter.models.workflows import Workflow, WorkflowVersion
@@ -50,6 +51,7 @@ __all__ = [
     "RUN_KINDS",
     "RUN_STATUSES",
     "SPAN_TYPES",
+    "TASK_LOG_TYPES",
     "TOOL_TYPES",
     "WAVEFORM_FORMATS",
     "AccessToken",
@@ -90,6 +92,8 @@ __all__ = [
     "Span",
     "StoredObject",
     "SyncPreview",
+    "Task",
+    "TaskLog",
     "Tool",
     "UsageRollup",
     "User",

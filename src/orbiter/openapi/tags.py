@@ -94,6 +94,11 @@ _DESCRIPTIONS = {
         "model, agent or workflow), and the backing services' health with the recent request "
         "rate, error rate and latency across replicas."
     ),
+    "tasks": (
+        "Coding-agent tasks on a git repository: clone (https, public hosts), the built-in "
+        "coding agent works in a sandbox, commits to a new branch and pushes it with your "
+        "`github` credential; progress, logs (also as SSE), cancel, delete."
+    ),
     "sandbox": (
         "Run code and terminal commands in isolated sandboxes on the server's host (bubblewrap: "
         "own filesystem, no network, CPU, memory, process, disk and time limits, killed at "
