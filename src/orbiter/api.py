@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
+from orbiter.action_items.router import router as action_items_router
 from orbiter.agents.router import router as agents_router
 from orbiter.alerts.router import router as alerts_router
 from orbiter.api_keys.router import router as api_keys_router
@@ -86,6 +87,7 @@ DOMAIN_ROUTERS = (
     waveforms_router,  # /api/v1/waveforms
     knowledge_router,  # /api/v1/knowledge-bases
     documents_router,  # /api/v1/documents
+    action_items_router,  # /api/v1/action-items
 )
 
 

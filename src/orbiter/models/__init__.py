@@ -1,5 +1,6 @@
 """Every SQLAlchemy model, importable from one place (Alembic reads `Base.metadata`)."""
 
+from orbiter.models.action_items import ActionItem, ActionItemAnalysis, ActionItemDismissal
 from orbiter.models.agents import TOOL_TYPES, Agent, Tool
 from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
@@ -52,6 +53,9 @@ __all__ = [
     "TOOL_TYPES",
     "WAVEFORM_FORMATS",
     "AccessToken",
+    "ActionItem",
+    "ActionItemAnalysis",
+    "ActionItemDismissal",
     "Agent",
     "AlertDelivery",
     "AlertEvent",

@@ -131,6 +131,11 @@ _DESCRIPTIONS = {
         "ranked chunk search by full text, fused with vector similarity when an embedding "
         "model is configured on a provider."
     ),
+    "action-items": (
+        "What to act on in the caller's workspaces: drift against main, findings of the "
+        "files' analysis (hard-coded secrets, untested modules, oversized files and "
+        "functions), failed deployments; critical first; dismissible."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
