@@ -12,7 +12,7 @@ from orbiter.action_items.findings import Finding, fingerprint
 
 LARGE_FILE_LINES = 500
 LONG_FUNCTION_LINES = 60
-MIN_MODULE_LINES = 5
+MIN_MODULE_LINES = 3
 SOURCE_EXTENSIONS = (".py", ".js", ".ts", ".jsx", ".tsx", ".go")
 JS_TEST = re.compile(r"\.(?:test|spec)\.[jt]sx?$")
 
