@@ -98,7 +98,45 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "action_item_runs",
+        sa.Column("item_id", sa.Uuid(), nullable=False),
+        sa.Column("run_id", sa.Uuid(), nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("item", sa.JSON(), nullable=False),
+        sa.Column("base_manifest_hash", sa.String(length=64), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=True),
+        sa.Column("report", sa.Text(), nullable=True),
+        sa.Column("patch", sa.Text(), nullable=True),
+        sa.Column("checks", sa.JSON(), nullable=False),
+        sa.Column("changes", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("finished_at", UTC, nullable=True),
+        sa.Column("applied_at", UTC, nullable=True),
+        sa.Column("applied_manifest_hash", sa.String(length=64), nullable=True),
+        *_owned("action_item_runs"),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["runs.id"], name=op.f("fk_action_item_runs_run_id_runs"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_action_item_runs_created_by_users"),
+            ondelete="SET NULL",
+        ),
+    )
+    op.create_index(
+        "ix_action_item_runs_item_id_created_at",
+        "action_item_runs",
+        ["item_id", "created_at"],
+        unique=False,
+    )
+
+
 def downgrade() -> None:
+    op.drop_index("ix_action_item_runs_item_id_created_at", table_name="action_item_runs")
+    op.drop_table("action_item_runs")
     op.drop_index(op.f("ix_action_item_dismissals_project_id"), table_name="action_item_dismissals")
     op.drop_table("action_item_dismissals")
     op.drop_index("ix_action_items_project_id", table_name="action_items")

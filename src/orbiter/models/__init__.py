@@ -1,6 +1,11 @@
 """Every SQLAlchemy model, importable from one place (Alembic reads `Base.metadata`)."""
 
-from orbiter.models.action_items import ActionItem, ActionItemAnalysis, ActionItemDismissal
+from orbiter.models.action_items import (
+    ActionItem,
+    ActionItemAnalysis,
+    ActionItemDismissal,
+    ActionItemRun,
+)
 from orbiter.models.agents import TOOL_TYPES, Agent, Tool
 from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
@@ -56,6 +61,7 @@ __all__ = [
     "ActionItem",
     "ActionItemAnalysis",
     "ActionItemDismissal",
+    "ActionItemRun",
     "Agent",
     "AlertDelivery",
     "AlertEvent",

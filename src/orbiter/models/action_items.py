@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,3 +69,35 @@ class ActionItemDismissal(CreatedAtMixin, Base):
     dismissed_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class ActionItemRun(IdMixin, CreatedAtMixin, Base):
+    """A coding agent's attempt at an item: a patch against `base_manifest_hash`.
+
+    `status`: `queued`, `running`, `ready` (a patch to apply), `failed`, `applied`. `changes`
+    keeps per changed path the base content hash and the new one (None: deleted); the new
+    contents are blobs of the run's user. `run_id` is the engine's run doing the work.
+    """
+
+    __tablename__ = "action_item_runs"
+    __table_args__ = (Index("ix_action_item_runs_item_id_created_at", "item_id", "created_at"),)
+
+    item_id: Mapped[uuid.UUID]
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    item: Mapped[dict[str, Any]]  # the item as it was when the run started
+    base_manifest_hash: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[str | None] = mapped_column(Text)
+    patch: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[list[Any]] = mapped_column(default=list)
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None]
+    applied_at: Mapped[datetime | None]
+    applied_manifest_hash: Mapped[str | None] = mapped_column(String(64))
