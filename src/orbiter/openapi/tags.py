@@ -131,6 +131,12 @@ _DESCRIPTIONS = {
         "ranked chunk search by full text, fused with vector similarity when an embedding "
         "model is configured on a provider."
     ),
+    "deploy": (
+        "Deploying a workspace's files: detected, resources provisioned, built and started "
+        "by the `local` provider in a sandbox on this host, health-checked, live at a "
+        "loopback URL; redeploying stops the previous one. Per-workspace settings, the list "
+        "of deployments, and the pipeline's status callback (its own token)."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
