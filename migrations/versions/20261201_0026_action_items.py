@@ -1,7 +1,7 @@
 """action items: analyses of workspaces' files, their findings, and dismissals
 
 Revision ID: 0026
-Revises: 0020
+Revises: 0025
 Create Date: 2026-12-01 03:10:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import orbiter.models.base
 
 revision: str = "0026"
-down_revision: str | None = "0020"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,12 +14,15 @@ from orbiter.auth.router import router as auth_router
 from orbiter.blobs.router import router as blobs_router
 from orbiter.chat.router import router as chat_router
 from orbiter.ci.router import router as ci_router
+from orbiter.conversations.deploy_router import router as conversation_deploys_router
 from orbiter.conversations.router import router as conversations_router
 from orbiter.deployments.router import ci_router as deployments_ci_router
 from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.files.router import router as files_router
+from orbiter.infrastructure.deploy.router import router as deploy_router
+from orbiter.infrastructure.deploy.router import workspace_router as workspace_deploy_router
 from orbiter.knowledge.router import documents_router
 from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
@@ -88,6 +91,10 @@ DOMAIN_ROUTERS = (
     knowledge_router,  # /api/v1/knowledge-bases
     documents_router,  # /api/v1/documents
     action_items_router,  # /api/v1/action-items
+    # i16-deploy: the deploy pipeline
+    deploy_router,  # /api/v1/infrastructure/workspaces/{id}/deployment-settings, .../deployments, /deployments/{id}/status, /projects/{id}/deploy
+    workspace_deploy_router,  # /api/v1/workspaces/{id}/deploy
+    conversation_deploys_router,  # /api/v1/conversations/{id}/deploy, /deployments, /deployments/{id}/logs
 )
 
 

@@ -11,6 +11,13 @@ from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
+from orbiter.models.infra_deployments import (
+    APP_DEPLOYMENT_STATUSES,
+    APP_DEPLOYMENT_TRIGGERS,
+    AppDeployment,
+    AppDeploymentLog,
+    DeploymentSettings,
+)
 from orbiter.models.knowledge import (
     DOCUMENT_STATUSES,
     DOCUMENT_TYPES,
@@ -47,6 +54,8 @@ from orbiter.models.waveforms import WAVEFORM_FORMATS, Waveform
 from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
+    "APP_DEPLOYMENT_STATUSES",
+    "APP_DEPLOYMENT_TRIGGERS",
     "DEPLOYMENT_TARGETS",
     "DOCUMENT_STATUSES",
     "DOCUMENT_TYPES",
@@ -67,6 +76,8 @@ __all__ = [
     "AlertEvent",
     "AlertRule",
     "ApiKey",
+    "AppDeployment",
+    "AppDeploymentLog",
     "AtlasConcept",
     "AtlasDiagram",
     "AtlasEdge",
@@ -75,6 +86,7 @@ __all__ = [
     "Conversation",
     "Decision",
     "Deployment",
+    "DeploymentSettings",
     "DeviceAuthorization",
     "Document",
     "DriftReport",

@@ -1,0 +1,2 @@
+"""Infrastructure: credentials, providers, detection and resources, and the deploy pipeline
+(`deploy/`)."""
