@@ -59,3 +59,25 @@ async def test_dismissals_persist_for_stored_and_computed_items(
     shown = await items(browser, project_id=scene.project_id, include_dismissed=True)
     dismissed = {item["id"] for item in shown if item["dismissed"]}
     assert dismissed == {drift["id"], secret["id"]}
+
+
+async def test_a_failed_deployment_is_an_item_until_dismissed(browser: AsyncClient) -> None:
+    scene = await drifted(browser)
+    started = await browser.post(f"{API}/workspaces/{scene.main_id}/deploy")
+    assert started.status_code == 202, started.text
+    deployment_id = started.json()["deployment_id"]
+    failed = await browser.post(
+        f"{API}/infrastructure/deployments/{deployment_id}/status",
+        json={"status": "failed", "error": "the health check got 502"},
+        headers={"X-Deployment-Token": started.json()["callback_token"]},
+    )
+    assert failed.status_code == 200, failed.text
+    found = await items(browser, project_id=scene.project_id)
+    [item] = [item for item in found if item["kind"] == "deployment"]
+    assert (item["severity"], item["workspace_id"]) == ("high", scene.main_id)
+    assert item["details"]["deployment_id"] == deployment_id
+    assert "the health check got 502" in item["description"]
+    dismissed = await browser.post(f"{API}/action-items/{item['id']}/dismiss")
+    assert dismissed.status_code == 200, dismissed.text
+    left = await items(browser, project_id=scene.project_id)
+    assert not [item for item in left if item["kind"] == "deployment"]

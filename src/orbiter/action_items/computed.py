@@ -1,12 +1,13 @@
-"""Computed action items: drift (from each workspace's latest drift report). Their ids are
-derived from what they are about, so a dismissal sticks while the drift stays the same."""
+"""Computed action items: drift (from each workspace's latest drift report) and failed
+deployments (each workspace's latest deployment, when it failed). Their ids are derived from
+what they are about, so a dismissal sticks while the drift (the deployment) stays the same."""
 
 from __future__ import annotations
 
 import uuid
 
 from orbiter.action_items.schemas import ActionItemRead, Severity
-from orbiter.models import DriftReport, Workspace
+from orbiter.models import AppDeployment, DriftReport, Workspace
 
 NAMESPACE = uuid.UUID("6f1d3a52-8f0e-4b3c-9a57-0c1e2d3f4a5b")
 RISK_SEVERITY: dict[str, Severity] = {"high": "high", "medium": "medium", "low": "low"}
@@ -63,4 +64,32 @@ def drift_item(workspace: Workspace, report: DriftReport) -> ActionItemRead | No
         dismissed=False,
         dismissed_at=None,
         created_at=report.created_at,
+    )
+
+
+def deployment_item(deployment: AppDeployment) -> ActionItemRead:
+    """The item for a failed deployment that is its workspace's latest."""
+    where = "" if deployment.workspace_id is None else " of the workspace"
+    return ActionItemRead(
+        id=computed_id("deployment", deployment.id),
+        kind="deployment",
+        severity="high",
+        title=f"A deployment{where} failed",
+        description=(
+            f"The {deployment.trigger} deployment failed: {deployment.error or 'no reason given'}"
+            ". Read its logs, fix the cause and deploy again."
+        ),
+        project_id=deployment.project_id,
+        workspace_id=deployment.workspace_id,
+        path=None,
+        line=None,
+        source="deployment",
+        details={
+            "deployment_id": str(deployment.id),
+            "provider": deployment.provider,
+            "manifest_hash": deployment.manifest_hash,
+        },
+        dismissed=False,
+        dismissed_at=None,
+        created_at=deployment.completed_at or deployment.created_at,
     )

@@ -1,7 +1,8 @@
 """Listing and dismissing action items: stored findings, drift items, failed deployments.
 
 The list is bounded: the caller's newest `MAX_WORKSPACES` workspaces (in one project with
-`project_id`), their stored findings (up to `MAX_STORED`) and their latest drift; it is then
+`project_id`), their stored findings (up to `MAX_STORED`), their latest drift, and the projects' failed
+deployments (each workspace's latest deployment when it failed, up to `MAX_DEPLOYMENTS`); it is then
 sorted critical first (newest first within a severity) and paged by the keyset contract.
 Listing also asks for an analysis of each listed workspace's current files when it has none
 (see `analysis.py`).
@@ -10,23 +11,26 @@ Listing also asks for an analysis of each listed workspace's current files when 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.action_items.analysis import request_analyses
-from orbiter.action_items.computed import drift_item
+from orbiter.action_items.computed import deployment_item, drift_item
 from orbiter.action_items.schemas import ActionItemRead
 from orbiter.core.errors import NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate_items
 from orbiter.core.time import utcnow
+from orbiter.infrastructure.deploy.records import failed_deployments
 from orbiter.models import ActionItem, ActionItemDismissal, Role, Workspace
 from orbiter.tenancy.access import load_project, member_project_ids
 from orbiter.workspaces.drift_reports import latest_reports, workspace_state
 
 MAX_WORKSPACES = 200
 MAX_STORED = 1000
+MAX_DEPLOYMENTS = 100
 RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 
 
@@ -49,17 +53,27 @@ def stored_read(row: ActionItem) -> ActionItemRead:
     )
 
 
-async def _workspaces(
-    db: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID | None
-) -> list[Workspace]:
-    stmt = select(Workspace)
+@dataclass(frozen=True)
+class Scope:
+    project_ids: list[uuid.UUID]
+    workspaces: list[Workspace]
+
+
+async def _scope(db: AsyncSession, user_id: uuid.UUID, project_id: uuid.UUID | None) -> Scope:
+    """The projects listed (one with `project_id`, 404 when not a member) and their newest
+    workspaces."""
     if project_id is not None:
         await load_project(db, user_id=user_id, project_id=project_id)
-        stmt = stmt.where(Workspace.project_id == project_id)
+        project_ids = [project_id]
     else:
-        stmt = stmt.where(Workspace.project_id.in_(member_project_ids(user_id)))
-    stmt = stmt.order_by(Workspace.created_at.desc(), Workspace.id.desc()).limit(MAX_WORKSPACES)
-    return list((await db.scalars(stmt)).all())
+        project_ids = list((await db.scalars(member_project_ids(user_id))).all())
+    stmt = (
+        select(Workspace)
+        .where(Workspace.project_id.in_(project_ids))
+        .order_by(Workspace.created_at.desc(), Workspace.id.desc())
+        .limit(MAX_WORKSPACES)
+    )
+    return Scope(project_ids, list((await db.scalars(stmt)).all()))
 
 
 async def _with_dismissals(db: AsyncSession, items: list[ActionItemRead]) -> list[ActionItemRead]:
@@ -81,12 +95,16 @@ async def _with_dismissals(db: AsyncSession, items: list[ActionItemRead]) -> lis
     ]
 
 
-async def collect(
-    db: AsyncSession, workspaces: list[Workspace], *, analyse: bool
-) -> list[ActionItemRead]:
-    """Every item of `workspaces`, with their dismissals; `analyse`: ask for analyses."""
+async def collect(db: AsyncSession, scope: Scope, *, analyse: bool) -> list[ActionItemRead]:
+    """Every item of the scope, with their dismissals; `analyse`: ask for analyses."""
+    workspaces = scope.workspaces
     by_id = {workspace.id: workspace for workspace in workspaces}
-    items: list[ActionItemRead] = []
+    items = [
+        deployment_item(deployment)
+        for deployment in await failed_deployments(
+            db, project_ids=scope.project_ids, limit=MAX_DEPLOYMENTS
+        )
+    ]
     for workspace_id, report in (await latest_reports(db, list(by_id))).items():
         item = drift_item(by_id[workspace_id], report)
         if item is not None:
@@ -121,7 +139,7 @@ async def list_items(
     include_dismissed: bool,
     params: PageParams,
 ) -> tuple[list[ActionItemRead], PageInfo]:
-    items = await collect(db, await _workspaces(db, user_id, project_id), analyse=True)
+    items = await collect(db, await _scope(db, user_id, project_id), analyse=True)
     if not include_dismissed:
         items = [item for item in items if not item.dismissed]
     return paginate_items(items, key=sort_key, params=params, codec=codec)
@@ -135,7 +153,7 @@ async def find_item(
     if row is not None:
         await _visible(db, user_id, row.project_id, min_role)
         return (await _with_dismissals(db, [stored_read(row)]))[0]
-    for item in await collect(db, await _workspaces(db, user_id, None), analyse=False):
+    for item in await collect(db, await _scope(db, user_id, None), analyse=False):
         if item.id == item_id:
             await _visible(db, user_id, item.project_id, min_role)
             return item
