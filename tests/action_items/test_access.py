@@ -7,7 +7,7 @@ import uuid
 
 from httpx import AsyncClient
 
-from tests.action_items.util import drifted, has_kind, items, items_until
+from tests.action_items.util import analysed, drifted, items, items_until
 from tests.helpers import API, SignedInFactory, assert_error
 
 
@@ -15,7 +15,7 @@ async def test_a_second_user_sees_none_and_gets_404(
     browser: AsyncClient, signed_in: SignedInFactory
 ) -> None:
     scene = await drifted(browser)
-    found = await items_until(browser, has_kind("security"), project_id=scene.project_id)
+    found = await items_until(browser, analysed, project_id=scene.project_id)
     other = await signed_in()
     for method, client in other.clients().items():  # cookie, API key, bearer token
         assert await items(client) == [], method

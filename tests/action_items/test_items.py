@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.action_items.util import AWS_KEY, drifted, has_kind, items, items_until
+from tests.action_items.util import (
+    AWS_KEY,
+    BILLING,
+    analysed,
+    drifted,
+    has_kind,
+    items,
+    items_until,
+)
 from tests.helpers import API, add_member, assert_error, browser_for
 
 RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
@@ -13,7 +21,7 @@ RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
 
 async def test_items_come_critical_first_with_drift_and_findings(browser: AsyncClient) -> None:
     scene = await drifted(browser)
-    found = await items_until(browser, has_kind("security"), project_id=scene.project_id)
+    found = await items_until(browser, analysed, project_id=scene.project_id)
     ranks = [RANK[item["severity"]] for item in found]
     assert ranks == sorted(ranks, reverse=True)
     by_kind = {item["kind"]: item for item in found}
@@ -26,6 +34,8 @@ async def test_items_come_critical_first_with_drift_and_findings(browser: AsyncC
     assert by_kind["drift"]["details"]["files_modified"] == 1
     untested = [item for item in found if item["kind"] == "test_coverage"]
     assert [item["path"] for item in untested] == ["app/billing.py"]  # calc.py has a test
+    long = next(item for item in found if item["kind"] == "refactoring")
+    assert (long["severity"], long["path"], long["line"]) == ("low", "app/report.py", 1)
     assert {item["project_id"] for item in found} == {scene.project_id}
     assert found == await items(browser)  # the same across the caller's projects
 
@@ -34,7 +44,7 @@ async def test_dismissals_persist_for_stored_and_computed_items(
     app: FastAPI, browser: AsyncClient
 ) -> None:
     scene = await drifted(browser)
-    found = await items_until(browser, has_kind("security"), project_id=scene.project_id)
+    found = await items_until(browser, analysed, project_id=scene.project_id)
     drift = next(item for item in found if item["kind"] == "drift")
     secret = next(item for item in found if item["kind"] == "security")
 
@@ -81,3 +91,20 @@ async def test_a_failed_deployment_is_an_item_until_dismissed(browser: AsyncClie
     assert dismissed.status_code == 200, dismissed.text
     left = await items(browser, project_id=scene.project_id)
     assert not [item for item in left if item["kind"] == "deployment"]
+
+
+async def test_a_fixed_finding_goes_and_the_others_keep_their_ids(browser: AsyncClient) -> None:
+    scene = await drifted(browser)
+    found = await items_until(browser, analysed, project_id=scene.project_id)
+    untested = next(item for item in found if item["kind"] == "test_coverage")
+    fixed = BILLING.replace(f'"{AWS_KEY}"', 'os.environ["BILLING_KEY"]')
+    written = await browser.post(
+        f"{API}/files/content",
+        params={"workspace_id": scene.workspace_id},
+        json={"path": "app/billing.py", "content": fixed},
+    )
+    assert written.status_code == 200, written.text
+    after = await items_until(
+        browser, lambda found: not has_kind("security")(found), project_id=scene.project_id
+    )
+    assert untested["id"] in {item["id"] for item in after}

@@ -17,9 +17,16 @@ AWS_KEY = "AKIA" + "Q" * 16
 # A module with a hard-coded key (critical), and no test for it (medium).
 BILLING = f'import os\n\nKEY = "{AWS_KEY}"\n\n\ndef total(items):\n    return sum(items)\n'
 TESTED = "def add(a, b):\n    x = a\n    y = b\n    z = x + y\n    return z\n"
+LONG = (
+    "def report(rows):\n"
+    + "".join(f"    row{i} = rows[{i}]\n" for i in range(70))
+    + "    return rows\n"
+)
 MAIN: Tree = {
     "app/calc.py": TESTED.encode(),
+    "app/report.py": LONG.encode(),
     "tests/test_calc.py": b"from app.calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    "tests/test_report.py": b"from app.report import report\n",
 }
 
 
@@ -71,3 +78,10 @@ async def items_until(
 
 def has_kind(kind: str) -> Callable[[list[dict[str, Any]]], bool]:
     return lambda found: any(item["kind"] == kind for item in found)
+
+
+def analysed(found: list[dict[str, Any]]) -> bool:
+    """Both workspaces of `drifted` analysed: each has its long function, the feature its
+    secret."""
+    kinds = [item["kind"] for item in found]
+    return kinds.count("refactoring") == 2 and "security" in kinds
