@@ -2,14 +2,16 @@
 
 Trigger: listing action items (`GET /action-items`) asks for an analysis of every listed
 workspace whose current files (its current manifest, else its latest snapshot) have none yet;
-the job runs after the request commits. One analysis per (workspace, manifest): a pending row
+the job runs after the request commits. Findings are stored only while the analysed files are
+still the workspace's (an analysis overtaken by a newer change stores nothing). One analysis per (workspace, manifest): a pending row
 is claimed once (`running`), so a second delivery of the job does nothing; a `running` row
 older than `STALE_AFTER` lost its worker and may be claimed again.
 
 The job reads the manifest's text files through the blob store (each up to `MAX_FILE_BYTES`,
 at most `MAX_FILES`), runs the pure analyzer in a thread, and replaces the workspace's stored
-findings with the new ones in one transaction, keeping the rows (ids, dismissals) of findings
-found again.
+findings with the new ones in one transaction. A finding's id is derived from its workspace
+and fingerprint, so one found again (even after it was gone a while) keeps its id and its
+dismissal.
 """
 
 from __future__ import annotations
@@ -26,15 +28,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.action_items.analyzer import analyze
+from orbiter.action_items.computed import computed_id
 from orbiter.action_items.findings import Finding
 from orbiter.blobs.access import read_manifest
 from orbiter.blobs.manifest import blob_key
 from orbiter.core.db import transaction
 from orbiter.core.time import utcnow
-from orbiter.models import ActionItem, ActionItemAnalysis
+from orbiter.files.workspaces import lock_workspace
+from orbiter.models import ActionItem, ActionItemAnalysis, Workspace
 from orbiter.queue import Job, after_commit
 from orbiter.runtime.resources import Resources
 from orbiter.storage import BlobNotFound, BlobStore
+from orbiter.workspaces.drift_reports import workspace_state
 
 logger = logging.getLogger("orbiter.action_items")
 
@@ -96,7 +101,8 @@ async def handle_analyze(resources: Resources, payload: dict[str, Any]) -> None:
         files = await read_text_files(resources.blobs, claimed.manifest_hash)
         findings = await asyncio.to_thread(analyze, files)
         async with transaction(resources.sessionmaker) as db:
-            await _store_findings(db, claimed, findings)
+            if await _still_current(db, claimed):
+                await _store_findings(db, claimed, findings)
             await _finish(db, analysis_id, "done", None)
     except Exception as exc:
         logger.exception("analysis %s failed", analysis_id)
@@ -148,6 +154,17 @@ async def read_text_files(store: BlobStore, manifest_hash: str) -> dict[str, str
     return files
 
 
+async def _still_current(db: AsyncSession, analysis: ActionItemAnalysis) -> bool:
+    """Whether the analysed files are still the workspace's (holding its row until commit):
+    an analysis of files that moved on meanwhile must not replace a newer one's findings."""
+    await lock_workspace(db, analysis.workspace_id)
+    workspace = await db.get(Workspace, analysis.workspace_id, populate_existing=True)
+    if workspace is None:
+        return False
+    state = await workspace_state(db, workspace, include_dirty=True)
+    return state.manifest_hash == analysis.manifest_hash
+
+
 async def _store_findings(
     db: AsyncSession, analysis: ActionItemAnalysis, findings: list[Finding]
 ) -> None:
@@ -164,6 +181,7 @@ async def _store_findings(
         row = kept.get(print_)
         if row is None:
             row = ActionItem(
+                id=computed_id("finding", analysis.workspace_id, print_),
                 workspace_id=analysis.workspace_id,
                 project_id=analysis.project_id,
                 fingerprint=print_,
