@@ -14,6 +14,7 @@ from orbiter.apidocs import install_api_docs
 from orbiter.auth.middleware import AuthenticationMiddleware
 from orbiter.blobs.access import set_manifest_cache_bytes
 from orbiter.blobs.reclaim import discard_stale_uploads
+from orbiter.coding import use_host
 from orbiter.conversations.orphans import stop_orphaned_replies_at_startup
 from orbiter.conversations.replies import finish_running
 from orbiter.conversations.router import STREAM_PATH, conversation_stream
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         background: Background | None = None
         sandboxes = app.state.sandboxes = SandboxHost.create(settings)
+        use_host(sandboxes)  # runs executed by this process (coding tasks) use it too
         set_manifest_cache_bytes(settings.manifest_cache_bytes)
         try:
             await start_up(resources)  # refuses an unmigrated database; logs the summary
