@@ -130,7 +130,7 @@ async def list_runs(
         params=params,
         codec=codec,
     )
-    return [run_read(row, engine) for row, engine in rows], info
+    return [run_read(found[0], found[1]) for found in rows], info
 
 
 async def load_run(
@@ -209,7 +209,10 @@ async def apply_run(
             "This run's patch was applied already"
             if row.status == "applied"
             else f"This run has no patch to apply (it is {(await _read(db, row)).status})",
-            details={"status": row.status, "applied_at": row.applied_at},
+            details={
+                "status": row.status,
+                "applied_at": row.applied_at.isoformat() if row.applied_at else None,
+            },
         )
     workspace = await db.get(Workspace, row.workspace_id)
     if workspace is None:

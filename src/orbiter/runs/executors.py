@@ -13,6 +13,7 @@ EXECUTOR_MODULES: tuple[str, ...] = (
     "orbiter.agents.executor",
     "orbiter.tools.invoke",
     "orbiter.workflows.executor",
+    "orbiter.action_items.executor",
 )
 
 
