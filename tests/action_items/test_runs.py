@@ -141,7 +141,10 @@ async def test_apply_merges_other_lines_and_refuses_the_same_lines(
 
 
 async def test_a_run_needs_a_provider_and_others_get_404(
-    browser: AsyncClient, signed_in: SignedInFactory, fake_llm: FakeLLM
+    browser: AsyncClient,
+    signed_in: SignedInFactory,
+    fake_llm: FakeLLM,
+    host: SandboxHost,  # noqa: F811 - the fixture imported above
 ) -> None:
     _, item = await secret_item(browser)
     refused = await browser.post(f"{API}/action-items/{item['id']}/runs")
@@ -155,6 +158,13 @@ async def test_a_run_needs_a_provider_and_others_get_404(
     assert run["patch"] is None
     refused_apply = await browser.post(f"{API}/action-items/runs/{run['id']}/apply")
     assert_error(refused_apply, 409, "CONFLICT")
+
+    script_fix(fake_llm, "def total(items:\n")  # a patch that does not compile: reported
+    broken = await run_until_ended(browser, item["id"])
+    assert broken["status"] == "ready", broken
+    [check] = broken["checks"]
+    assert (check["name"], check["passed"]) == ("compile app/billing.py", False)
+    assert "Checks: 0 of 1 passed; failed: compile app/billing.py." in broken["report"]
     other = await signed_in()
     for client in other.clients().values():  # cookie, API key, bearer token
         for verb, url in (
