@@ -116,6 +116,8 @@ async def test_the_database_enforces_the_rules_the_models_declare(resources: Res
         "waveforms": {"ck_waveforms_format"},
         "documents": {"ck_documents_file_type", "ck_documents_status"},
         "task_logs": {"ck_task_logs_type"},  # i15-tasks
+        "app_deployments": {"ck_app_deployments_status", "ck_app_deployments_trigger"},
+        "app_deployment_logs": {"ck_app_deployment_logs_stream"},
     }
     assert {table: names for table, names in checks.items() if names} == every_enum_like
 

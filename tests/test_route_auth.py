@@ -36,6 +36,7 @@ def test_the_routes_checking_their_own_credentials_are_the_reviewed_ones() -> No
     assert {
         ("POST", "/deployments/{deployment_id}/invoke"),
         ("GET", "/deployments/{deployment_id}/runs/{run_id}"),
+        ("POST", "/infrastructure/deployments/{deployment_id}/status"),
     } == OWN_CREDENTIAL_ROUTES
 
 

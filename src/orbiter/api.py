@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
+from orbiter.action_items.router import router as action_items_router
 from orbiter.agents.router import router as agents_router
 from orbiter.alerts.router import router as alerts_router
 from orbiter.api_keys.router import router as api_keys_router
@@ -13,6 +14,7 @@ from orbiter.auth.router import router as auth_router
 from orbiter.blobs.router import router as blobs_router
 from orbiter.chat.router import router as chat_router
 from orbiter.ci.router import router as ci_router
+from orbiter.conversations.deploy_router import router as conversation_deploys_router
 from orbiter.conversations.router import router as conversations_router
 from orbiter.deployments.router import ci_router as deployments_ci_router
 from orbiter.deployments.router import router as deployments_router
@@ -23,6 +25,8 @@ from orbiter.github.router import router as github_router
 from orbiter.infrastructure.credentials.router import router as infra_credentials_router
 from orbiter.infrastructure.detect.router import router as infra_detect_router
 from orbiter.infrastructure.resources.router import router as infra_resources_router
+from orbiter.infrastructure.deploy.router import router as deploy_router
+from orbiter.infrastructure.deploy.router import workspace_router as workspace_deploy_router
 from orbiter.knowledge.router import documents_router
 from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
@@ -96,6 +100,11 @@ DOMAIN_ROUTERS = (
     infra_resources_router,  # /api/v1/infrastructure/projects/{project_id}/resources
     github_router,  # /api/v1/github
     tasks_router,  # /api/v1/tasks
+    action_items_router,  # /api/v1/action-items
+    # i16-deploy: the deploy pipeline
+    deploy_router,  # /api/v1/infrastructure/workspaces/{id}/deployment-settings, .../deployments, /deployments/{id}/status, /projects/{id}/deploy
+    workspace_deploy_router,  # /api/v1/workspaces/{id}/deploy
+    conversation_deploys_router,  # /api/v1/conversations/{id}/deploy, /deployments, /deployments/{id}/logs
 )
 
 

@@ -33,6 +33,7 @@ from functools import partial
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.action_items.analysis import register_jobs as register_action_item_jobs
 from orbiter.alerts.jobs import alert_periodics, register_alert_jobs
 from orbiter.conversations.orphans import stop_orphaned_replies
 from orbiter.core.db import transaction
@@ -125,6 +126,7 @@ class Background:
         await self.engine.start()  # registers the job handlers before anything is consumed
         register_alert_jobs(self.resources)
         knowledge_jobs.register_jobs(self.resources)
+        register_action_item_jobs(self.resources)
         await self.resources.queue.start()
         self._tasks = [
             asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),

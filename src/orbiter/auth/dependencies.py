@@ -141,6 +141,8 @@ OWN_CREDENTIAL_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/deployments/{deployment_id}/invoke"),
         ("GET", "/deployments/{deployment_id}/runs/{run_id}"),
+        # The deploy pipeline's callback: the deployment's own token, never a user's session.
+        ("POST", "/infrastructure/deployments/{deployment_id}/status"),
     }
 )
 

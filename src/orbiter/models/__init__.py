@@ -1,11 +1,24 @@
 """Every SQLAlchemy model, importable from one place (Alembic reads `Base.metadata`)."""
 
+from orbiter.models.action_items import (
+    ActionItem,
+    ActionItemAnalysis,
+    ActionItemDismissal,
+    ActionItemRun,
+)
 from orbiter.models.agents import TOOL_TYPES, Agent, Tool
 from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
 from orbiter.models.infrastructure import InfraCredential, InfraResource
+from orbiter.models.infra_deployments import (
+    APP_DEPLOYMENT_STATUSES,
+    APP_DEPLOYMENT_TRIGGERS,
+    AppDeployment,
+    AppDeploymentLog,
+    DeploymentSettings,
+)
 from orbiter.models.knowledge import (
     DOCUMENT_STATUSES,
     DOCUMENT_TYPES,
@@ -43,6 +56,8 @@ from orbiter.models.waveforms import WAVEFORM_FORMATS, Waveform
 from orbiter.models.workflows import Workflow, WorkflowVersion
 
 __all__ = [
+    "APP_DEPLOYMENT_STATUSES",
+    "APP_DEPLOYMENT_TRIGGERS",
     "DEPLOYMENT_TARGETS",
     "DOCUMENT_STATUSES",
     "DOCUMENT_TYPES",
@@ -55,11 +70,17 @@ __all__ = [
     "TOOL_TYPES",
     "WAVEFORM_FORMATS",
     "AccessToken",
+    "ActionItem",
+    "ActionItemAnalysis",
+    "ActionItemDismissal",
+    "ActionItemRun",
     "Agent",
     "AlertDelivery",
     "AlertEvent",
     "AlertRule",
     "ApiKey",
+    "AppDeployment",
+    "AppDeploymentLog",
     "AtlasConcept",
     "AtlasDiagram",
     "AtlasEdge",
@@ -68,6 +89,7 @@ __all__ = [
     "Conversation",
     "Decision",
     "Deployment",
+    "DeploymentSettings",
     "DeviceAuthorization",
     "Document",
     "DriftReport",

@@ -112,6 +112,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # 502: the caller's embedding provider failed to embed the query
     "knowledge-query-base": errors(502),
     "knowledge-search-documents": errors(502),
+    "action-items-list": errors(404),  # a `project_id` not one of the caller's
+    "action-items-apply-run": errors(409),  # the patch no longer applies, or was applied
 }
 
 

@@ -147,6 +147,17 @@ _DESCRIPTIONS = {
         "the signed-in account, repositories and organizations; GitHub Enterprise by "
         "`ORBITER_GITHUB_API_URL` or the credential's `host`. In their own rate-limit group."
     ),
+    "action-items": (
+        "What to act on in the caller's workspaces: drift against main, findings of the "
+        "files' analysis (hard-coded secrets, untested modules, oversized files and "
+        "functions), failed deployments; critical first; dismissible."
+    ),
+    "deploy": (
+        "Deploying a workspace's files: detected, resources provisioned, built and started "
+        "by the `local` provider in a sandbox on this host, health-checked, live at a "
+        "loopback URL; redeploying stops the previous one. Per-workspace settings, the list "
+        "of deployments, and the pipeline's status callback (its own token)."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 

@@ -14,6 +14,7 @@ EXECUTOR_MODULES: tuple[str, ...] = (
     "orbiter.tools.invoke",
     "orbiter.workflows.executor",
     "orbiter.tasks.executor",
+    "orbiter.action_items.executor",
 )
 
 

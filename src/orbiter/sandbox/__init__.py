@@ -5,6 +5,7 @@ from pathlib import Path
 
 from orbiter.core.settings import Settings
 from orbiter.sandbox.bwrap import BwrapRunner, disk_usage
+from orbiter.sandbox.expose import Exposed, TcpForward
 from orbiter.sandbox.limits import LIMIT_MESSAGES, Limits
 from orbiter.sandbox.runner import HOME, SCRIPTS, Command, CommandResult, SandboxRunner
 
@@ -20,6 +21,7 @@ def create_runner(settings: Settings) -> SandboxRunner:
         network=settings.sandbox_network,
         uid=settings.sandbox_uid,
         extra_ro_binds=tuple(settings.sandbox_ro_binds),
+        python=settings.sandbox_python,
     )
 
 
@@ -44,8 +46,10 @@ __all__ = [
     "BwrapRunner",
     "Command",
     "CommandResult",
+    "Exposed",
     "Limits",
     "SandboxRunner",
+    "TcpForward",
     "create_runner",
     "disk_usage",
     "limits_from",

@@ -25,12 +25,12 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from orbiter.sandbox.expose import Exposed, bind_socket, kill_group
 from orbiter.sandbox.limits import DISK_QUOTA, SIGNAL_LIMITS, WALL_CLOCK, Limits
 from orbiter.sandbox.runner import HOME, SCRIPTS, SCRIPTS_DIR, Command, CommandResult
 
@@ -62,8 +62,10 @@ class BwrapRunner:
     network: bool = False
     uid: int | None = None  # host user the sandbox runs as (when we are root)
     extra_ro_binds: tuple[str, ...] = ()
+    python: str = "/usr/bin/python3"  # the sandbox's Python, which runs the forwarder of `serve`
     _running: dict[str, set[asyncio.subprocess.Process]] = field(default_factory=dict)
     _works: bool = False  # a probe succeeded
+    _serving: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def _host_uid(self) -> int | None:
@@ -173,9 +175,58 @@ class BwrapRunner:
             _kill_tree(proc)
             raise
         finally:
-            self._running[key].discard(proc)
-            if not self._running[key]:
-                del self._running[key]
+            running = self._running.get(key, set())
+            running.discard(proc)
+            if not running:
+                self._running.pop(key, None)
+
+    @property
+    def sockets_dir(self) -> Path:
+        return self.root / ".sockets"
+
+    async def serve(
+        self, key: str, work_dir: Path, command: Command, limits: Limits, *, port: int
+    ) -> Exposed:
+        """Start `command` (a server on `port` inside the sandbox) in a long-lived sandbox
+        and expose it through a Unix socket (expose.py). No wall clock: it runs until closed,
+        killed with `kill(key)`, or it exits."""
+        path = self.sockets_dir / f"{key}.sock"
+        listener = bind_socket(path)
+        fd = listener.fileno()
+        forwarder = [self.python, f"{SCRIPTS}/expose.py", str(fd), str(port), *command.argv]
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv(work_dir, replace(command, argv=forwarder), limits, write_fd),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(write_fd, fd),
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(read_fd)
+            listener.close()
+            raise
+        finally:
+            os.close(write_fd)
+        self._running.setdefault(key, set()).add(proc)
+        exposed = Exposed(path, port, proc, listener, limits.output_bytes)
+        task = asyncio.create_task(self._serve_until_exit(key, exposed, read_fd, work_dir, limits))
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
+        return exposed
+
+    async def _serve_until_exit(
+        self, key: str, exposed: Exposed, side_fd: int, work_dir: Path, limits: Limits
+    ) -> None:
+        try:
+            await exposed.supervise(side_fd, work_dir, limits.disk_bytes, disk_usage)
+        finally:
+            running = self._running.get(key, set())
+            running.discard(exposed.process)
+            if not running:
+                self._running.pop(key, None)
 
     async def _supervise(
         self,
@@ -272,8 +323,7 @@ def _system_binds(network: bool, extra: tuple[str, ...]) -> list[str]:
 def _kill_tree(proc: asyncio.subprocess.Process) -> None:
     """SIGKILL bubblewrap's process group: the sandbox's init dies with it
     (--die-with-parent), and with the init the kernel kills every process in the sandbox."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    kill_group(proc)
 
 
 def disk_usage(root: Path) -> int:

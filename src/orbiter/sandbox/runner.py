@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from orbiter.sandbox.expose import Exposed
 from orbiter.sandbox.limits import Limits
 
 HOME = "/home/user"  # where the work dir appears inside the sandbox (as E2B's clients expect)
@@ -63,6 +64,14 @@ class SandboxRunner(Protocol):
         self, key: str, work_dir: Path, command: Command, limits: Limits
     ) -> CommandResult:
         """Run `command` with `work_dir` at HOME; `key` names the sandbox for `kill`."""
+        ...
+
+    async def serve(
+        self, key: str, work_dir: Path, command: Command, limits: Limits, *, port: int
+    ) -> Exposed:
+        """Start a server (`command`, listening on `port` inside the sandbox) that lives until
+        killed or it exits, reachable from the host through the returned `Exposed`
+        (expose.py); the sandbox keeps no network. `kill(key)` stops it too."""
         ...
 
     async def kill(self, key: str) -> None:

@@ -25,6 +25,7 @@ from orbiter.queue import JobQueue, Periodic, Ticker
 from orbiter.sandbox import (
     Command,
     CommandResult,
+    Exposed,
     SandboxRunner,
     create_runner,
     limits_from,
@@ -40,6 +41,7 @@ class SandboxHost:
     root: Path  # <data dir>/sandboxes/<id>/ is a sandbox's work dir
     name: str = field(default_factory=socket.gethostname)
     _locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
+    _exposed: dict[uuid.UUID, Exposed] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _ticker: asyncio.Task[None] | None = None
     _relay: RedisRelay | None = None
@@ -71,6 +73,27 @@ class SandboxHost:
             return await self.runner.run(
                 str(sandbox_id), self.work_dir(sandbox_id), command, limits_from(self.settings)
             )
+
+    async def serve(self, sandbox_id: uuid.UUID, command: Command, port: int) -> Exposed:
+        """Start a server in the sandbox, reachable through the returned `Exposed` (see
+        orbiter.sandbox.expose) until the sandbox is destroyed or the server exits."""
+        exposed = await self.runner.serve(
+            str(sandbox_id),
+            self.work_dir(sandbox_id),
+            command,
+            limits_from(self.settings),
+            port=port,
+        )
+        self._exposed[sandbox_id] = exposed
+        return exposed
+
+    def exposed(self, sandbox_id: uuid.UUID) -> Exposed | None:
+        """The server this host runs for the sandbox, while it runs."""
+        exposed = self._exposed.get(sandbox_id)
+        if exposed is not None and not exposed.alive:
+            del self._exposed[sandbox_id]
+            return None
+        return exposed
 
     async def run_on(self, holder: str, sandbox_id: uuid.UUID, command: Command) -> CommandResult:
         """Run `command` in a sandbox held by host `holder`, this one or another."""
@@ -111,6 +134,7 @@ class SandboxHost:
         """Kill what runs in it and delete its files."""
         await self.runner.kill(str(sandbox_id))
         self._locks.pop(sandbox_id, None)
+        self._exposed.pop(sandbox_id, None)
         await asyncio.to_thread(remove_tree, self.work_dir(sandbox_id))
 
     def start(self, queue: JobQueue, sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -1,0 +1,1 @@
+"""Action items: drift, analysis findings and failed deployments to act on."""
