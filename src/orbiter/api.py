@@ -23,10 +23,10 @@ from orbiter.env_vars.router import router as env_vars_router
 from orbiter.files.router import router as files_router
 from orbiter.github.router import router as github_router
 from orbiter.infrastructure.credentials.router import router as infra_credentials_router
-from orbiter.infrastructure.detect.router import router as infra_detect_router
-from orbiter.infrastructure.resources.router import router as infra_resources_router
 from orbiter.infrastructure.deploy.router import router as deploy_router
 from orbiter.infrastructure.deploy.router import workspace_router as workspace_deploy_router
+from orbiter.infrastructure.detect.router import router as infra_detect_router
+from orbiter.infrastructure.resources.router import router as infra_resources_router
 from orbiter.knowledge.router import documents_router
 from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router

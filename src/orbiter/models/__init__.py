@@ -11,7 +11,6 @@ from orbiter.models.alerts import AlertDelivery, AlertEvent, AlertRule
 from orbiter.models.base import Base
 from orbiter.models.credentials import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.models.deployments import DEPLOYMENT_TARGETS, Deployment
-from orbiter.models.infrastructure import InfraCredential, InfraResource
 from orbiter.models.infra_deployments import (
     APP_DEPLOYMENT_STATUSES,
     APP_DEPLOYMENT_TRIGGERS,
@@ -19,6 +18,7 @@ from orbiter.models.infra_deployments import (
     AppDeploymentLog,
     DeploymentSettings,
 )
+from orbiter.models.infrastructure import InfraCredential, InfraResource
 from orbiter.models.knowledge import (
     DOCUMENT_STATUSES,
     DOCUMENT_TYPES,
