@@ -39,6 +39,8 @@ from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats, create_request_stats
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
+from orbiter.infrastructure.deploy.local import LocalApps
+from orbiter.infrastructure.deploy.pipeline import register_deploy_jobs
 from orbiter.knowledge import jobs as knowledge_jobs
 from orbiter.models import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.queue import Periodic, Ticker
@@ -119,13 +121,16 @@ class Background:
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.deploys = LocalApps(resources)  # the apps this process deployed (local provider)
 
     async def start(self) -> None:
         load_executors()
         await self.engine.start()  # registers the job handlers before anything is consumed
         register_alert_jobs(self.resources)
         knowledge_jobs.register_jobs(self.resources)
+        register_deploy_jobs(self.deploys)
         await self.resources.queue.start()
+        self.deploys.start_watching()
         self._tasks = [
             asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),
             asyncio.create_task(Ticker(self.resources.queue, self._periodic).run(self._stop)),
@@ -140,6 +145,7 @@ class Background:
                 await self._tasks[0]  # the consumer; on Redis it waits for running jobs itself
         # On Redis the consumer already waited for running jobs: hand the rest back now.
         await self.engine.stop(None if self.resources.queue.in_process else 0)
+        await self.deploys.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks[1:], return_exceptions=True)
         if self._own_stats:
