@@ -30,9 +30,7 @@ def _deploy_sandbox_dir(migrated: Settings) -> Iterator[Path]:
 
 
 @pytest.fixture
-async def deploys(
-    app: FastAPI, _deploy_sandbox_dir: Path, run_worker: None
-) -> AsyncIterator[None]:
+async def deploys(app: FastAPI, _deploy_sandbox_dir: Path, run_worker: None) -> AsyncIterator[None]:
     settings = app.state.resources.settings
     reason = await create_runner(settings).probe(limits_from(settings))
     if reason:

@@ -57,7 +57,8 @@ async def test_deploy_answers_then_redeploys_stop_the_previous_and_the_callback_
 
     # 3. From a conversation in the workspace: listed there, with its logs.
     conversation = await browser.post(
-        f"{API}/conversations", json={"project_id": ids["project"], "workspace_id": ids["workspace"]}
+        f"{API}/conversations",
+        json={"project_id": ids["project"], "workspace_id": ids["workspace"]},
     )
     conversation_id = conversation.json()["id"]
     started = await browser.post(f"{API}/conversations/{conversation_id}/deploy")
@@ -106,7 +107,8 @@ async def test_a_failing_build_fails_the_deployment_with_its_output(browser: Asy
     assert (body["success"], body["status"], body["url"]) == (False, "failed", None)
     assert body["error"] == "the build failed (exit status 3)"
     conversation = await browser.post(
-        f"{API}/conversations", json={"project_id": ids["project"], "workspace_id": ids["workspace"]}
+        f"{API}/conversations",
+        json={"project_id": ids["project"], "workspace_id": ids["workspace"]},
     )
     # The conversation did not start it: its logs are not the conversation's to show.
     foreign = await browser.get(
@@ -122,7 +124,8 @@ async def test_an_app_that_never_answers_fails_with_its_output(browser: AsyncCli
         json={"build_command": None, "start_command": "echo 'missing module' >&2; exit 1"},
     )
     conversation = await browser.post(
-        f"{API}/conversations", json={"project_id": ids["project"], "workspace_id": ids["workspace"]}
+        f"{API}/conversations",
+        json={"project_id": ids["project"], "workspace_id": ids["workspace"]},
     )
     conversation_id = conversation.json()["id"]
     started = await browser.post(f"{API}/conversations/{conversation_id}/deploy")

@@ -90,8 +90,6 @@ async def _claim(apps: LocalApps, deployment_id: uuid.UUID) -> Claimed | None:
 
 
 async def _deploy(apps: LocalApps, claimed: Claimed) -> None:
-    if reason := await apps.unavailable_reason():
-        raise DeployFailed(f"sandboxes cannot run on this host: {reason}")
     manifest = await read_manifest(apps.resources.blobs, claimed.manifest_hash)
     plan = make_plan(claimed.settings)
     await _save_plan(apps, claimed.id, plan)
@@ -99,6 +97,8 @@ async def _deploy(apps: LocalApps, claimed: Claimed) -> None:
         raise DeployFailed(
             "no start command: set start_command in the workspace's deployment settings"
         )
+    if reason := await apps.unavailable_reason():
+        raise DeployFailed(f"sandboxes cannot run on this host: {reason}")
     total = sum(entry.size for entry in manifest.files if entry.type == "file")
     if total > apps.settings.sandbox_disk_bytes:
         raise DeployFailed(f"the files ({total} bytes) exceed the sandbox's disk quota")
