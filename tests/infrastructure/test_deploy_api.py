@@ -3,6 +3,8 @@ tenancy of every deploy route: another user's ids answer 404 whatever credential
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -146,6 +148,26 @@ async def test_the_callback_needs_the_deployments_own_token(browser: AsyncClient
     assert_error(bad, 422, "VALIDATION_ERROR")
     unknown = f"{INFRA}/deployments/{ids['workspace']}/status"  # no such deployment
     assert_error(await browser.post(unknown, json=report, headers=own), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.usefixtures("run_worker")
+async def test_auto_deploy_deploys_each_change_of_the_workspaces_files(
+    browser: AsyncClient,
+) -> None:
+    ids = await project_with_files(browser)
+    await set_current(browser, ids["workspace"], {"index.html": b"v2"})
+    saved = await browser.put(settings_url(ids["workspace"]), json={"auto_deploy": True})
+    assert saved.json()["settings"]["auto_deploy"] is True
+    assert await deployments(browser, ids["workspace"]) == []  # not before it was switched on
+    manifest = await set_current(browser, ids["workspace"], {"index.html": b"v3"})
+    deadline = time.monotonic() + 10
+    while not (found := await deployments(browser, ids["workspace"])):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    [auto] = found
+    assert (auto["trigger"], auto["manifest_hash"]) == ("auto", manifest)
+    me = (await browser.get(f"{API}/auth/me")).json()
+    assert auto["created_by"] == me["id"]
 
 
 async def alices_deployment(alice: SignedIn) -> dict[str, str]:

@@ -24,6 +24,7 @@ from sqlalchemy import update
 from orbiter.blobs.access import read_manifest
 from orbiter.core.db import transaction
 from orbiter.core.errors import Conflict
+from orbiter.infrastructure.deploy.auto import handle_manifest_moved
 from orbiter.infrastructure.deploy.local import LocalApps, RunningApp, output_lines
 from orbiter.infrastructure.deploy.planning import Plan, make_plan
 from orbiter.infrastructure.deploy.records import DEPLOY_JOB
@@ -32,6 +33,7 @@ from orbiter.infrastructure.deploy.settings_service import settings_for
 from orbiter.models import AppDeployment, DeploymentSettings
 from orbiter.sandbox import LIMIT_MESSAGES, CommandResult
 from orbiter.sandboxes.workspace_files import write_manifest_files
+from orbiter.workspaces.current_manifest import MANIFEST_MOVED_JOB
 
 logger = logging.getLogger("orbiter.deploy")
 
@@ -53,7 +55,9 @@ class Claimed:
 
 
 def register_deploy_jobs(apps: LocalApps) -> None:
-    apps.resources.queue.register(DEPLOY_JOB, partial(handle_deploy, apps))
+    queue = apps.resources.queue
+    queue.register(DEPLOY_JOB, partial(handle_deploy, apps))
+    queue.register(MANIFEST_MOVED_JOB, partial(handle_manifest_moved, apps.resources))
 
 
 async def handle_deploy(apps: LocalApps, payload: dict[str, Any]) -> None:
