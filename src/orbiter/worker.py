@@ -18,6 +18,9 @@ Periodic jobs, one line each in `periodic_jobs`:
   (every 5 s): evaluate the alert rules, send again the deliveries that are due
   (alerts/jobs.py). Evaluating error rate and latency reads the request counters: the app's
   own embedded (`stats`), shared through Redis otherwise.
+
+Besides the queue's jobs, each process watches the apps it deployed (`LocalApps`,
+infrastructure/deploy/local.py): they run in this process's sandboxes and stop with it.
 """
 
 from __future__ import annotations

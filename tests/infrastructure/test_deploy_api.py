@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.helpers import API, SignedIn, SignedInFactory, add_member, assert_error, new_project
+from tests.helpers import (
+    API,
+    SignedIn,
+    SignedInFactory,
+    add_member,
+    assert_error,
+    assert_missing_reference,
+    new_project,
+)
 from tests.infrastructure.util import INFRA, deployments, wait_for
 from tests.workspaces.util import new_workspace, set_current
 
@@ -205,6 +213,12 @@ async def test_a_second_user_gets_404_on_every_deploy_route(
     for verb, url, body in attempts:
         response = await intruder.request(verb, url, json=body)
         assert_error(response, 404, "RESOURCE_NOT_FOUND")
+    # Naming Alice's workspace in a deploy of his own project: the one missing-reference answer.
+    own = await new_project(bob.browser, "Bob's")
+    named = await intruder.post(
+        f"{INFRA}/projects/{own}/deploy", json={"workspace_id": ids["workspace"]}
+    )
+    assert_missing_reference(named, "workspace_id", ids["workspace"])
     # Bob's credentials are no deployment token.
     callback = await intruder.post(
         f"{INFRA}/deployments/{ids['deployment']}/status", json={"status": "stopped"}

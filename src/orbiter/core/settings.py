@@ -174,6 +174,7 @@ class Settings(BaseSettings):
     deploy_build_seconds: float = Field(default=300.0, gt=0)
     deploy_health_seconds: float = Field(default=30.0, gt=0)
     deploy_max_seconds: float = Field(default=7 * 86400.0, gt=0)
+    deploy_cpu_seconds: int = Field(default=3600, ge=1)  # a deployed app's CPU time, in all
     deploy_watch_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator(

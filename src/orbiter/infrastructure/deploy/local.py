@@ -112,7 +112,9 @@ class LocalApps:
         return work_dir
 
     async def build(self, deployment_id: uuid.UUID, command: str) -> CommandResult:
-        limits = replace(self._limits(), wall_seconds=self.settings.deploy_build_seconds)
+        limits = replace(
+            limits_from(self.settings), wall_seconds=self.settings.deploy_build_seconds
+        )
         return await self.runner.run(
             _key(deployment_id),
             self.work_dir(deployment_id),
@@ -140,7 +142,7 @@ class LocalApps:
         return RunningApp(deployment_id, exposed, forward)
 
     def _limits(self) -> Limits:
-        return limits_from(self.settings)
+        return replace(limits_from(self.settings), cpu_seconds=self.settings.deploy_cpu_seconds)
 
     def keep(self, app: RunningApp) -> None:
         self.apps[app.deployment_id] = app
