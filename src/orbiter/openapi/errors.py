@@ -105,6 +105,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # 502: the caller's embedding provider failed to embed the query
     "knowledge-query-base": errors(502),
     "knowledge-search-documents": errors(502),
+    # i16-deploy: a status move the machine refuses (an ended deployment, going backwards).
+    "deploy-report-deployment-status": errors(409),
 }
 
 
