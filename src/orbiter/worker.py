@@ -14,6 +14,8 @@ Periodic jobs, one line each in `periodic_jobs`:
   (knowledge/jobs.py);
 * workflows.schedule (every `ORBITER_SCHEDULE_TICK_SECONDS`, default 30): start the runs of
   workflows whose schedule is due (workflows/triggers.py);
+* deploy.recover: deployments whose job was lost are sent again, those whose worker was lost
+  failed (infrastructure/deploy/recovery.py);
 * alerts.evaluate (every `ORBITER_ALERT_EVALUATE_SECONDS`, default 60) and alerts.redeliver
   (every 5 s): evaluate the alert rules, send again the deliveries that are due
   (alerts/jobs.py). Evaluating error rate and latency reads the request counters: the app's
@@ -42,6 +44,7 @@ from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats, create_request_stats
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
+from orbiter.infrastructure.deploy import recovery as deploy_recovery
 from orbiter.infrastructure.deploy.local import LocalApps
 from orbiter.infrastructure.deploy.pipeline import register_deploy_jobs
 from orbiter.knowledge import jobs as knowledge_jobs
@@ -100,6 +103,11 @@ def periodic_jobs(resources: Resources) -> list[Periodic]:
             "workflows.schedule",
             resources.settings.schedule_tick_seconds,
             partial(fire_due_schedules, resources),
+        ),
+        Periodic(
+            "deploy.recover",
+            deploy_recovery.RECOVER_EVERY_SECONDS,
+            partial(deploy_recovery.recover_deployments, resources),
         ),
     ]
 

@@ -31,7 +31,9 @@ import httpx
 from sqlalchemy import select
 
 from orbiter.core.db import transaction
+from orbiter.core.errors import Conflict
 from orbiter.infrastructure.deploy.reporting import append_logs, report_status
+from orbiter.infrastructure.deploy.statuses import RUNNING
 from orbiter.models import AppDeployment
 from orbiter.runtime.resources import Resources
 from orbiter.sandbox import (
@@ -53,6 +55,7 @@ APP_PORT = 8000  # where the app listens inside its sandbox ($PORT)
 HEALTH_TIMEOUT_SECONDS = 5.0
 HEALTH_POLL_SECONDS = 0.2
 HOST_STOPPED = "its host process stopped"
+REAP_DEAD_SECONDS = 10.0
 
 
 @dataclass
@@ -161,6 +164,7 @@ class LocalApps:
         self._watcher = asyncio.create_task(self._watch(), name="deploy-watcher")
 
     async def _watch(self) -> None:
+        last_reap = 0.0
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.settings.deploy_watch_seconds)
@@ -168,8 +172,27 @@ class LocalApps:
                 return
             try:
                 await self.check()
+                if time.monotonic() - last_reap >= REAP_DEAD_SECONDS:
+                    last_reap = time.monotonic()
+                    await self.reap_dead()
             except Exception:
                 logger.warning("deploy watcher: check failed; retrying", exc_info=True)
+
+    async def reap_dead(self) -> None:
+        """Deployments running in a process of this host that is gone (killed): `failed`."""
+        hostname, _, _ = self.name.rpartition(":")
+        async with self.resources.sessionmaker() as db:
+            rows = await db.execute(
+                select(AppDeployment.id, AppDeployment.host).where(
+                    AppDeployment.status.in_(RUNNING),
+                    AppDeployment.host.like(f"{hostname}:%"),
+                )
+            )
+            dead = [row.id for row in rows if not _process_alive(row.host)]
+        for deployment_id in dead:
+            with contextlib.suppress(Conflict):
+                async with transaction(self.resources.sessionmaker) as db:
+                    await report_status(db, deployment_id, "failed", error=HOST_STOPPED)
 
     async def check(self) -> None:
         """Stop the apps whose deployment is no longer live; report the ones that exited."""
@@ -219,6 +242,20 @@ class LocalApps:
                     await append_logs(db, deployment_id, "app", _output_lines(app.exposed))
                     await report_status(db, deployment_id, "failed", error=HOST_STOPPED)
         await self.runner.kill_all()
+
+
+def _process_alive(host: str | None) -> bool:
+    """Whether the process named `<hostname>:<pid>` (on this host) still runs."""
+    pid = (host or "").rpartition(":")[2]
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _key(deployment_id: uuid.UUID) -> str:
