@@ -71,6 +71,20 @@ class RunningApp:
 
 
 @dataclass(frozen=True)
+class AppSpec:
+    """How the app's commands run: its environment (`PORT` included), the port it listens
+    on inside its sandbox, and host files bound into it (a SQLite database)."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = APP_PORT
+    binds: tuple[tuple[str, str], ...] = ()
+
+    def command(self, line: str) -> Command:
+        env = {**self.env, "PORT": str(self.port), "HOST": "127.0.0.1"}
+        return Command(["bash", "-c", line], env=env, binds=self.binds)
+
+
+@dataclass(frozen=True)
 class StartFailure:
     reason: str
     output: list[str]
@@ -114,30 +128,27 @@ class LocalApps:
         self.runner.prepare(work_dir)
         return work_dir
 
-    async def build(self, deployment_id: uuid.UUID, command: str) -> CommandResult:
+    async def build(self, deployment_id: uuid.UUID, command: str, app: AppSpec) -> CommandResult:
         limits = replace(
             limits_from(self.settings), wall_seconds=self.settings.deploy_build_seconds
         )
         return await self.runner.run(
-            _key(deployment_id),
-            self.work_dir(deployment_id),
-            Command(["bash", "-c", command], env=_app_env()),
-            limits,
+            _key(deployment_id), self.work_dir(deployment_id), app.command(command), limits
         )
 
     async def start(
-        self, deployment_id: uuid.UUID, command: str, health_path: str, env: dict[str, str]
+        self, deployment_id: uuid.UUID, command: str, health_path: str, app: AppSpec
     ) -> RunningApp | StartFailure:
         """Start the app and wait until `health_path` answers (any status below 500)."""
         exposed = await self.runner.serve(
             _key(deployment_id),
             self.work_dir(deployment_id),
-            Command(["bash", "-c", command], env={**env, **_app_env()}),
+            app.command(command),
             self._limits(),
-            port=APP_PORT,
+            port=app.port,
         )
         deadline = time.monotonic() + self.settings.deploy_health_seconds
-        reason = await _healthy(exposed, health_path, deadline)
+        reason = await _healthy(exposed, health_path, deadline, app.port)
         if reason is not None:
             await exposed.close()
             return StartFailure(reason, _output_lines(exposed))
@@ -262,20 +273,16 @@ def _key(deployment_id: uuid.UUID) -> str:
     return f"deploy-{deployment_id}"
 
 
-def _app_env() -> dict[str, str]:
-    return {"PORT": str(APP_PORT), "HOST": "127.0.0.1"}
-
-
 def _expired(app: RunningApp, max_seconds: float) -> bool:
     return time.monotonic() - app.started > max_seconds
 
 
-async def _healthy(exposed: Exposed, path: str, deadline: float) -> str | None:
+async def _healthy(exposed: Exposed, path: str, deadline: float, port: int) -> str | None:
     """None once `path` answers below 500; else why not (it exited, or never answered)."""
     if not await exposed.wait_ready(max(0.0, deadline - time.monotonic())):
         if not exposed.alive:
-            return f"the app exited ({exposed.exit_code}) before listening on port {APP_PORT}"
-        return f"the app did not listen on port {APP_PORT} in time"
+            return f"the app exited ({exposed.exit_code}) before listening on port {port}"
+        return f"the app did not listen on port {port} in time"
     last = "no answer"
     async with exposed.http_client(timeout=HEALTH_TIMEOUT_SECONDS) as http:
         while exposed.alive:

@@ -25,7 +25,7 @@ from orbiter.blobs.access import read_manifest
 from orbiter.core.db import transaction
 from orbiter.core.errors import Conflict
 from orbiter.infrastructure.deploy.auto import handle_manifest_moved
-from orbiter.infrastructure.deploy.local import LocalApps, RunningApp, output_lines
+from orbiter.infrastructure.deploy.local import AppSpec, LocalApps, RunningApp, output_lines
 from orbiter.infrastructure.deploy.planning import Plan, make_plan
 from orbiter.infrastructure.deploy.records import DEPLOY_JOB
 from orbiter.infrastructure.deploy.reporting import append_logs, report_status
@@ -106,14 +106,15 @@ async def _deploy(apps: LocalApps, claimed: Claimed) -> None:
     total = sum(entry.size for entry in manifest.files if entry.type == "file")
     if total > apps.settings.sandbox_disk_bytes:
         raise DeployFailed(f"the files ({total} bytes) exceed the sandbox's disk quota")
+    app = AppSpec()
     work_dir = apps.prepare(claimed.id)
     await write_manifest_files(apps.resources.blobs, apps.runner, manifest, work_dir)
     if plan.build_command:
         await _log(apps, claimed.id, [f"$ {plan.build_command}"])
-        built = _check_build(await apps.build(claimed.id, plan.build_command))
+        built = _check_build(await apps.build(claimed.id, plan.build_command, app))
         await _log(apps, claimed.id, built, stream="build")
     await _move(apps, claimed.id, "deploying", [f"$ {plan.start_command}"])
-    started = await apps.start(claimed.id, plan.start_command, plan.health_path, {})
+    started = await apps.start(claimed.id, plan.start_command, plan.health_path, app)
     if not isinstance(started, RunningApp):
         raise DeployFailed(started.reason, started.output, stream="app")
     await _go_live(apps, claimed.id, started)
