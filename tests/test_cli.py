@@ -203,6 +203,8 @@ async def test_rotate_keys_re_encrypts_every_secret_with_the_newest_key(
         "provider API keys: 1 re-encrypted with key k2, 0 already current",
         "tool secret headers: 1 re-encrypted with key k2, 0 already current",
         "alert webhook secrets: 1 re-encrypted with key k2, 0 already current",
+        "infrastructure credentials: 0 re-encrypted with key k2, 0 already current",
+        "infrastructure resources: 0 re-encrypted with key k2, 0 already current",
     ]
     again = await _orbiter("rotate-keys", ORBITER_ENCRYPTION_KEYS=f"{new},{old}")
     assert "0 re-encrypted with key k2, 2 already current" in again.stdout

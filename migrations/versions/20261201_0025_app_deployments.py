@@ -1,7 +1,7 @@
 """app_deployments: deploy pipeline runs of a workspace's files, their logs, and settings
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0024
 Create Date: 2026-12-01 03:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import orbiter.models.base
 
 revision: str = "0025"
-down_revision: str | None = "0020"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

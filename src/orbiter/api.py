@@ -20,8 +20,11 @@ from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
 from orbiter.env_vars.router import router as env_vars_router
 from orbiter.files.router import router as files_router
+from orbiter.infrastructure.credentials.router import router as infra_credentials_router
 from orbiter.infrastructure.deploy.router import router as deploy_router
 from orbiter.infrastructure.deploy.router import workspace_router as workspace_deploy_router
+from orbiter.infrastructure.detect.router import router as infra_detect_router
+from orbiter.infrastructure.resources.router import router as infra_resources_router
 from orbiter.knowledge.router import documents_router
 from orbiter.knowledge.router import router as knowledge_router
 from orbiter.monitoring.router import router as monitoring_router
@@ -93,6 +96,9 @@ DOMAIN_ROUTERS = (
     deploy_router,  # /api/v1/infrastructure/workspaces/{id}/deployment-settings, .../deployments, /deployments/{id}/status, /projects/{id}/deploy
     workspace_deploy_router,  # /api/v1/workspaces/{id}/deploy
     conversation_deploys_router,  # /api/v1/conversations/{id}/deploy, /deployments, /deployments/{id}/logs
+    infra_credentials_router,  # /api/v1/infrastructure/credentials
+    infra_detect_router,  # /api/v1/infrastructure/projects/{project_id}/detect
+    infra_resources_router,  # /api/v1/infrastructure/projects/{project_id}/resources
 )
 
 

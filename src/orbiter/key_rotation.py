@@ -22,7 +22,9 @@ from orbiter.core.crypto import SecretBox, reseal
 from orbiter.core.db import transaction
 from orbiter.core.errors import ServiceUnavailable
 from orbiter.env_vars.service import value_context as env_var_context
-from orbiter.models import AlertRule, EnvVar, LlmProvider, Tool
+from orbiter.infrastructure.credentials.service import token_context as infra_token_context
+from orbiter.infrastructure.resources.service import connection_context as infra_connection_context
+from orbiter.models import AlertRule, EnvVar, InfraCredential, InfraResource, LlmProvider, Tool
 from orbiter.providers.service import key_context
 from orbiter.tools.secrets import secrets_context as tool_secrets_context
 
@@ -55,6 +57,15 @@ SEALED_COLUMNS = (
         AlertRule,
         "secret_encrypted",
         lambda row: alert_secret_context(row.id),
+    ),
+    SealedColumn(
+        "infrastructure credentials", InfraCredential, "token_encrypted", infra_token_context
+    ),
+    SealedColumn(
+        "infrastructure resources",
+        InfraResource,
+        "connection_encrypted",
+        infra_connection_context,
     ),
 )
 

@@ -14,6 +14,9 @@ from fastapi import FastAPI
 from orbiter.core.settings import Settings
 from orbiter.sandbox import create_runner, limits_from
 from orbiter.sandboxes.host import remove_tree
+from tests.fakes.github import fake_github
+
+__all__ = ["fake_github"]
 
 
 @pytest.fixture(scope="session")

@@ -176,6 +176,15 @@ class Settings(BaseSettings):
     deploy_max_seconds: float = Field(default=7 * 86400.0, gt=0)
     deploy_cpu_seconds: int = Field(default=3600, ge=1)  # a deployed app's CPU time, in all
     deploy_watch_seconds: float = Field(default=1.0, gt=0)
+    # Infrastructure and GitHub (README: Infrastructure and GitHub): the GitHub API (set it for
+    # GitHub Enterprise, e.g. https://github.example.com/api/v3) and the server's token, used
+    # when a user has no `github` credential; the GitHub proxy's rate-limit group (API.md
+    # §1.4); and how many databases the configured Redis has (the `local` provider hands out
+    # databases 1..N-1 to projects, never the app's own).
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    rate_limit_github: int = Field(default=30, ge=1)
+    local_redis_databases: int = Field(default=16, ge=1, le=1024)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

@@ -12,6 +12,7 @@ from orbiter.models.infra_deployments import (
     AppDeploymentLog,
     DeploymentSettings,
 )
+from orbiter.models.infrastructure import InfraCredential, InfraResource
 from orbiter.models.knowledge import (
     DOCUMENT_STATUSES,
     DOCUMENT_TYPES,
@@ -82,6 +83,8 @@ __all__ = [
     "DriftReport",
     "EnvVar",
     "Event",
+    "InfraCredential",
+    "InfraResource",
     "KnowledgeBase",
     "KnowledgeChunk",
     "LlmProvider",

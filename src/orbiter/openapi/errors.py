@@ -20,6 +20,10 @@ def errors(*statuses: int) -> frozenset[int]:
 
 
 OPERATION_ERRORS: dict[str, frozenset[int]] = {
+    # Infrastructure and GitHub: 502 when the provider or GitHub fails, is unreachable, or
+    # GitHub refuses the token; 404 for a GitHub owner that does not exist.
+    "infrastructure-save-credential": errors(502),
+    "infrastructure-delete-resource": errors(502),
     # Public sign-in forms refuse foreign origins (403); a bad password or credential: 401.
     "auth-register": errors(403, 409),
     "auth-login": errors(401, 403),

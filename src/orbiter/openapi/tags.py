@@ -137,6 +137,12 @@ _DESCRIPTIONS = {
         "loopback URL; redeploying stops the previous one. Per-workspace settings, the list "
         "of deployments, and the pipeline's status callback (its own token)."
     ),
+    "infrastructure": (
+        "Deploying projects: your credential per deploy provider (checked with the provider, "
+        "encrypted, never returned), what a project needs and how to run it (detected from its "
+        "files), and the resources (databases, caches) provisioned for it; the built-in "
+        "`local` provider makes SQLite files and Redis databases on this host."
+    ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }
 
