@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from httpx import AsyncClient
 
-from tests.helpers import API, assert_error
+from tests.helpers import API, assert_error, new_project
 from tests.infrastructure.util import (
     INFRA,
     app_workspace,
@@ -17,6 +17,7 @@ from tests.infrastructure.util import (
     wait_for,
     wait_unreachable,
 )
+from tests.workspaces.util import new_workspace, set_current
 
 pytestmark = pytest.mark.usefixtures("deploys")
 
@@ -135,3 +136,60 @@ async def test_an_app_that_never_answers_fails_with_its_output(browser: AsyncCli
     log = await logs_of(browser, conversation_id, failed["id"])
     assert "app: missing module" in log
     assert log[-1] == f"system: failed: {failed['error']}"
+
+
+# Detected from its files: a Procfile's web command, and a SQLite database named in
+# .env.example, which the local provider provisions and the app counts its hits in.
+COUNTER = b"""
+import http.server, os, sqlite3
+def hits(count):
+    db = sqlite3.connect(os.environ["SQLITE_PATH"])
+    with db:
+        db.execute("create table if not exists hits (at text)")
+        if count:
+            db.execute("insert into hits values (datetime())")
+    return db.execute("select count(*) from hits").fetchone()[0]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = f"{hits(self.path == '/hit')} {os.environ['GREETING']} {os.environ['DATABASE_URL']}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+async def test_a_detected_app_gets_a_provisioned_sqlite_database_that_outlives_redeploys(
+    browser: AsyncClient,
+) -> None:
+    project = await new_project(browser, "Counter")
+    workspace = (await new_workspace(browser, project, "main"))["id"]
+    files = {
+        "app.py": COUNTER,
+        "Procfile": b"web: python3 app.py\n",
+        ".env.example": b"DATABASE_URL=sqlite:///local.db\nGREETING=hello\n",
+    }
+    await set_current(browser, workspace, files)
+    env = await browser.post(
+        f"{API}/projects/{project}/env-vars", json={"key": "GREETING", "value": "bonjour"}
+    )
+    assert env.status_code == 201, env.text
+    first = (await browser.post(f"{INFRA}/projects/{project}/deploy")).json()
+    assert first["status"] == "live", (first["error"], await deployments(browser, workspace))
+    [made] = first["provisioned_resources"]
+    assert (made["resource_type"], made["provider"], made["created"]) == ("sqlite", "local", True)
+    assert first["resources"] == first["provisioned_resources"]
+    path = f"sqlite:////home/user/.orbiter-data/{made['id']}.sqlite3"
+    assert (await fetch(first["url"] + "/hit")).text == f"1 bonjour {path}"
+    assert (await fetch(first["url"] + "/hit")).text.startswith("2 ")
+    [row] = await deployments(browser, workspace)
+    assert row["plan"]["source"] == "detected"
+    assert row["plan"]["start_command"] == "python3 app.py"
+    assert row["plan"]["requirements"][0]["type"] == "sqlite"
+    # Redeployed: the same database, still holding what the first app wrote.
+    second = (await browser.post(f"{INFRA}/projects/{project}/deploy")).json()
+    assert second["status"] == "live" and second["provisioned_resources"] == []
+    assert [r["id"] for r in second["resources"]] == [made["id"]]
+    assert (await fetch(second["url"] + "/hit")).text.startswith("3 bonjour")
+    await wait_unreachable(first["url"])

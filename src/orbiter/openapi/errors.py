@@ -110,7 +110,7 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "knowledge-query-base": errors(502),
     "knowledge-search-documents": errors(502),
     # i16-deploy: a status move the machine refuses (an ended deployment, going backwards).
-    "deploy-report-deployment-status": errors(409),
+    "infrastructure-report-deployment-status": errors(409),
 }
 
 

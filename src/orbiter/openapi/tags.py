@@ -131,17 +131,15 @@ _DESCRIPTIONS = {
         "ranked chunk search by full text, fused with vector similarity when an embedding "
         "model is configured on a provider."
     ),
-    "deploy": (
-        "Deploying a workspace's files: detected, resources provisioned, built and started "
-        "by the `local` provider in a sandbox on this host, health-checked, live at a "
-        "loopback URL; redeploying stops the previous one. Per-workspace settings, the list "
-        "of deployments, and the pipeline's status callback (its own token)."
-    ),
     "infrastructure": (
         "Deploying projects: your credential per deploy provider (checked with the provider, "
         "encrypted, never returned), what a project needs and how to run it (detected from its "
         "files), and the resources (databases, caches) provisioned for it; the built-in "
-        "`local` provider makes SQLite files and Redis databases on this host."
+        "`local` provider makes SQLite files and Redis databases on this host. Deploying "
+        "a workspace's files (the `local` provider builds and starts them in a sandbox on "
+        "this host, health-checked, live at a loopback URL; redeploying stops the previous "
+        "one), per-workspace deployment settings, the list of deployments, and the "
+        "pipeline's status callback (the deployment's own token)."
     ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }

@@ -137,8 +137,6 @@ class BwrapRunner:
         args += ["--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm"]  # noqa: S108
         args += ["--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]  # noqa: S108
         args += ["--bind", str(work_dir), HOME, "--ro-bind", str(self.scripts_dir), SCRIPTS]
-        for source, target in command.binds:
-            args += ["--bind", source, target]
         args += ["--remount-ro", "/", "--chdir", command.cwd, "--clearenv"]
         env = {
             "PATH": PATH,

@@ -119,7 +119,6 @@ def _encode_command(command: Command) -> dict[str, Any]:
         "cwd": command.cwd,
         "stdin": base64.b64encode(command.stdin).decode(),
         "env": command.env,
-        "binds": [list(pair) for pair in command.binds],
     }
 
 
@@ -129,5 +128,4 @@ def _decode_command(data: dict[str, Any]) -> Command:
         cwd=str(data["cwd"]),
         stdin=base64.b64decode(data["stdin"]),
         env=dict(data["env"]),
-        binds=tuple((str(a), str(b)) for a, b in data.get("binds", [])),
     )

@@ -27,9 +27,6 @@ class Command:
     cwd: str = HOME
     stdin: bytes = b""
     env: dict[str, str] = field(default_factory=dict)
-    # More host files bound writable into the sandbox (host path, path inside HOME): a
-    # deployment's provisioned SQLite database, for one.
-    binds: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -72,16 +72,15 @@ class RunningApp:
 
 @dataclass(frozen=True)
 class AppSpec:
-    """How the app's commands run: its environment (`PORT` included), the port it listens
-    on inside its sandbox, and host files bound into it (a SQLite database)."""
+    """How the app's commands run: its environment (`PORT` included) and the port it
+    listens on inside its sandbox."""
 
     env: dict[str, str] = field(default_factory=dict)
     port: int = APP_PORT
-    binds: tuple[tuple[str, str], ...] = ()
 
     def command(self, line: str) -> Command:
         env = {**self.env, "PORT": str(self.port), "HOST": "127.0.0.1"}
-        return Command(["bash", "-c", line], env=env, binds=self.binds)
+        return Command(["bash", "-c", line], env=env)
 
 
 @dataclass(frozen=True)

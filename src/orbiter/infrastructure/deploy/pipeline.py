@@ -2,12 +2,13 @@
 `failed`.
 
 It claims the deployment (`queued` → `building`: a second delivery of the job finds nothing
-to claim), makes the plan (the workspace's deployment settings' commands, else what
-detection found in the files), writes the files into the deployment's work dir, runs the
-build command, starts the app (`deploying`), waits for its health check, and reports it
-`live` with its URL, which stops the workspace's earlier deployments. Any step that fails
-reports `failed` with the reason; the logs say what ran and what it printed. Every report
-goes through `reporting`, the service the status callback uses too.
+to claim), detects what the files need and how to run them (`infrastructure.detect`), makes
+the plan (the workspace's deployment settings override the detected commands), writes the
+files into the deployment's work dir, provisions the missing resources through the provider
+(`provisioning`), runs the build command, starts the app (`deploying`), waits for its health
+check, and reports it `live` with its URL, which stops the workspace's earlier deployments.
+Any step that fails reports `failed` with the reason; the logs say what ran and what it
+printed. Every report goes through `reporting`, the service the status callback uses too.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from orbiter.blobs.access import read_manifest
 from orbiter.core.db import transaction
 from orbiter.core.errors import Conflict
 from orbiter.infrastructure.deploy.auto import handle_manifest_moved
-from orbiter.infrastructure.deploy.local import AppSpec, LocalApps, RunningApp, output_lines
-from orbiter.infrastructure.deploy.planning import Plan, make_plan
+from orbiter.infrastructure.deploy.local import LocalApps, RunningApp, output_lines
+from orbiter.infrastructure.deploy.planning import make_plan
+from orbiter.infrastructure.deploy.provisioning import CannotRun, provision
 from orbiter.infrastructure.deploy.records import DEPLOY_JOB
 from orbiter.infrastructure.deploy.reporting import append_logs, report_status
 from orbiter.infrastructure.deploy.settings_service import settings_for
+from orbiter.infrastructure.detect.service import detect_manifest
 from orbiter.models import AppDeployment, DeploymentSettings
 from orbiter.sandbox import LIMIT_MESSAGES, CommandResult
 from orbiter.sandboxes.workspace_files import write_manifest_files
@@ -50,6 +53,7 @@ class DeployFailed(Exception):
 class Claimed:
     id: uuid.UUID
     project_id: uuid.UUID
+    created_by: uuid.UUID | None
     manifest_hash: str
     settings: DeploymentSettings | None
 
@@ -90,34 +94,62 @@ async def _claim(apps: LocalApps, deployment_id: uuid.UUID) -> Claimed | None:
             await settings_for(db, deployment.workspace_id) if deployment.workspace_id else None
         )
         await append_logs(db, deployment_id, "system", [f"building on {apps.name}"])
-        return Claimed(deployment_id, deployment.project_id, deployment.manifest_hash, settings)
+        return Claimed(
+            deployment_id,
+            deployment.project_id,
+            deployment.created_by,
+            deployment.manifest_hash,
+            settings,
+        )
 
 
 async def _deploy(apps: LocalApps, claimed: Claimed) -> None:
     manifest = await read_manifest(apps.resources.blobs, claimed.manifest_hash)
-    plan = make_plan(claimed.settings)
-    await _save_plan(apps, claimed.id, plan)
+    detected = await detect_manifest(apps.resources.blobs, claimed.manifest_hash)
+    plan = make_plan(claimed.settings, detected, network=apps.settings.sandbox_network)
+    await _save(apps, claimed.id, plan=plan.as_dict(), lines=plan.describe())
     if plan.start_command is None:
         raise DeployFailed(
-            "no start command: set start_command in the workspace's deployment settings"
+            "no start command: none was detected in the files; set start_command in the "
+            "workspace's deployment settings"
         )
     if reason := await apps.unavailable_reason():
         raise DeployFailed(f"sandboxes cannot run on this host: {reason}")
     total = sum(entry.size for entry in manifest.files if entry.type == "file")
     if total > apps.settings.sandbox_disk_bytes:
         raise DeployFailed(f"the files ({total} bytes) exceed the sandbox's disk quota")
-    app = AppSpec()
     work_dir = apps.prepare(claimed.id)
     await write_manifest_files(apps.resources.blobs, apps.runner, manifest, work_dir)
+    try:
+        made = await provision(
+            apps,
+            project_id=claimed.project_id,
+            created_by=claimed.created_by,
+            plan=plan,
+            work_dir=work_dir,
+        )
+    except CannotRun as exc:
+        raise DeployFailed(exc.reason) from exc
+    await _save(
+        apps,
+        claimed.id,
+        provisioned_resources=made.resources,
+        lines=[_resource_line(r) for r in made.resources],
+    )
     if plan.build_command:
         await _log(apps, claimed.id, [f"$ {plan.build_command}"])
-        built = _check_build(await apps.build(claimed.id, plan.build_command, app))
+        built = _check_build(await apps.build(claimed.id, plan.build_command, made.app))
         await _log(apps, claimed.id, built, stream="build")
     await _move(apps, claimed.id, "deploying", [f"$ {plan.start_command}"])
-    started = await apps.start(claimed.id, plan.start_command, plan.health_path, app)
+    started = await apps.start(claimed.id, plan.start_command, plan.health_path, made.app)
     if not isinstance(started, RunningApp):
         raise DeployFailed(started.reason, started.output, stream="app")
     await _go_live(apps, claimed.id, started)
+
+
+def _resource_line(resource: dict[str, Any]) -> str:
+    done = "provisioned" if resource["created"] else "uses"
+    return f"{done} {resource['resource_type']} {resource['name']} ({resource['provider']})"
 
 
 def _check_build(result: CommandResult) -> list[str]:
@@ -142,15 +174,17 @@ async def _go_live(apps: LocalApps, deployment_id: uuid.UUID, app: RunningApp) -
     await apps.check()  # the earlier deployments this process runs stop now
 
 
-async def _save_plan(apps: LocalApps, deployment_id: uuid.UUID, plan: Plan) -> None:
+async def _save(
+    apps: LocalApps, deployment_id: uuid.UUID, *, lines: list[str], **values: Any
+) -> None:
     async with transaction(apps.resources.sessionmaker) as db:
         await db.execute(
             update(AppDeployment)
             .where(AppDeployment.id == deployment_id)
-            .values(plan=plan.as_dict())
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
-        await append_logs(db, deployment_id, "system", plan.describe())
+        await append_logs(db, deployment_id, "system", lines)
 
 
 async def _log(

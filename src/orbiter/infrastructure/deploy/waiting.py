@@ -53,7 +53,7 @@ async def deploy_and_wait(
         status=row.status,
         url=row.url,
         resources=list(row.provisioned_resources),
-        provisioned_resources=list(row.provisioned_resources),
+        provisioned_resources=[r for r in row.provisioned_resources if r.get("created")],
         error=row.error,
         callback_token=token,
     )
