@@ -1,7 +1,7 @@
 """app_deployments: deploy pipeline runs of a workspace's files, their logs, and settings
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0024
 Create Date: 2026-12-01 03:10:00.000000
 """
 

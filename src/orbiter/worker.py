@@ -14,10 +14,15 @@ Periodic jobs, one line each in `periodic_jobs`:
   (knowledge/jobs.py);
 * workflows.schedule (every `ORBITER_SCHEDULE_TICK_SECONDS`, default 30): start the runs of
   workflows whose schedule is due (workflows/triggers.py);
+* deploy.recover: deployments whose job was lost are sent again, those whose worker was lost
+  failed (infrastructure/deploy/recovery.py);
 * alerts.evaluate (every `ORBITER_ALERT_EVALUATE_SECONDS`, default 60) and alerts.redeliver
   (every 5 s): evaluate the alert rules, send again the deliveries that are due
   (alerts/jobs.py). Evaluating error rate and latency reads the request counters: the app's
   own embedded (`stats`), shared through Redis otherwise.
+
+Besides the queue's jobs, each process watches the apps it deployed (`LocalApps`,
+infrastructure/deploy/local.py): they run in this process's sandboxes and stop with it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats, create_request_stats
 from orbiter.core.settings import Settings
 from orbiter.core.time import utcnow
+from orbiter.infrastructure.deploy import recovery as deploy_recovery
+from orbiter.infrastructure.deploy.local import LocalApps
+from orbiter.infrastructure.deploy.pipeline import register_deploy_jobs
 from orbiter.knowledge import jobs as knowledge_jobs
 from orbiter.models import AccessToken, ApiKey, DeviceAuthorization
 from orbiter.queue import Periodic, Ticker
@@ -97,6 +105,11 @@ def periodic_jobs(resources: Resources) -> list[Periodic]:
             resources.settings.schedule_tick_seconds,
             partial(fire_due_schedules, resources),
         ),
+        Periodic(
+            "deploy.recover",
+            deploy_recovery.RECOVER_EVERY_SECONDS,
+            partial(deploy_recovery.recover_deployments, resources),
+        ),
     ]
 
 
@@ -120,6 +133,7 @@ class Background:
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.deploys = LocalApps(resources)  # the apps this process deployed (local provider)
 
     async def start(self) -> None:
         load_executors()
@@ -127,7 +141,9 @@ class Background:
         register_alert_jobs(self.resources)
         knowledge_jobs.register_jobs(self.resources)
         register_action_item_jobs(self.resources)
+        register_deploy_jobs(self.deploys)
         await self.resources.queue.start()
+        self.deploys.start_watching()
         self._tasks = [
             asyncio.create_task(self.resources.queue.consume(self._stop), name="queue-consumer"),
             asyncio.create_task(Ticker(self.resources.queue, self._periodic).run(self._stop)),
@@ -142,6 +158,7 @@ class Background:
                 await self._tasks[0]  # the consumer; on Redis it waits for running jobs itself
         # On Redis the consumer already waited for running jobs: hand the rest back now.
         await self.engine.stop(None if self.resources.queue.in_process else 0)
+        await self.deploys.stop()
         if self._tasks:
             await asyncio.gather(*self._tasks[1:], return_exceptions=True)
         if self._own_stats:

@@ -29,7 +29,8 @@ async def deploy_conversation(
     conversation_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> AppDeploymentCreated:
     """Editor or owner. Queues a deployment (trigger `conversation`) of the current files of
-    the conversation's workspace; 422 when it has none. Follow it in `GET .../deployments`."""
+    the conversation's workspace; 422 when it has none. Follow it in
+    `GET /conversations/{id}/deployments`."""
     deployment, token = await deploys.deploy(
         db, user_id=principal.user_id, conversation_id=conversation_id
     )

@@ -168,6 +168,16 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(default=50 * 1024**2, ge=1)
     embedding_batch_size: int = Field(default=64, ge=1, le=2048)
     document_stale_seconds: float = Field(default=600.0, gt=0)
+    # Deploy pipeline (README: Deploy): how long `POST /infrastructure/projects/{id}/deploy`
+    # waits for live or failed, the build's wall clock, how long a started app has to answer
+    # its health check, how long a deployed app may run, and how often each process checks
+    # that the apps it runs are still meant to (stopped elsewhere: it stops them).
+    deploy_wait_seconds: float = Field(default=60.0, ge=0, le=600)
+    deploy_build_seconds: float = Field(default=300.0, gt=0)
+    deploy_health_seconds: float = Field(default=30.0, gt=0)
+    deploy_max_seconds: float = Field(default=7 * 86400.0, gt=0)
+    deploy_cpu_seconds: int = Field(default=3600, ge=1)  # a deployed app's CPU time, in all
+    deploy_watch_seconds: float = Field(default=1.0, gt=0)
     # Infrastructure and GitHub (README: Infrastructure and GitHub): the GitHub API (set it for
     # GitHub Enterprise, e.g. https://github.example.com/api/v3) and the server's token, used
     # when a user has no `github` credential; the GitHub proxy's rate-limit group (API.md

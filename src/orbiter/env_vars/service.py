@@ -204,3 +204,12 @@ async def reveal_values(
         data={"count": len(values)},
     )
     return values
+
+
+async def deploy_values(
+    db: AsyncSession, *, project_id: uuid.UUID, box: SecretBox
+) -> dict[str, str]:
+    """Every value in clear, for the deploy pipeline's app environment (the pipeline checked
+    that the deployment's author may deploy the project)."""
+    rows = await db.scalars(select(EnvVar).where(EnvVar.project_id == project_id))
+    return {row.key: _open(box, row) for row in rows}

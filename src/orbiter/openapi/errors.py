@@ -114,6 +114,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "knowledge-search-documents": errors(502),
     "action-items-list": errors(404),  # a `project_id` not one of the caller's
     "action-items-apply-run": errors(409),  # the patch no longer applies, or was applied
+    # i16-deploy: a status move the machine refuses (an ended deployment, going backwards).
+    "infrastructure-report-deployment-status": errors(409),
 }
 
 

@@ -140,7 +140,11 @@ _DESCRIPTIONS = {
         "Deploying projects: your credential per deploy provider (checked with the provider, "
         "encrypted, never returned), what a project needs and how to run it (detected from its "
         "files), and the resources (databases, caches) provisioned for it; the built-in "
-        "`local` provider makes SQLite files and Redis databases on this host."
+        "`local` provider makes SQLite files and Redis databases on this host. Deploying "
+        "a workspace's files (the `local` provider builds and starts them in a sandbox on "
+        "this host, health-checked, live at a loopback URL; redeploying stops the previous "
+        "one), per-workspace deployment settings, the list of deployments, and the "
+        "pipeline's status callback (the deployment's own token)."
     ),
     "github": (
         "GitHub through your `github` infrastructure credential (else the server's token): "
@@ -151,12 +155,6 @@ _DESCRIPTIONS = {
         "What to act on in the caller's workspaces: drift against main, findings of the "
         "files' analysis (hard-coded secrets, untested modules, oversized files and "
         "functions), failed deployments; critical first; dismissible."
-    ),
-    "deploy": (
-        "Deploying a workspace's files: detected, resources provisioned, built and started "
-        "by the `local` provider in a sandbox on this host, health-checked, live at a "
-        "loopback URL; redeploying stops the previous one. Per-workspace settings, the list "
-        "of deployments, and the pipeline's status callback (its own token)."
     ),
     "health": "Whether the service and its database, Redis and blob store answer. No sign-in.",
 }

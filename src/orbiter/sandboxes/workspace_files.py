@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.blobs.access import read_manifest
-from orbiter.blobs.manifest import ManifestEntry, blob_key
+from orbiter.blobs.manifest import Manifest, ManifestEntry, blob_key
 from orbiter.core.errors import ValidationFailed
 from orbiter.sandbox import SandboxRunner
 from orbiter.storage import BlobStore
@@ -46,6 +46,13 @@ async def lay_out_workspace(
         raise ValidationFailed.for_field(
             FIELD, f"The workspace's files ({total} bytes) exceed the sandbox's disk quota"
         )
+    await write_manifest_files(store, runner, manifest, work_dir)
+
+
+async def write_manifest_files(
+    store: BlobStore, runner: SandboxRunner, manifest: Manifest, work_dir: Path
+) -> None:
+    """The manifest's files, directories and links, written into a new, empty `work_dir`."""
     links = []
     for entry in manifest.files:
         target = work_dir / entry.path

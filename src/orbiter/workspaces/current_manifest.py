@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orbiter.blobs.usable import require_usable_manifest
 from orbiter.core.errors import Conflict
 from orbiter.core.time import utcnow
-from orbiter.models import Role, Workspace
+from orbiter.models import DeploymentSettings, Role, Workspace
+from orbiter.queue import Job, after_commit
 from orbiter.storage import BlobStore
 from orbiter.workspaces.access import load_workspace
 from orbiter.workspaces.schemas import CurrentManifestResult
+
+MANIFEST_MOVED_JOB = "workspaces.manifest_moved"
 
 
 async def compare_and_set(
@@ -41,7 +44,23 @@ async def compare_and_set(
         .returning(Workspace.version)
         .execution_options(synchronize_session=False)
     )
-    return (await db.execute(stmt)).scalar()
+    version = (await db.execute(stmt)).scalar()
+    if version is not None:
+        await _announce_move(db, workspace_id, manifest_hash)
+    return version
+
+
+async def _announce_move(db: AsyncSession, workspace_id: uuid.UUID, manifest_hash: str) -> None:
+    """When the workspace deploys on every change (its deployment settings' `auto_deploy`),
+    the `MANIFEST_MOVED_JOB` goes after commit (the deploy pipeline handles it)."""
+    auto = await db.scalar(
+        select(DeploymentSettings.auto_deploy).where(
+            DeploymentSettings.workspace_id == workspace_id
+        )
+    )
+    if auto:
+        payload = {"workspace_id": str(workspace_id), "manifest_hash": manifest_hash}
+        after_commit(db, Job(MANIFEST_MOVED_JOB, payload))
 
 
 async def _lost_race(db: AsyncSession, workspace_id: uuid.UUID) -> Conflict:

@@ -14,7 +14,7 @@ from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.security import hash_secret, new_secret
 from orbiter.models import AppDeployment, AppDeploymentLog, Role, Snapshot, Workspace
 from orbiter.queue import Job, after_commit
-from orbiter.tenancy.access import load_project_row, missing_reference
+from orbiter.tenancy.access import load_project_row
 from orbiter.workspaces.access import load_workspace
 
 DEPLOY_JOB = "infrastructure.deploy"
@@ -102,10 +102,6 @@ async def main_workspace(db: AsyncSession, *, project_id: uuid.UUID) -> Workspac
             "workspace_id", "The project has no main workspace to deploy", "no_workspace"
         )
     return workspace
-
-
-def missing_workspace() -> ValidationFailed:
-    return missing_reference("workspace_id", "Workspace")
 
 
 async def load_deployment(

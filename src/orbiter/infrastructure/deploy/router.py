@@ -25,8 +25,8 @@ from orbiter.infrastructure.deploy.schemas import (
 )
 from orbiter.runtime.deps import DbSession, PageParamsDep, ResourcesDep
 
-router = APIRouter(prefix="/infrastructure", tags=["deploy"])
-workspace_router = APIRouter(prefix="/workspaces", tags=["deploy"])
+router = APIRouter(prefix="/infrastructure", tags=["infrastructure"])
+workspace_router = APIRouter(prefix="/workspaces", tags=["workspaces"])
 
 token_scheme = APIKeyHeader(
     name="X-Deployment-Token",

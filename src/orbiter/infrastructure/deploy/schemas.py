@@ -54,7 +54,10 @@ class AppDeploymentRead(BaseModel):
         description="What the pipeline found and ran: runtime, framework, build and start "
         "commands, health path, requirements"
     )
-    provisioned_resources: list[Any] = Field(description="Resources provisioned for it")
+    provisioned_resources: list[Any] = Field(
+        description="The resources it needs: `{id, provider, resource_type, name, created}` "
+        "(`created`: provisioned for it)"
+    )
     created_by: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
@@ -87,7 +90,9 @@ class ProjectDeployResult(BaseModel):
     deployment_id: uuid.UUID
     status: DeploymentStatus = Field(description="`live` or `failed`, or still in progress")
     url: str | None
-    resources: list[Any] = Field(description="The project's resources after this deploy")
+    resources: list[Any] = Field(
+        description="The resources the app needs: `{id, provider, resource_type, name, created}`"
+    )
     provisioned_resources: list[Any] = Field(description="Those this deploy provisioned")
     error: str | None
     callback_token: str = Field(description="Shown once (see the deployment's status callback)")

@@ -6,11 +6,10 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from orbiter.infrastructure.deploy.planning import DEFAULT_HEALTH_PATH
 from orbiter.infrastructure.deploy.schemas import DeploymentSettingsRead, DeploymentSettingsUpdate
 from orbiter.models import DeploymentSettings, Role
 from orbiter.workspaces.access import load_workspace
-
-DEFAULT_HEALTH_PATH = "/"
 
 
 async def get_settings(

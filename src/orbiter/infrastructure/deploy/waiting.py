@@ -13,11 +13,10 @@ from sqlalchemy import select
 from orbiter.core.db import transaction
 from orbiter.infrastructure.deploy import records
 from orbiter.infrastructure.deploy.schemas import ProjectDeployResult
-from orbiter.models import AppDeployment, Role
+from orbiter.models import AppDeployment, Role, Workspace
 from orbiter.queue import send_pending
 from orbiter.runtime.resources import Resources
-from orbiter.tenancy.access import load_project
-from orbiter.workspaces.access import load_workspace
+from orbiter.tenancy.access import load_project, load_reference
 
 POLL_SECONDS = 0.1
 SETTLED = frozenset({"live", "failed", "stopped"})
@@ -35,9 +34,14 @@ async def deploy_and_wait(
         if workspace_id is None:
             workspace = await records.main_workspace(db, project_id=project_id)
         else:
-            workspace = await load_workspace(db, user_id=user_id, workspace_id=workspace_id)
-            if workspace.project_id != project_id:
-                raise records.missing_workspace()
+            workspace = await load_reference(
+                db,
+                Workspace,
+                workspace_id,
+                project_id=project_id,
+                field="workspace_id",
+                label="Workspace",
+            )
         deployment, token = await records.start_deployment(
             db, workspace=workspace, user_id=user_id, trigger="manual"
         )
@@ -49,7 +53,7 @@ async def deploy_and_wait(
         status=row.status,
         url=row.url,
         resources=list(row.provisioned_resources),
-        provisioned_resources=list(row.provisioned_resources),
+        provisioned_resources=[r for r in row.provisioned_resources if r.get("created")],
         error=row.error,
         callback_token=token,
     )
