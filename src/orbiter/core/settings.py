@@ -187,15 +187,6 @@ class Settings(BaseSettings):
     github_token: str = ""
     rate_limit_github: int = Field(default=30, ge=1)
     local_redis_databases: int = Field(default=16, ge=1, le=1024)
-    # Deploy pipeline (README: Deploy): how long `POST /infrastructure/projects/{id}/deploy`
-    # waits for live or failed, the build's wall clock, how long a started app has to answer
-    # its health check, how long a deployed app may run, and how often each process checks
-    # that the apps it runs are still meant to (stopped elsewhere: it stops them).
-    deploy_wait_seconds: float = Field(default=60.0, ge=0, le=600)
-    deploy_build_seconds: float = Field(default=300.0, gt=0)
-    deploy_health_seconds: float = Field(default=30.0, gt=0)
-    deploy_max_seconds: float = Field(default=7 * 86400.0, gt=0)
-    deploy_watch_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"
