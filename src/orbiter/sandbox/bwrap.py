@@ -212,7 +212,9 @@ class BwrapRunner:
             os.close(write_fd)
         self._running.setdefault(key, set()).add(proc)
         exposed = Exposed(path, port, proc, listener, limits.output_bytes)
-        task = asyncio.create_task(self._serve_until_exit(key, exposed, read_fd, work_dir, limits))
+        task = asyncio.create_task(
+            self._serve_until_exit(key, exposed, read_fd, work_dir, limits), name=f"serve:{key}"
+        )
         self._serving.add(task)
         task.add_done_callback(self._serving.discard)
         return exposed
@@ -289,6 +291,9 @@ class BwrapRunner:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 await proc.wait()
+        # a server's socket is closed and unlinked by the time kill returns
+        serving = [task for task in self._serving if task.get_name() == f"serve:{key}"]
+        await asyncio.gather(*serving, return_exceptions=True)
 
     async def kill_all(self) -> None:
         for key in list(self._running):
