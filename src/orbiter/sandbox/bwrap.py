@@ -33,6 +33,7 @@ from pathlib import Path
 from orbiter.sandbox.expose import Exposed, bind_socket, kill_group
 from orbiter.sandbox.limits import DISK_QUOTA, SIGNAL_LIMITS, WALL_CLOCK, Limits
 from orbiter.sandbox.runner import HOME, SCRIPTS, SCRIPTS_DIR, Command, CommandResult
+from orbiter.sandbox.spawn import Spawned, spawn
 
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 ETC_FILES = (
@@ -63,7 +64,7 @@ class BwrapRunner:
     uid: int | None = None  # host user the sandbox runs as (when we are root)
     extra_ro_binds: tuple[str, ...] = ()
     python: str = "/usr/bin/python3"  # the sandbox's Python, which runs the forwarder of `serve`
-    _running: dict[str, set[asyncio.subprocess.Process]] = field(default_factory=dict)
+    _running: dict[str, set[Spawned]] = field(default_factory=dict)
     _works: bool = False  # a probe succeeded
     _serving: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -155,13 +156,8 @@ class BwrapRunner:
     ) -> CommandResult:
         read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv(work_dir, command, limits, write_fd),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=(write_fd,),
-                start_new_session=True,
+            proc = await spawn(
+                self.argv(work_dir, command, limits, write_fd), stdin=True, pass_fds=(write_fd,)
             )
         except BaseException:
             os.close(read_fd)
@@ -196,13 +192,10 @@ class BwrapRunner:
         forwarder = [self.python, f"{SCRIPTS}/expose.py", str(fd), str(port), *command.argv]
         read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv(work_dir, replace(command, argv=forwarder), limits, write_fd),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            proc = await spawn(
+                self.argv(work_dir, replace(command, argv=forwarder), limits, write_fd),
+                stdin=False,
                 pass_fds=(write_fd, fd),
-                start_new_session=True,
             )
         except BaseException:
             os.close(read_fd)
@@ -232,7 +225,7 @@ class BwrapRunner:
 
     async def _supervise(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: Spawned,
         side_fd: int,
         work_dir: Path,
         command: Command,
@@ -260,9 +253,7 @@ class BwrapRunner:
             limit=limit or SIGNAL_LIMITS.get(code),
         )
 
-    async def _watch(
-        self, proc: asyncio.subprocess.Process, work_dir: Path, limits: Limits
-    ) -> str | None:
+    async def _watch(self, proc: Spawned, work_dir: Path, limits: Limits) -> str | None:
         """Wait for the command; kill its tree at the wall clock or over the disk quota."""
         deadline = time.monotonic() + limits.wall_seconds
         start_usage = await asyncio.to_thread(disk_usage, work_dir)
@@ -325,7 +316,7 @@ def _system_binds(network: bool, extra: tuple[str, ...]) -> list[str]:
     return args
 
 
-def _kill_tree(proc: asyncio.subprocess.Process) -> None:
+def _kill_tree(proc: Spawned) -> None:
     """SIGKILL bubblewrap's process group: the sandbox's init dies with it
     (--die-with-parent), and with the init the kernel kills every process in the sandbox."""
     kill_group(proc)
