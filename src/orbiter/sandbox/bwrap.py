@@ -54,6 +54,7 @@ PATH = "/usr/local/bin:/usr/bin:/bin"
 POLL_SECONDS = 0.1  # how often a running command's wall clock and disk use are checked
 DRAIN_SECONDS = 2.0  # after the command: how long its output may still take to arrive
 PROBE_SECONDS = 10.0
+INLINE_SCAN_ENTRIES = 200  # a work dir this small is measured without a thread after a command
 
 
 @dataclass
@@ -256,7 +257,8 @@ class BwrapRunner:
     async def _watch(self, proc: Spawned, work_dir: Path, limits: Limits) -> str | None:
         """Wait for the command; kill its tree at the wall clock or over the disk quota."""
         deadline = time.monotonic() + limits.wall_seconds
-        start_usage = await asyncio.to_thread(disk_usage, work_dir)
+        start_usage, entries = await asyncio.to_thread(_scan, work_dir)
+        inline = 0 <= entries < INLINE_SCAN_ENTRIES
         waiter = asyncio.ensure_future(proc.wait())
         limit: str | None = None
         while limit is None:
@@ -266,12 +268,12 @@ class BwrapRunner:
                 break
             if time.monotonic() >= deadline:
                 limit = WALL_CLOCK
-            elif await _over_quota(work_dir, limits.disk_bytes, start_usage):
+            elif await _over_quota(work_dir, limits.disk_bytes, start_usage, inline=False):
                 limit = DISK_QUOTA
         if limit is not None:
             _kill_tree(proc)
             await waiter
-        elif await _over_quota(work_dir, limits.disk_bytes, start_usage):
+        elif await _over_quota(work_dir, limits.disk_bytes, start_usage, inline=inline):
             limit = DISK_QUOTA
         return limit
 
@@ -325,26 +327,38 @@ def _kill_tree(proc: Spawned) -> None:
 def disk_usage(root: Path) -> int:
     """Bytes the files under `root` occupy on disk (allocated blocks, so sparse files count
     for what they use), without following links."""
-    total = 0
+    return _scan(root)[0]
+
+
+def _scan(root: Path, give_up_after: int | None = None) -> tuple[int, int]:
+    """disk_usage, and how many entries it looked at (-1 when it gave up past
+    `give_up_after` entries)."""
+    total = entries = 0
     stack = [root]
     while stack:
+        if give_up_after is not None and entries > give_up_after:
+            return total, -1
         try:
-            entries = list(os.scandir(stack.pop()))
+            found = list(os.scandir(stack.pop()))
         except OSError:
             continue
-        for entry in entries:
+        entries += len(found)
+        for entry in found:
             with contextlib.suppress(OSError):
                 stat = entry.stat(follow_symlinks=False)
                 total += stat.st_blocks * 512
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(Path(entry.path))
-    return total
+    return total, entries
 
 
-async def _over_quota(work_dir: Path, quota: int, start_usage: int) -> bool:
+async def _over_quota(work_dir: Path, quota: int, start_usage: int, *, inline: bool) -> bool:
     """Over the quota and grown during this command (so a command that deletes files to get
-    back under the quota is not killed for what was there before)."""
-    usage = await asyncio.to_thread(disk_usage, work_dir)
+    back under the quota is not killed for what was there before). A small work dir is
+    measured right here: its answer is due now, and a thread hand-off costs more."""
+    usage, entries = _scan(work_dir, 4 * INLINE_SCAN_ENTRIES) if inline else (0, -1)
+    if entries < 0:  # grown large meanwhile: walked in a thread
+        usage = await asyncio.to_thread(disk_usage, work_dir)
     return usage > quota and usage > start_usage
 
 
