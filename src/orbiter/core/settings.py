@@ -17,6 +17,38 @@ DEFAULT_SECRET = "change-me"  # noqa: S105 - the placeholder we refuse in produc
 CsvList = Annotated[list[str], NoDecode]
 
 
+# The sandbox limits a plan may set (each is also a `sandbox_<name>` setting: the free plan's).
+SANDBOX_PLAN_LIMIT_NAMES = (
+    "cpu_seconds",
+    "memory_bytes",
+    "processes",
+    "file_bytes",
+    "disk_bytes",
+    "command_seconds",
+    "ttl_seconds",
+)
+SANDBOX_PLAN_LIMITS: dict[str, dict[str, float]] = {
+    "pro": {
+        "cpu_seconds": 300,
+        "memory_bytes": 4 * 1024**3,
+        "processes": 256,
+        "file_bytes": 1024**3,
+        "disk_bytes": 5 * 1024**3,
+        "command_seconds": 300,
+        "ttl_seconds": 3600,
+    },
+    "team": {
+        "cpu_seconds": 600,
+        "memory_bytes": 8 * 1024**3,
+        "processes": 512,
+        "file_bytes": 2 * 1024**3,
+        "disk_bytes": 20 * 1024**3,
+        "command_seconds": 600,
+        "ttl_seconds": 4 * 3600,
+    },
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ORBITER_", env_file=".env", extra="ignore")
 
@@ -187,6 +219,14 @@ class Settings(BaseSettings):
     github_token: str = ""
     rate_limit_github: int = Field(default=30, ge=1)
     local_redis_databases: int = Field(default=16, ge=1, le=1024)
+    # Sandboxes per plan (README: Sandboxes, Limits per plan): the `sandbox_*` limits above are
+    # the free plan's; a plan listed here replaces the ones it names (JSON, e.g.
+    # `{"pro": {"cpu_seconds": 300}}`; names in SANDBOX_PLAN_LIMIT_NAMES). And how long a web
+    # template's server has to start listening on its port.
+    sandbox_plan_limits: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {plan: dict(v) for plan, v in SANDBOX_PLAN_LIMITS.items()}
+    )
+    sandbox_web_start_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"
@@ -195,6 +235,18 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("sandbox_plan_limits")
+    @classmethod
+    def _known_plan_limits(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for plan, limits in value.items():
+            unknown = set(limits) - set(SANDBOX_PLAN_LIMIT_NAMES)
+            if unknown or any(v <= 0 for v in limits.values()):
+                raise ValueError(
+                    f"sandbox_plan_limits[{plan!r}]: positive values for "
+                    f"{', '.join(SANDBOX_PLAN_LIMIT_NAMES)} (not {sorted(unknown)})"
+                )
         return value
 
     @field_validator("sandbox_dir", mode="before")

@@ -102,7 +102,8 @@ _DESCRIPTIONS = {
     "sandbox": (
         "Run code and terminal commands in isolated sandboxes on the server's host (bubblewrap: "
         "own filesystem, no network, CPU, memory, process, disk and time limits, killed at "
-        "expiry). Also `GET /sandbox/templates`: what this host can run."
+        "expiry; limits per plan). Also `GET /sandbox/templates`: what this host can run, and "
+        "`/sandbox/{id}/web/{path}`: a web template's server, proxied."
     ),
     "files": (
         "A workspace's working tree, read and written file by file: each write stores the "

@@ -25,16 +25,29 @@ def create_runner(settings: Settings) -> SandboxRunner:
     )
 
 
-def limits_from(settings: Settings) -> Limits:
+def plan_limit(settings: Settings, plan: str, name: str) -> float:
+    """A sandbox limit on `plan` (SANDBOX_PLAN_LIMIT_NAMES): the plan's own value in
+    `sandbox_plan_limits`, else the `sandbox_<name>` setting (the free plan's)."""
+    value: float = settings.sandbox_plan_limits.get(plan, {}).get(
+        name, getattr(settings, f"sandbox_{name}")
+    )
+    return value
+
+
+def limits_from(settings: Settings, plan: str = "free") -> Limits:
     """Read each time a command starts, so a changed setting applies to the next command."""
+
+    def limit(name: str) -> float:
+        return plan_limit(settings, plan, name)
+
     return Limits(
-        cpu_seconds=settings.sandbox_cpu_seconds,
-        memory_bytes=settings.sandbox_memory_bytes,
-        processes=settings.sandbox_processes,
-        file_bytes=settings.sandbox_file_bytes,
-        disk_bytes=settings.sandbox_disk_bytes,
+        cpu_seconds=int(limit("cpu_seconds")),
+        memory_bytes=int(limit("memory_bytes")),
+        processes=int(limit("processes")),
+        file_bytes=int(limit("file_bytes")),
+        disk_bytes=int(limit("disk_bytes")),
         tmp_bytes=settings.sandbox_tmp_bytes,
-        wall_seconds=settings.sandbox_command_seconds,
+        wall_seconds=limit("command_seconds"),
         output_bytes=settings.sandbox_output_bytes,
     )
 
@@ -53,5 +66,6 @@ __all__ = [
     "create_runner",
     "disk_usage",
     "limits_from",
+    "plan_limit",
     "sandbox_root",
 ]

@@ -33,6 +33,7 @@ from pathlib import Path
 from orbiter.sandbox.expose import Exposed, bind_socket, kill_group
 from orbiter.sandbox.limits import DISK_QUOTA, SIGNAL_LIMITS, WALL_CLOCK, Limits
 from orbiter.sandbox.runner import HOME, SCRIPTS, SCRIPTS_DIR, Command, CommandResult
+from orbiter.sandbox.spawn import Spawned, spawn
 
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 ETC_FILES = (
@@ -53,6 +54,7 @@ PATH = "/usr/local/bin:/usr/bin:/bin"
 POLL_SECONDS = 0.1  # how often a running command's wall clock and disk use are checked
 DRAIN_SECONDS = 2.0  # after the command: how long its output may still take to arrive
 PROBE_SECONDS = 10.0
+INLINE_SCAN_ENTRIES = 200  # a work dir this small is measured without a thread after a command
 
 
 @dataclass
@@ -63,7 +65,7 @@ class BwrapRunner:
     uid: int | None = None  # host user the sandbox runs as (when we are root)
     extra_ro_binds: tuple[str, ...] = ()
     python: str = "/usr/bin/python3"  # the sandbox's Python, which runs the forwarder of `serve`
-    _running: dict[str, set[asyncio.subprocess.Process]] = field(default_factory=dict)
+    _running: dict[str, set[Spawned]] = field(default_factory=dict)
     _works: bool = False  # a probe succeeded
     _serving: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -155,13 +157,8 @@ class BwrapRunner:
     ) -> CommandResult:
         read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv(work_dir, command, limits, write_fd),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=(write_fd,),
-                start_new_session=True,
+            proc = await spawn(
+                self.argv(work_dir, command, limits, write_fd), stdin=True, pass_fds=(write_fd,)
             )
         except BaseException:
             os.close(read_fd)
@@ -196,13 +193,10 @@ class BwrapRunner:
         forwarder = [self.python, f"{SCRIPTS}/expose.py", str(fd), str(port), *command.argv]
         read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.argv(work_dir, replace(command, argv=forwarder), limits, write_fd),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            proc = await spawn(
+                self.argv(work_dir, replace(command, argv=forwarder), limits, write_fd),
+                stdin=False,
                 pass_fds=(write_fd, fd),
-                start_new_session=True,
             )
         except BaseException:
             os.close(read_fd)
@@ -212,7 +206,9 @@ class BwrapRunner:
             os.close(write_fd)
         self._running.setdefault(key, set()).add(proc)
         exposed = Exposed(path, port, proc, listener, limits.output_bytes)
-        task = asyncio.create_task(self._serve_until_exit(key, exposed, read_fd, work_dir, limits))
+        task = asyncio.create_task(
+            self._serve_until_exit(key, exposed, read_fd, work_dir, limits), name=f"serve:{key}"
+        )
         self._serving.add(task)
         task.add_done_callback(self._serving.discard)
         return exposed
@@ -230,7 +226,7 @@ class BwrapRunner:
 
     async def _supervise(
         self,
-        proc: asyncio.subprocess.Process,
+        proc: Spawned,
         side_fd: int,
         work_dir: Path,
         command: Command,
@@ -258,12 +254,11 @@ class BwrapRunner:
             limit=limit or SIGNAL_LIMITS.get(code),
         )
 
-    async def _watch(
-        self, proc: asyncio.subprocess.Process, work_dir: Path, limits: Limits
-    ) -> str | None:
+    async def _watch(self, proc: Spawned, work_dir: Path, limits: Limits) -> str | None:
         """Wait for the command; kill its tree at the wall clock or over the disk quota."""
         deadline = time.monotonic() + limits.wall_seconds
-        start_usage = await asyncio.to_thread(disk_usage, work_dir)
+        start_usage, entries = await asyncio.to_thread(_scan, work_dir)
+        inline = 0 <= entries < INLINE_SCAN_ENTRIES
         waiter = asyncio.ensure_future(proc.wait())
         limit: str | None = None
         while limit is None:
@@ -273,12 +268,12 @@ class BwrapRunner:
                 break
             if time.monotonic() >= deadline:
                 limit = WALL_CLOCK
-            elif await _over_quota(work_dir, limits.disk_bytes, start_usage):
+            elif await _over_quota(work_dir, limits.disk_bytes, start_usage, inline=False):
                 limit = DISK_QUOTA
         if limit is not None:
             _kill_tree(proc)
             await waiter
-        elif await _over_quota(work_dir, limits.disk_bytes, start_usage):
+        elif await _over_quota(work_dir, limits.disk_bytes, start_usage, inline=inline):
             limit = DISK_QUOTA
         return limit
 
@@ -289,6 +284,9 @@ class BwrapRunner:
         for proc in procs:
             with contextlib.suppress(ProcessLookupError):
                 await proc.wait()
+        # a server's socket is closed and unlinked by the time kill returns
+        serving = [task for task in self._serving if task.get_name() == f"serve:{key}"]
+        await asyncio.gather(*serving, return_exceptions=True)
 
     async def kill_all(self) -> None:
         for key in list(self._running):
@@ -320,7 +318,7 @@ def _system_binds(network: bool, extra: tuple[str, ...]) -> list[str]:
     return args
 
 
-def _kill_tree(proc: asyncio.subprocess.Process) -> None:
+def _kill_tree(proc: Spawned) -> None:
     """SIGKILL bubblewrap's process group: the sandbox's init dies with it
     (--die-with-parent), and with the init the kernel kills every process in the sandbox."""
     kill_group(proc)
@@ -329,26 +327,38 @@ def _kill_tree(proc: asyncio.subprocess.Process) -> None:
 def disk_usage(root: Path) -> int:
     """Bytes the files under `root` occupy on disk (allocated blocks, so sparse files count
     for what they use), without following links."""
-    total = 0
+    return _scan(root)[0]
+
+
+def _scan(root: Path, give_up_after: int | None = None) -> tuple[int, int]:
+    """disk_usage, and how many entries it looked at (-1 when it gave up past
+    `give_up_after` entries)."""
+    total = entries = 0
     stack = [root]
     while stack:
+        if give_up_after is not None and entries > give_up_after:
+            return total, -1
         try:
-            entries = list(os.scandir(stack.pop()))
+            found = list(os.scandir(stack.pop()))
         except OSError:
             continue
-        for entry in entries:
+        entries += len(found)
+        for entry in found:
             with contextlib.suppress(OSError):
                 stat = entry.stat(follow_symlinks=False)
                 total += stat.st_blocks * 512
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(Path(entry.path))
-    return total
+    return total, entries
 
 
-async def _over_quota(work_dir: Path, quota: int, start_usage: int) -> bool:
+async def _over_quota(work_dir: Path, quota: int, start_usage: int, *, inline: bool) -> bool:
     """Over the quota and grown during this command (so a command that deletes files to get
-    back under the quota is not killed for what was there before)."""
-    usage = await asyncio.to_thread(disk_usage, work_dir)
+    back under the quota is not killed for what was there before). A small work dir is
+    measured right here: its answer is due now, and a thread hand-off costs more."""
+    usage, entries = _scan(work_dir, 4 * INLINE_SCAN_ENTRIES) if inline else (0, -1)
+    if entries < 0:  # grown large meanwhile: walked in a thread
+        usage = await asyncio.to_thread(disk_usage, work_dir)
     return usage > quota and usage > start_usage
 
 

@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 
 from orbiter.sandbox.limits import DISK_QUOTA
+from orbiter.sandbox.spawn import Spawned
 
 CHUNK = 65536
 QUOTA_POLL_SECONDS = 0.5  # a long-lived server's work dir is checked less often
@@ -72,7 +73,7 @@ class Exposed:
 
     socket_path: Path
     port: int  # where the server listens inside the sandbox
-    process: asyncio.subprocess.Process
+    process: Spawned
     listener: socket.socket
     output_cap: int
     limit: str | None = None  # the limit that ended it (disk quota), if one did
@@ -239,7 +240,7 @@ class TcpForward:
         await self._shut()
 
 
-def kill_group(process: asyncio.subprocess.Process) -> None:
+def kill_group(process: Spawned) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 

@@ -24,6 +24,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from orbiter.core.errors import ServiceUnavailable
+from orbiter.sandbox.limits import Limits
 from orbiter.sandbox.runner import Command, CommandResult
 
 logger = logging.getLogger("orbiter.sandbox")
@@ -33,8 +34,8 @@ POP_SECONDS = 1
 MARGIN_SECONDS = 10.0  # beyond the command's own wall clock: start-up, Redis, the reply
 REPLY_TTL_SECONDS = 60
 
-# (operation, sandbox id, command or None) -> the command's result, or None
-Handler = Callable[[str, uuid.UUID, Command | None], Awaitable[CommandResult | None]]
+# (operation, sandbox id, command or None, the caller's limits or None) -> the result, or None
+Handler = Callable[[str, uuid.UUID, Command | None, Limits | None], Awaitable[CommandResult | None]]
 
 
 class RedisRelay:
@@ -52,6 +53,7 @@ class RedisRelay:
         command: Command | None,
         *,
         wait_seconds: float,
+        limits: Limits | None = None,
     ) -> CommandResult | None:
         """Have host `holder` do `operation`; 503 when it does not answer in time."""
         request_id = uuid.uuid4().hex
@@ -61,6 +63,7 @@ class RedisRelay:
             "operation": operation,
             "sandbox_id": str(sandbox_id),
             "command": _encode_command(command) if command else None,
+            "limits": asdict(limits) if limits else None,
             "deadline": deadline,
         }
         await self._redis.rpush(REQUESTS + holder, json.dumps(request))
@@ -96,7 +99,9 @@ class RedisRelay:
         reply: dict[str, Any] = {}
         try:
             command = _decode_command(request["command"]) if request["command"] else None
-            result = await handler(request["operation"], uuid.UUID(request["sandbox_id"]), command)
+            limits = Limits(**request["limits"]) if request.get("limits") else None
+            sandbox_id = uuid.UUID(request["sandbox_id"])
+            result = await handler(request["operation"], sandbox_id, command, limits)
             reply["result"] = asdict(result) if result else None
         except Exception as exc:
             logger.exception("sandbox relay: %s failed", request["operation"])

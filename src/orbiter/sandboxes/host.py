@@ -26,6 +26,7 @@ from orbiter.sandbox import (
     Command,
     CommandResult,
     Exposed,
+    Limits,
     SandboxRunner,
     create_runner,
     limits_from,
@@ -66,22 +67,30 @@ class SandboxHost:
         if reason := await self.unavailable_reason():
             raise ServiceUnavailable(f"Sandboxes cannot run on this host: {reason}")
 
-    async def run(self, sandbox_id: uuid.UUID, command: Command) -> CommandResult:
-        """Run `command` in the sandbox; its commands run one at a time."""
+    async def run(
+        self, sandbox_id: uuid.UUID, command: Command, limits: Limits | None = None
+    ) -> CommandResult:
+        """Run `command` in the sandbox (with `limits`, default the free plan's); its
+        commands run one at a time."""
         lock = self._locks.setdefault(sandbox_id, asyncio.Lock())
         async with lock:
             return await self.runner.run(
-                str(sandbox_id), self.work_dir(sandbox_id), command, limits_from(self.settings)
+                str(sandbox_id),
+                self.work_dir(sandbox_id),
+                command,
+                limits or limits_from(self.settings),
             )
 
-    async def serve(self, sandbox_id: uuid.UUID, command: Command, port: int) -> Exposed:
+    async def serve(
+        self, sandbox_id: uuid.UUID, command: Command, port: int, limits: Limits | None = None
+    ) -> Exposed:
         """Start a server in the sandbox, reachable through the returned `Exposed` (see
         orbiter.sandbox.expose) until the sandbox is destroyed or the server exits."""
         exposed = await self.runner.serve(
             str(sandbox_id),
             self.work_dir(sandbox_id),
             command,
-            limits_from(self.settings),
+            limits or limits_from(self.settings),
             port=port,
         )
         self._exposed[sandbox_id] = exposed
@@ -95,13 +104,19 @@ class SandboxHost:
             return None
         return exposed
 
-    async def run_on(self, holder: str, sandbox_id: uuid.UUID, command: Command) -> CommandResult:
+    async def run_on(
+        self,
+        holder: str,
+        sandbox_id: uuid.UUID,
+        command: Command,
+        limits: Limits | None = None,
+    ) -> CommandResult:
         """Run `command` in a sandbox held by host `holder`, this one or another."""
         if holder == self.name:
-            return await self.run(sandbox_id, command)
-        wait = self.settings.sandbox_command_seconds
+            return await self.run(sandbox_id, command, limits)
+        limits = limits or limits_from(self.settings)
         result = await self._relay_to(holder).call(
-            holder, "run", sandbox_id, command, wait_seconds=wait
+            holder, "run", sandbox_id, command, wait_seconds=limits.wall_seconds, limits=limits
         )
         assert result is not None
         return result
@@ -121,11 +136,15 @@ class SandboxHost:
         return self._relay
 
     async def _relayed(
-        self, operation: str, sandbox_id: uuid.UUID, command: Command | None
+        self,
+        operation: str,
+        sandbox_id: uuid.UUID,
+        command: Command | None,
+        limits: Limits | None,
     ) -> CommandResult | None:
         """A request another host relayed to this one."""
         if operation == "run" and command is not None:
-            return await self.run(sandbox_id, command)
+            return await self.run(sandbox_id, command, limits)
         if operation == "destroy":
             await self.destroy(sandbox_id)
         return None

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from orbiter.core.db import transaction
 from orbiter.core.time import utcnow
 from orbiter.models import Sandbox
+from orbiter.models.user import PLANS
+from orbiter.sandbox import plan_limit
 from orbiter.sandboxes.host import SandboxHost
 
 logger = logging.getLogger("orbiter.sandboxes")
@@ -34,7 +36,8 @@ async def reap_sandboxes(
     """Reap this host's expired sandboxes and leftovers; the number of sandboxes removed."""
     now = now or utcnow()
     # A sandbox's files exist for up to one command before its row is written.
-    grace = timedelta(seconds=max(MIN_GRACE_SECONDS, 2 * host.settings.sandbox_command_seconds))
+    longest = max(plan_limit(host.settings, plan, "command_seconds") for plan in PLANS)
+    grace = timedelta(seconds=max(MIN_GRACE_SECONDS, 2 * longest))
     on_disk = _directories(host)
     async with transaction(sessionmaker) as db:
         expired = set(

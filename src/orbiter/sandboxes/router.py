@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -21,6 +22,8 @@ from orbiter.sandboxes.schemas import (
     TerminalResult,
 )
 from orbiter.sandboxes.templates import runnable
+from orbiter.sandboxes.web import is_web, web_url
+from orbiter.sandboxes.web_router import router as web_router
 
 router = APIRouter(tags=["sandbox"])
 
@@ -33,10 +36,25 @@ async def get_sandbox_host(request: Request) -> SandboxHost:
 SandboxHostDep = Annotated[SandboxHost, Depends(get_sandbox_host)]
 
 
+def api_base(request: Request) -> str:
+    """This API's base URL (…/api/v1), on ORBITER_PUBLIC_URL when it is set."""
+    own = str(request.url_for("list_sandboxes")).removesuffix("/sandbox")
+    public: str = request.app.state.resources.settings.public_url
+    return public.rstrip("/") + urlsplit(own).path if public else own
+
+
+def read(request: Request, row: object) -> SandboxRead:
+    sandbox = SandboxRead.model_validate(row)
+    if is_web(sandbox.template):
+        sandbox.url = web_url(api_base(request), sandbox.id)
+    return sandbox
+
+
 @router.post(
     "/sandbox", status_code=201, response_model=SandboxExecution, summary="Start a sandbox"
 )
 async def create_sandbox(
+    request: Request,
     body: SandboxCreate,
     principal: CurrentPrincipal,
     db: DbSession,
@@ -56,17 +74,23 @@ async def create_sandbox(
         user_id=principal.user_id,
         fragment=body.fragment,
         workspace_id=body.workspace_id,
+        plan=principal.plan,
+        base_url=api_base(request),
     )
 
 
 @router.get("/sandbox", response_model=Page[SandboxRead], summary="List live sandboxes")
 async def list_sandboxes(
-    principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep, page: PageParamsDep
+    request: Request,
+    principal: CurrentPrincipal,
+    db: DbSession,
+    resources: ResourcesDep,
+    page: PageParamsDep,
 ) -> Page[SandboxRead]:
     rows, info = await service.list_sandboxes(
         db, user_id=principal.user_id, params=page, codec=resources.cursors
     )
-    return Page(data=[SandboxRead.model_validate(row) for row in rows], pagination=info)
+    return Page(data=[read(request, row) for row in rows], pagination=info)
 
 
 @router.get(
@@ -75,9 +99,11 @@ async def list_sandboxes(
 async def list_templates(
     host: SandboxHostDep, resources: ResourcesDep, page: PageParamsDep
 ) -> Page[TemplateRead]:
-    """An addition to the contract: the interpreter templates whose interpreter this host has."""
+    """An addition to the contract: the templates whose interpreter this host has
+    (`kind`: `interpreter` or `web`)."""
     templates = [
-        TemplateRead(name=t.name, language=t.language) for t in runnable(host.settings, host.runner)
+        TemplateRead(name=t.name, language=t.language, kind=t.kind, port=t.default_port)
+        for t in runnable(host.settings, host.runner)
     ]
     data, info = paginate_items(
         templates, key=lambda t: (t.name,), params=page, codec=resources.cursors
@@ -87,10 +113,10 @@ async def list_templates(
 
 @router.get("/sandbox/{sandbox_id}", response_model=SandboxRead, summary="Get a sandbox")
 async def get_sandbox(
-    sandbox_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+    request: Request, sandbox_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
 ) -> SandboxRead:
     sandbox = await service.get_sandbox(db, user_id=principal.user_id, sandbox_id=sandbox_id)
-    return SandboxRead.model_validate(sandbox)
+    return read(request, sandbox)
 
 
 @router.delete("/sandbox/{sandbox_id}", status_code=204, summary="Delete a sandbox")
@@ -115,4 +141,8 @@ async def run_terminal(
         sandbox_id=body.sbxId,
         command=body.command,
         working_directory=body.workingDirectory,
+        plan=principal.plan,
     )
+
+
+router.include_router(web_router)

@@ -50,6 +50,12 @@ class SandboxExecution(BaseModel):
         "the rich forms it has (`html`, `markdown`, `png`, ...) and `is_main_result`"
     )
     files: list[SandboxFile] = Field(description="The files in the sandbox's home directory")
+    url: str | None = Field(
+        default=None,
+        description="Web templates: where the API serves the sandbox's server "
+        "(`/api/v1/sandbox/{id}/web/`, with the caller's credentials); null when it did not "
+        "start (see `runtimeError`) and for interpreter templates",
+    )
     exitCode: int = Field(description="An addition: the interpreter's exit status")
     limit: str | None = Field(
         description="An addition: the limit that killed the code (`wall_clock`, `disk_quota`, "
@@ -65,7 +71,9 @@ class SandboxRead(BaseModel):
     status: Literal["running"] = Field(
         default="running", description="Listed sandboxes are live; expired ones are deleted"
     )
-    url: str | None = Field(default=None, description="Web templates only (none offered yet)")
+    url: str | None = Field(
+        default=None, description="Web templates: where the API serves the sandbox's server"
+    )
     cwd: str = Field(description="Where the next terminal command starts")
     created_at: datetime
     expires_at: datetime
@@ -74,6 +82,11 @@ class SandboxRead(BaseModel):
 class TemplateRead(BaseModel):
     name: str
     language: str
+    kind: Literal["interpreter", "web"] = Field(
+        description="`interpreter`: runs the code, answers its output; `web`: runs the code "
+        "as a server on the fragment's `port` and answers its `url`"
+    )
+    port: int | None = Field(description="Web templates: the port when the fragment has none")
 
 
 class TerminalCommand(RequestModel):

@@ -23,10 +23,20 @@ from orbiter.core.errors import Conflict, NotFound, ValidationFailed
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
 from orbiter.core.time import utcnow
 from orbiter.models import Sandbox
-from orbiter.sandbox import HOME, LIMIT_MESSAGES, SCRIPTS, Command, CommandResult
+from orbiter.sandbox import (
+    HOME,
+    LIMIT_MESSAGES,
+    SCRIPTS,
+    Command,
+    CommandResult,
+    Limits,
+    limits_from,
+    plan_limit,
+)
 from orbiter.sandboxes.host import SandboxHost
 from orbiter.sandboxes.schemas import SandboxExecution, SandboxFile, TerminalResult
 from orbiter.sandboxes.templates import Template, require_template
+from orbiter.sandboxes.web import start_server, web_url
 from orbiter.sandboxes.workspace_files import lay_out_workspace, make_parents
 from orbiter.storage import BlobStore
 
@@ -41,8 +51,13 @@ async def create_sandbox(
     user_id: uuid.UUID,
     fragment: Fragment,
     workspace_id: uuid.UUID | None = None,
+    plan: str = "free",
+    base_url: str = "",
 ) -> SandboxExecution:
+    """Start a sandbox with `plan`'s limits; for a web template, its server (its URL is
+    `base_url` + /sandbox/{id}/web/, base_url being the API's, e.g. https://host/api/v1)."""
     settings = host.settings
+    limits = limits_from(settings, plan)
     template = require_template(fragment.template, settings, host.runner)
     deps = fragment.additional_dependencies
     if deps and not settings.sandbox_network:
@@ -57,6 +72,8 @@ async def create_sandbox(
             "fragment.additional_dependencies", f"{template.name} cannot install dependencies"
         )
     file_path = _relative_path(fragment.file_path) if fragment.file_path else None
+    if template.kind == "web":
+        file_path = file_path or PurePosixPath(template.default_file)
     await _require_room(db, host, user_id)
     await host.require_available()
     sandbox_id = uuid.uuid4()
@@ -71,15 +88,20 @@ async def create_sandbox(
                 user_id=user_id,
                 workspace_id=workspace_id,
                 work_dir=work_dir,
-                quota=settings.sandbox_disk_bytes,
+                quota=limits.disk_bytes,
             )
         if file_path is not None:
             _write_file(host, work_dir, file_path, fragment.code)
-        result = await _install(host, sandbox_id, template, deps)
-        if result is None or result.exit_code == 0:
-            result = await host.run(
-                sandbox_id, Command(template.argv(settings), stdin=fragment.code.encode())
+        result = await _install(host, sandbox_id, template, deps, limits)
+        if (result is None or result.exit_code == 0) and template.kind == "web":
+            assert file_path is not None
+            port = fragment.port or template.default_port or 0
+            result = await start_server(
+                host, sandbox_id, template, port=port, file_path=file_path, limits=limits
             )
+        elif result is None or result.exit_code == 0:
+            command = Command(template.argv(settings), stdin=fragment.code.encode())
+            result = await host.run(sandbox_id, command, limits)
         db.add(
             Sandbox(
                 id=sandbox_id,
@@ -87,14 +109,17 @@ async def create_sandbox(
                 template=template.name,
                 host=host.name,
                 cwd=HOME,
-                expires_at=utcnow() + timedelta(seconds=settings.sandbox_ttl_seconds),
+                expires_at=utcnow() + timedelta(seconds=plan_limit(settings, plan, "ttl_seconds")),
             )
         )
         await db.flush()
     except BaseException:
         await host.destroy(sandbox_id)
         raise
-    return _execution(sandbox_id, template, result, work_dir)
+    execution = _execution(sandbox_id, template, result, work_dir)
+    if template.kind == "web" and execution.runtimeError is None:
+        execution.url = web_url(base_url, sandbox_id)
+    return execution
 
 
 async def list_sandboxes(
@@ -136,13 +161,15 @@ async def run_terminal(
     sandbox_id: uuid.UUID,
     command: str,
     working_directory: str | None,
+    plan: str = "free",
 ) -> TerminalResult:
     """Run `command` with bash where the previous one ended (or in `working_directory`);
     where it ends (after any `cd`) is where the next one starts."""
     sandbox = await get_sandbox(db, user_id=user_id, sandbox_id=sandbox_id)
     start = posixpath.join(HOME, working_directory) if working_directory else sandbox.cwd
     script = [host.settings.sandbox_bash, f"{SCRIPTS}/terminal.sh", start, command]
-    result = await host.run_on(sandbox.host, sandbox_id, Command(script))
+    limits = limits_from(host.settings, plan)
+    result = await host.run_on(sandbox.host, sandbox_id, Command(script), limits)
     ended = result.side.strip()
     cwd = ended if ended.startswith("/") and len(ended) <= 4096 else start
     sandbox.cwd = cwd
@@ -189,11 +216,11 @@ def _write_file(host: SandboxHost, work_dir: Path, path: PurePosixPath, text: st
 
 
 async def _install(
-    host: SandboxHost, sandbox_id: uuid.UUID, template: Template, deps: list[str]
+    host: SandboxHost, sandbox_id: uuid.UUID, template: Template, deps: list[str], limits: Limits
 ) -> CommandResult | None:
     if not deps or template.install is None:
         return None
-    return await host.run(sandbox_id, Command(template.install(host.settings, deps)))
+    return await host.run(sandbox_id, Command(template.install(host.settings, deps)), limits)
 
 
 def _execution(
