@@ -8,7 +8,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.blobs.util import sha256
+from tests.blobs.util import collect, sha256
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider
 from tests.sync.util import (
     blob_text,
@@ -31,7 +31,7 @@ def options(preview: dict[str, Any]) -> dict[str, list[str]]:
 
 
 async def test_combined_is_offered_with_a_provider_and_applied_only_when_chosen(
-    browser: AsyncClient, fake_llm: FakeLLM
+    browser: AsyncClient, fake_llm: FakeLLM, no_grace: None
 ) -> None:
     scene = await forked(browser, BASE, MAIN, MINE)
     before = await current_hash(browser, scene.workspace_id)
@@ -63,6 +63,9 @@ async def test_combined_is_offered_with_a_provider_and_applied_only_when_chosen(
     assert first["llm"]["provider_id"] == provider["id"]
     assert (first["llm"]["model"], first["llm"]["calls"]) == ("echo", 1)
     assert first["llm"]["prompt_tokens"] > 0
+    # The proposal is kept with the preview: blob gc leaves it alone.
+    assert (await collect(browser, dryRun=False))["success"] is True
+    assert await blob_text(browser, sha256(COMBINED.encode())) == COMBINED
 
     # Not chosen: this workspace's version stays.
     kept = await execute(
