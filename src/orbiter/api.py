@@ -16,6 +16,7 @@ from orbiter.chat.router import router as chat_router
 from orbiter.ci.router import router as ci_router
 from orbiter.conversations.deploy_router import router as conversation_deploys_router
 from orbiter.conversations.router import router as conversations_router
+from orbiter.conversations.snapshot_router import router as conversation_snapshot_router
 from orbiter.deployments.router import ci_router as deployments_ci_router
 from orbiter.deployments.router import router as deployments_router
 from orbiter.docs.router import router as docs_router
@@ -76,6 +77,7 @@ DOMAIN_ROUTERS = (
     project_snapshots_router,  # /api/v1/projects/{project_id}/snapshots
     snapshots_router,  # /api/v1/snapshots
     conversations_router,  # /api/v1/conversations
+    conversation_snapshot_router,  # /api/v1/conversations/{id}/snapshot
     runs_router,  # /api/v1/runs
     runs_ci_router,  # /api/v1/ci/runs
     tools_router,  # /api/v1/tools

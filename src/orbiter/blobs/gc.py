@@ -130,7 +130,11 @@ async def root_manifests(db: AsyncSession, *, user_id: uuid.UUID, cutoff: dateti
             column.is_not(None),
             SyncPreview.expires_at > utcnow(),  # a sync preview is kept 30 minutes
         )
-        for column in (SyncPreview.merged_manifest_hash, SyncPreview.main_manifest_hash)
+        for column in (
+            SyncPreview.merged_manifest_hash,
+            SyncPreview.main_manifest_hash,
+            SyncPreview.combined_manifest_hash,
+        )
     ]
     owned_manifests = select(ObjectOwner.hash).where(
         ObjectOwner.user_id == user_id, ObjectOwner.kind == "manifest"

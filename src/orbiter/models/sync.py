@@ -31,6 +31,8 @@ class SyncPreview(IdMixin, CreatedAtMixin, Base):
     main_manifest_hash: Mapped[str | None] = mapped_column(String(64))
     workspace_manifest_hash: Mapped[str | None] = mapped_column(String(64))
     merged_manifest_hash: Mapped[str] = mapped_column(String(64))
+    # The `combined` versions an LLM proposed for some decisions (a manifest of those paths).
+    combined_manifest_hash: Mapped[str | None] = mapped_column(String(64))
     plan: Mapped[dict[str, Any]]  # the preview's body and each decision's entries
     expires_at: Mapped[datetime] = mapped_column(index=True)
     executed_at: Mapped[datetime | None]

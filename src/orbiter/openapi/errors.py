@@ -64,6 +64,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "workspaces-set-current-manifest": errors(400, 409),
     "snapshots-create": errors(400, 409),
     "conversations-create": errors(404),
+    # 409: the conversation has no workspace, or its workspace no files yet.
+    "conversations-snapshot-workspace": errors(409),
     "conversations-list-messages": errors(400),
     "conversations-list-message-parts": errors(400),
     "conversations-post-message": errors(400, 502),

@@ -29,6 +29,8 @@ class SyncPlan:
     auto_actions: list[AutoAction] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     contents: dict[str, bytes] = field(default_factory=dict)  # merged texts by hash
+    # Two files changed on both sides that did not merge: what an LLM may propose to combine.
+    text_conflicts: list[PathPlan] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -72,7 +74,7 @@ def _read(entry: ManifestEntry | None) -> EntryRead | None:
     )
 
 
-async def _blob(store: BlobStore, hash_: str) -> bytes:
+async def blob_bytes(store: BlobStore, hash_: str) -> bytes:
     stream = await store.open_stream(blob_key(hash_))
     return b"".join([chunk async for chunk in stream])
 
@@ -90,8 +92,10 @@ async def _merge_content(store: BlobStore, plan: PathPlan) -> tuple[str, int, by
     sizes = [main.size, mine.size, base.size if base_hash and base else 0]
     if max(sizes) > MAX_MERGE_BYTES or main.hash is None or mine.hash is None:
         return None
-    base_data = await _blob(store, base_hash) if base_hash else b""
-    text = merge_text(base_data, await _blob(store, main.hash), await _blob(store, mine.hash))
+    base_data = await blob_bytes(store, base_hash) if base_hash else b""
+    text = merge_text(
+        base_data, await blob_bytes(store, main.hash), await blob_bytes(store, mine.hash)
+    )
     if text is None:
         return None
     return hashlib.sha256(text).hexdigest(), len(text), text
@@ -149,6 +153,10 @@ def _decision(plan: PathPlan, reason: str) -> Decision:
     )
 
 
+def _type(plan: PathPlan) -> str | None:
+    return plan.workspace.type if plan.workspace else None
+
+
 def _apply_copy(sync: SyncPlan, plan: PathPlan) -> None:
     if plan.main is None:
         sync.merged.pop(plan.path, None)
@@ -189,6 +197,8 @@ async def _apply(sync: SyncPlan, store: BlobStore, plan: PathPlan) -> None:
             plan.reason if plan.action == "decide" else f"{plan.reason}; does not merge cleanly"
         )
         sync.decisions.append(_decision(plan, reason))
+        if plan.action == "merge" and plan.main and plan.main.type == "file" == _type(plan):
+            sync.text_conflicts.append(plan)
 
 
 async def plan_sync(

@@ -25,9 +25,11 @@ async def prepare_sync(
     workspace_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> PreviewEnvelope:
     """Three-way merge of main into this workspace over the merge base; the preview is kept
-    30 minutes. Editor or owner."""
+    30 minutes. Editor or owner. A text conflict merge3 cannot merge gets a `combined` option
+    (the LLM's proposal, its diff in `preview`) when the caller has an LLM provider; it is
+    applied only when chosen in `sync/execute`."""
     preview = await service.prepare(
-        db, resources.blobs, user_id=principal.user_id, workspace_id=workspace_id
+        db, resources, user_id=principal.user_id, workspace_id=workspace_id
     )
     return PreviewEnvelope(preview=preview)
 
@@ -64,9 +66,10 @@ async def undo_sync(
 async def analyze_drift(
     workspace_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession, resources: ResourcesDep
 ) -> AnalysisEnvelope:
-    """Deterministic risk, whether a sync needs no decision, and a recommendation
-    (`llm_enriched` is false: no LLM enrichment is done)."""
+    """Deterministic risk, whether a sync needs no decision, and a recommendation; when the
+    caller has an LLM provider and there is drift, the LLM's explanation and recommendation
+    too (`llm_enriched`, `enriched_by`; a failing LLM call leaves a note instead)."""
     analysis = await service.analyze(
-        db, resources.blobs, user_id=principal.user_id, workspace_id=workspace_id
+        db, resources, user_id=principal.user_id, workspace_id=workspace_id
     )
     return AnalysisEnvelope(analysis=analysis)

@@ -8,7 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-OptionId = Literal["use_main", "use_workspace"]
+from orbiter.sync.assist import LlmUse
+
+OptionId = Literal["use_main", "use_workspace", "combined"]
 
 
 class EntryRead(BaseModel):
@@ -32,6 +34,11 @@ class DecisionOption(BaseModel):
     label: str
     description: str
     result: EntryRead | None = Field(description="The entry left at the path; null: deleted")
+    preview: str | None = Field(
+        None,
+        description="`combined` only: the unified diff from this workspace's version to the "
+        "content the LLM proposed",
+    )
 
 
 class Decision(BaseModel):
@@ -54,6 +61,12 @@ class SyncPreviewRead(BaseModel):
     files_to_delete: list[str]
     files_unchanged: int
     summary: str
+    llm: LlmUse | None = Field(
+        None, description="The LLM calls behind the `combined` options; null when none was made"
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="Why some conflict has no `combined` option"
+    )
     created_at: datetime
     expires_at: datetime
 
@@ -101,7 +114,15 @@ class DriftAnalysis(BaseModel):
     changes_here: int
     conflicts: list[str]
     overlap_ratio: float
-    llm_enriched: bool = False
+    llm_enriched: bool = Field(
+        False, description="Whether the caller's LLM added `llm_explanation` (and a recommendation)"
+    )
+    enriched_by: LlmUse | None = Field(None, description="The LLM call; null when none enriched")
+    llm_explanation: str | None = None
+    llm_recommendation: str | None = Field(
+        None, description="The LLM's advice in words; the deterministic fields stay as they are"
+    )
+    notes: list[str] = Field(default_factory=list, description="E.g. why no LLM enrichment")
 
 
 class AnalysisEnvelope(BaseModel):

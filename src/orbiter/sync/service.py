@@ -23,9 +23,13 @@ from orbiter.core.time import utcnow
 from orbiter.files.service import record_version, version_snapshot
 from orbiter.files.workspaces import lock_workspace
 from orbiter.models import Role, Snapshot, SyncPreview, Workspace
+from orbiter.runtime.resources import Resources
 from orbiter.storage import BlobStore
+from orbiter.sync.assist import configured_provider
 from orbiter.sync.base import merge_base
-from orbiter.sync.previews import SyncPlan, entry_of, plan_sync
+from orbiter.sync.combine import propose_combined
+from orbiter.sync.drift_llm import enrich
+from orbiter.sync.previews import SyncPlan, entry_json, entry_of, plan_sync
 from orbiter.sync.schemas import (
     DriftAnalysis,
     SyncExecute,
@@ -93,16 +97,26 @@ def _preview_read(row: SyncPreview) -> SyncPreviewRead:
 
 
 async def prepare(
-    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, workspace_id: uuid.UUID
+    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> SyncPreviewRead:
+    """The preview; a text conflict gets a `combined` option when the caller's LLM can
+    propose one (asked only when there is such a conflict)."""
+    store = resources.blobs
     workspace = await load_workspace(
         db, user_id=user_id, workspace_id=workspace_id, min_role=Role.EDITOR
     )
     main = await _main_of(db, workspace)
     plan = await _plan(db, store, workspace, main)
+    assistant = None
+    if plan.text_conflicts:
+        assistant = await configured_provider(db, resources, user_id=user_id)
+    proposals = await propose_combined(assistant, store, plan)
     for hash_ in sorted(plan.contents):
         await store_blob(db, store, user_id=user_id, data=plan.contents[hash_])
     merged_hash = await _store_tree(db, store, user_id=user_id, entries=plan.merged)
+    combined_hash = None
+    if proposals.entries:
+        combined_hash = await _store_tree(db, store, user_id=user_id, entries=proposals.entries)
     body = {
         "merge_base_rule": plan.base.rule,
         "auto_actions": [a.model_dump() for a in plan.auto_actions],
@@ -112,6 +126,8 @@ async def prepare(
         "files_to_delete": plan.deleted,
         "files_unchanged": plan.unchanged,
         "summary": plan.summary(),
+        "llm": proposals.llm.model_dump(mode="json") if proposals.llm else None,
+        "notes": proposals.notes,
     }
     now = utcnow()
     await db.execute(  # expired previews never executed are of no further use
@@ -131,7 +147,12 @@ async def prepare(
         main_manifest_hash=main.current_manifest_hash,
         workspace_manifest_hash=workspace.current_manifest_hash,
         merged_manifest_hash=merged_hash,
-        plan={"body": body, "use_main": plan.main_entries()},
+        combined_manifest_hash=combined_hash,
+        plan={
+            "body": body,
+            "use_main": plan.main_entries(),
+            "combined": {path: entry_json(e) for path, e in proposals.entries.items()},
+        },
         created_at=now,
         expires_at=now + PREVIEW_TTL,
     )
@@ -165,6 +186,12 @@ def _check_decisions(row: SyncPreview, answers: dict[str, str]) -> None:
         raise ValidationFailed(
             "Every decision of the preview must be answered, and only those",
             details={"unanswered": missing, "unknown": unknown},
+        )
+    offered = row.plan.get("combined", {})
+    not_offered = sorted(p for p, a in answers.items() if a == "combined" and p not in offered)
+    if not_offered:
+        raise ValidationFailed(
+            "`combined` was not offered for these paths", details={"not_offered": not_offered}
         )
 
 
@@ -207,7 +234,9 @@ async def execute(
     entries = (await read_manifest(store, row.merged_manifest_hash)).by_path()
     for path, option in body.decisions.items():
         chosen = row.plan["use_main"][path]
-        if option == "use_main":
+        if option == "combined":
+            entries[path] = entry_of(row.plan["combined"][path])
+        elif option == "use_main":
             if chosen is None:
                 entries.pop(path, None)
             else:
@@ -258,7 +287,9 @@ async def execute(
         before_snapshot_id=before,
         manifest_hash=new_hash,
         version=moved,
-        files_updated=preview["files_to_update"] + _chosen(body, "use_main", row, present=True),
+        files_updated=preview["files_to_update"]
+        + _chosen(body, "use_main", row, present=True)
+        + _chosen(body, "combined", row, present=True),
         files_added=preview["files_to_add"],
         files_deleted=preview["files_to_delete"] + _chosen(body, "use_main", row, present=False),
     )
@@ -382,10 +413,12 @@ def _recommendation(plan: SyncPlan, changes_from_main: int) -> tuple[str, str]:
 
 
 async def analyze(
-    db: AsyncSession, store: BlobStore, *, user_id: uuid.UUID, workspace_id: uuid.UUID
+    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID, workspace_id: uuid.UUID
 ) -> DriftAnalysis:
     """Deterministic: the risk of API.md's drift rules (this workspace against main), whether
-    a sync would need no decision, and a recommendation. No LLM enrichment is done."""
+    a sync would need no decision, and a recommendation; then, when the caller has an LLM
+    provider, its explanation and recommendation next to them (`llm_enriched`)."""
+    store = resources.blobs
     workspace = await load_workspace(db, user_id=user_id, workspace_id=workspace_id)
     main = await _main_of(db, workspace)
     plan = await _plan(db, store, workspace, main)
@@ -396,7 +429,7 @@ async def analyze(
     from_main = len(plan.added) + len(plan.updated) + len(plan.deleted) + len(plan.decisions)
     here = sum(1 for a in plan.auto_actions if a.action == "keep_workspace")
     action, text = _recommendation(plan, from_main)
-    return DriftAnalysis(
+    analysis = DriftAnalysis(
         source_changes_summary=(
             f"Since the merge base ({plan.base.rule}), main added {len(plan.added)}, changed "
             f"{len(plan.updated)} and deleted {len(plan.deleted)} paths; "
@@ -414,3 +447,6 @@ async def analyze(
         overlap_ratio=comparison.overlap_ratio,
         llm_enriched=False,
     )
+    if from_main or here:
+        await enrich(await configured_provider(db, resources, user_id=user_id), analysis, plan)
+    return analysis
