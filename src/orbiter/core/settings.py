@@ -166,6 +166,8 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(default=50 * 1024**2, ge=1)
     embedding_batch_size: int = Field(default=64, ge=1, le=2048)
     document_stale_seconds: float = Field(default=600.0, gt=0)
+    # Memory each process may keep for knowledge vectors (knowledge/vector_cache.py); 0: none.
+    knowledge_vector_cache_mb: int = Field(default=512, ge=0)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

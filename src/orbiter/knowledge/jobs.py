@@ -3,8 +3,10 @@
 The job claims a `pending` document (`processing`, one more attempt; a second delivery of
 the job finds nothing to claim), reads its original from the blob store, extracts the text
 and splits it (in a thread), then writes the chunks batch by batch (each batch embedded first
-when the uploader has an embedding model), committing `chunks_done` after each so progress
-shows. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
+when the uploader has an embedding model), a transaction a batch committing `chunks_done` so
+progress shows: the first batch's also stores the text (replacing the chunks of an earlier
+attempt), the last's makes the document `ready`; a document of one batch (up to 500 chunks
+without embeddings) takes two transactions in all, the claim and that one. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
 corrupt PDF, not UTF-8, no text), the provider's error, the original missing; anything
 unexpected is logged and reported generically. Every write after the claim names the
 attempt, so a worker that lost its document to the recovery tick changes nothing.
@@ -155,43 +157,55 @@ async def _index(resources: Resources, claimed: Claimed) -> None:
     )
     async with transaction(resources.sessionmaker) as db:
         embedder = await embedder_for(db, resources, claimed.created_by)
-        await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
-        await db.execute(
-            update(Document)
-            .where(_ours(claimed))
-            .values(
-                text=text,
-                chunks_total=len(chunks),
-                embedding_model=embedder.model if embedder else None,
-            )
-        )
     size = resources.settings.embedding_batch_size if embedder else BATCH
-    for start in range(0, len(chunks), size):
-        if not await _write_batch(
-            resources, claimed, embedder, chunks[start : start + size], start
-        ):
+    for start in range(0, max(len(chunks), 1), size):
+        batch = Batch(text, len(chunks), chunks[start : start + size], start)
+        if not await _write_batch(resources, claimed, embedder, batch):
             return  # no longer ours (deleted, or taken back by the recovery tick)
-    async with transaction(resources.sessionmaker) as db:
-        await db.execute(
-            update(Document)
-            .where(_ours(claimed))
-            .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
-        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    text: str  # the document's
+    total: int  # chunks of the document
+    chunks: list[str]
+    start: int  # the position of the first
+
+    @property
+    def first(self) -> bool:
+        return self.start == 0
+
+    @property
+    def last(self) -> bool:
+        return self.start + len(self.chunks) >= self.total
+
+
+def _progress(embedder: Embedder | None, batch: Batch) -> dict[str, Any]:
+    """The document's new values: its text with the first batch, `ready` with the last."""
+    values: dict[str, Any] = {"chunks_done": batch.start + len(batch.chunks)}
+    if batch.first:
+        values |= {
+            "text": batch.text,
+            "chunks_total": batch.total,
+            "embedding_model": embedder.model if embedder else None,
+        }
+    if batch.last:
+        values |= {"status": "ready", "indexed_at": utcnow(), "processing_started_at": None}
+    return values
 
 
 async def _write_batch(
-    resources: Resources,
-    claimed: Claimed,
-    embedder: Embedder | None,
-    texts: list[str],
-    start: int,
+    resources: Resources, claimed: Claimed, embedder: Embedder | None, batch: Batch
 ) -> bool:
-    vectors = await embedder.embed(texts) if embedder is not None else None
+    """One transaction a batch (the first also replaces any chunks of an earlier attempt, the
+    last also makes the document `ready`); False when the document is no longer ours."""
+    texts = batch.chunks
+    vectors = await embedder.embed(texts) if embedder is not None and texts else None
     rows = [
         {
             "document_id": claimed.id,
             "knowledge_base_id": claimed.knowledge_base_id,
-            "position": start + i,
+            "position": batch.start + i,
             "text": chunk,
             "embedding": None if vectors is None else to_bytes(vectors[i]),
             "embedding_model": None if embedder is None else embedder.model,
@@ -203,12 +217,15 @@ async def _write_batch(
         progress = await db.execute(
             update(Document)
             .where(_ours(claimed))
-            .values(chunks_done=start + len(texts))
+            .values(**_progress(embedder, batch))
             .returning(Document.id)
         )
         if progress.scalar() is None:
             return False
-        await db.execute(insert(KnowledgeChunk), rows)
+        if batch.first:
+            await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
+        if rows:
+            await db.execute(insert(KnowledgeChunk), rows)
     return True
 
 
