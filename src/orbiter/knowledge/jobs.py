@@ -22,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -59,6 +62,25 @@ def register_jobs(resources: Resources) -> None:
     queue.register(INDEX_JOB, partial(handle_index, resources))
     queue.register(EMBEDDING_CHANGED_JOB, partial(reembed.handle_embedding_changed, resources))
     queue.register(reembed.REEMBED_JOB, partial(reembed.handle_reembed, resources))
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _writing(resources: Resources) -> AsyncIterator[None]:
+    """On SQLite, the indexing jobs of this process write one at a time. SQLite takes one
+    writer at a time and makes the others sleep and try again (sleeps growing to 100 ms), so
+    many jobs writing at once left the database idle while they slept; here they queue and
+    each starts as soon as the one before commits."""
+    if resources.engine.dialect.name != "sqlite":
+        yield
+        return
+    gate = _GATES.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with gate:
+        yield
 
 
 def index_job(document_id: uuid.UUID) -> Job:
@@ -99,7 +121,7 @@ async def index_document(resources: Resources, document_id: uuid.UUID) -> None:
 
 
 async def _claim(resources: Resources, document_id: uuid.UUID) -> Claimed | None:
-    async with transaction(resources.sessionmaker) as db:
+    async with _writing(resources), transaction(resources.sessionmaker) as db:
         claimed = await db.execute(
             update(Document)
             .where(Document.id == document_id, Document.status == "pending")
@@ -213,7 +235,7 @@ async def _write_batch(
         }
         for i, chunk in enumerate(texts)
     ]
-    async with transaction(resources.sessionmaker) as db:
+    async with _writing(resources), transaction(resources.sessionmaker) as db:
         progress = await db.execute(
             update(Document)
             .where(_ours(claimed))
@@ -230,7 +252,7 @@ async def _write_batch(
 
 
 async def _fail(resources: Resources, claimed: Claimed, reason: str) -> None:
-    async with transaction(resources.sessionmaker) as db:
+    async with _writing(resources), transaction(resources.sessionmaker) as db:
         await db.execute(
             delete(KnowledgeChunk).where(
                 KnowledgeChunk.document_id == claimed.id,
