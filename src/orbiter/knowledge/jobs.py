@@ -133,29 +133,27 @@ async def _claim(resources: Resources, document_id: uuid.UUID) -> Claimed | None
                 chunks_total=0,
                 chunks_done=0,
             )
-            .returning(Document.attempts)
+            .returning(
+                Document.attempts,
+                Document.file_type,
+                Document.content_hash,
+                Document.created_by,
+                Document.knowledge_base_id,
+            )
+            .execution_options(synchronize_session=False)
         )
-        attempt = claimed.scalar()
-        if attempt is None:
+        row = claimed.one_or_none()
+        if row is None:
             return None
-        row = (
+        attempt, file_type, content_hash, created_by, kb_id = row
+        size, overlap = (
             await db.execute(
-                select(Document, KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap)
-                .join(KnowledgeBase, KnowledgeBase.id == Document.knowledge_base_id)
-                .where(Document.id == document_id)
+                select(KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap).where(
+                    KnowledgeBase.id == kb_id
+                )
             )
         ).one()
-    document, size, overlap = row
-    return Claimed(
-        document.id,
-        attempt,
-        document.file_type,
-        document.content_hash,
-        document.created_by,
-        document.knowledge_base_id,
-        size,
-        overlap,
-    )
+    return Claimed(document_id, attempt, file_type, content_hash, created_by, kb_id, size, overlap)
 
 
 def _ours(claimed: Claimed) -> Any:
@@ -203,7 +201,7 @@ class Batch:
 
 
 def _progress(embedder: Embedder | None, batch: Batch) -> dict[str, Any]:
-    """The document's new values: its text with the first batch, `ready` with the last."""
+    """The document's new values: its text with the first batch."""
     values: dict[str, Any] = {"chunks_done": batch.start + len(batch.chunks)}
     if batch.first:
         values |= {
@@ -211,8 +209,6 @@ def _progress(embedder: Embedder | None, batch: Batch) -> dict[str, Any]:
             "chunks_total": batch.total,
             "embedding_model": embedder.model if embedder else None,
         }
-    if batch.last:
-        values |= {"status": "ready", "indexed_at": utcnow(), "processing_started_at": None}
     return values
 
 
@@ -241,6 +237,7 @@ async def _write_batch(
             .where(_ours(claimed))
             .values(**_progress(embedder, batch))
             .returning(Document.id)
+            .execution_options(synchronize_session=False)
         )
         if progress.scalar() is None:
             return False
@@ -248,6 +245,13 @@ async def _write_batch(
             await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
         if rows:
             await db.execute(insert(KnowledgeChunk), rows)
+        if batch.last:  # last: it bumps the knowledge base's chunks_version (a row lock)
+            await db.execute(
+                update(Document)
+                .where(Document.id == claimed.id)
+                .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
+                .execution_options(synchronize_session=False)
+            )
     return True
 
 

@@ -3,8 +3,9 @@
 Per (database, knowledge bases, model, length): the ids of the chunks of `ready` documents
 embedded by that model at that length, in id order, and their unit vectors as one float32
 matrix, tagged with the knowledge bases' `chunks_version` as read just before them. Triggers
-bump that version whenever those rows can change (migration 0027: a chunk inserted, deleted or
-re-embedded, a document entering or leaving `ready`), in the same transaction as the change,
+bump that version whenever those rows can change (migration 0027: a document inserted
+`ready`, entering or leaving `ready`, deleted while `ready`; a chunk re-embedded; chunks are
+written only while their document is not `ready`), in the same transaction as the change,
 so every query reads the versions first (one small statement) and reads the vectors again
 when they moved: a deleted chunk is never scanned, whichever process deleted it. A change
 landing between the two reads leaves the entry tagged older than its rows, so it is read
