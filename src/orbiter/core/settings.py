@@ -227,6 +227,8 @@ class Settings(BaseSettings):
         default_factory=lambda: {plan: dict(v) for plan, v in SANDBOX_PLAN_LIMITS.items()}
     )
     sandbox_web_start_seconds: float = Field(default=15.0, gt=0)
+    # Memory each process may keep for knowledge vectors (knowledge/vector_cache.py); 0: none.
+    knowledge_vector_cache_mb: int = Field(default=512, ge=0)
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

@@ -49,9 +49,14 @@ def normalized(vectors: Vectors) -> Vectors:
 
 def nearest(vectors: Vectors, query: Vectors, limit: int) -> list[tuple[int, float]]:
     """The rows of `vectors` closest to `query` (cosine: all at unit length), best first, as
-    (row number, similarity); an exact scan (CPU-bound: call it in a worker thread)."""
+    (row number, similarity), ties by row number; an exact scan (CPU-bound: call it in a
+    worker thread). Only the rows scoring at least the `limit`-th best score are sorted."""
     scores = vectors @ query
-    best = np.argsort(-scores, kind="stable")[:limit]
+    rows = np.arange(len(scores))
+    if 0 < limit < len(scores):
+        threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        rows = np.flatnonzero(scores >= threshold)
+    best = rows[np.argsort(-scores[rows], kind="stable")][:limit]
     return [(int(i), float(scores[i])) for i in best]
 
 

@@ -2,10 +2,13 @@
 dialect, with the user's words never read as query syntax (as `orbiter.search` does):
 
 * PostgreSQL: the words through `plainto_tsquery('english')` (stemmed, stop words dropped),
-  any of them matching (`&` turned into `|`), against the expression GIN index of migration
-  0013, ranked by `ts_rank_cd`;
+  any of them matching (`&` turned into `|`), against the stored `tsv` column and its GIN
+  index (migration 0027), ranked by `ts_rank_cd` of that stored vector;
 * SQLite: each word quoted for FTS5 (`orbiter.search.sqlite.words`), any of them matching,
-  ranked by `bm25` (negated: higher is better).
+  ranked by `bm25` (negated: higher is better). FTS5 ranks the best few matches of the whole
+  index first, and only those are joined to their chunks and documents and filtered; when too
+  few of them pass (the knowledge bases hold a small share of the matches), the full
+  statement ranks every match of them.
 
 Any word matches rather than all, as suits a question asked of documents: a chunk with more
 of the words (and rarer ones) ranks higher.
@@ -14,8 +17,9 @@ of the words (and rarer ones) ranks higher.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import TextClause, Uuid, bindparam, text
+from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orbiter.search import sqlite as sqlite_search
@@ -25,12 +29,12 @@ _IDS = bindparam("kb_ids", expanding=True, type_=Uuid())
 
 POSTGRES = text(
     """
-SELECT c.id, ts_rank_cd(to_tsvector('english'::regconfig, c.text), q.query) AS score
+SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score
 FROM knowledge_chunks c
 JOIN documents d ON d.id = c.document_id AND d.status = 'ready',
      (SELECT replace(plainto_tsquery('english'::regconfig, :q)::text, '&', '|')::tsquery
       AS query) q
-WHERE to_tsvector('english'::regconfig, c.text) @@ q.query AND c.knowledge_base_id IN :kb_ids
+WHERE c.tsv @@ q.query AND c.knowledge_base_id IN :kb_ids
 ORDER BY score DESC, c.id
 LIMIT :n
 """
@@ -47,12 +51,28 @@ ORDER BY score DESC, c.id
 LIMIT :n
 """
 ).bindparams(_IDS)
+# The best `:window` matches of the whole index first (FTS5 alone: no join per match), then
+# only those joined and filtered; the same order as SQLITE (bm25, then id), so when at least
+# `:n` of them pass the filters they are exactly SQLITE's answer.
+SQLITE_WINDOW = text(
+    """
+SELECT c.id, -f.bm25 AS score
+FROM (
+    SELECT rowid, bm25(knowledge_chunks_fts) AS bm25 FROM knowledge_chunks_fts
+    WHERE knowledge_chunks_fts MATCH :q ORDER BY bm25, rowid LIMIT :window
+) f
+JOIN knowledge_chunks c ON c.id = f.rowid
+JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
+WHERE c.knowledge_base_id IN :kb_ids
+ORDER BY score DESC, c.id
+LIMIT :n
+"""
+).bindparams(_IDS)
+WINDOW = 4  # SQLite: the window is this many times the chunks asked for
 
 
-def _statement(dialect: str, query: str) -> tuple[TextClause, str]:
-    if dialect == "postgresql":
-        return POSTGRES, query
-    return SQLITE, sqlite_search.words(query).replace('" "', '" OR "')
+def _sqlite_query(query: str) -> str:
+    return sqlite_search.words(query).replace('" "', '" OR "')
 
 
 def has_words(query: str) -> bool:
@@ -65,6 +85,14 @@ async def rank(
     """(chunk id, score), best first; nothing for a query without a word."""
     if not has_words(query) or not kb_ids:
         return []
-    statement, q = _statement(conn.dialect.name, query)
-    result = await conn.execute(statement, {"q": q, "kb_ids": kb_ids, "n": limit})
+    if conn.dialect.name == "postgresql":
+        return _ranked(await conn.execute(POSTGRES, {"q": query, "kb_ids": kb_ids, "n": limit}))
+    params = {"q": _sqlite_query(query), "kb_ids": kb_ids, "n": limit, "window": limit * WINDOW}
+    found = _ranked(await conn.execute(SQLITE_WINDOW, params))
+    if len(found) < limit:  # too few of the best matches are in these knowledge bases
+        found = _ranked(await conn.execute(SQLITE, params))
+    return found
+
+
+def _ranked(result: Any) -> list[tuple[int, float]]:
     return [(int(chunk_id), float(score)) for chunk_id, score in result]

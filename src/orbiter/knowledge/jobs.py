@@ -3,8 +3,10 @@
 The job claims a `pending` document (`processing`, one more attempt; a second delivery of
 the job finds nothing to claim), reads its original from the blob store, extracts the text
 and splits it (in a thread), then writes the chunks batch by batch (each batch embedded first
-when the uploader has an embedding model), committing `chunks_done` after each so progress
-shows. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
+when the uploader has an embedding model), a transaction a batch committing `chunks_done` so
+progress shows: the first batch's also stores the text (replacing the chunks of an earlier
+attempt), the last's makes the document `ready`; a document of one batch (up to 500 chunks
+without embeddings) takes two transactions in all, the claim and that one. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
 corrupt PDF, not UTF-8, no text), the provider's error, the original missing; anything
 unexpected is logged and reported generically. Every write after the claim names the
 attempt, so a worker that lost its document to the recovery tick changes nothing.
@@ -20,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -57,6 +62,25 @@ def register_jobs(resources: Resources) -> None:
     queue.register(INDEX_JOB, partial(handle_index, resources))
     queue.register(EMBEDDING_CHANGED_JOB, partial(reembed.handle_embedding_changed, resources))
     queue.register(reembed.REEMBED_JOB, partial(reembed.handle_reembed, resources))
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _writing(resources: Resources) -> AsyncIterator[None]:
+    """On SQLite, the indexing jobs of this process write one at a time. SQLite takes one
+    writer at a time and makes the others sleep and try again (sleeps growing to 100 ms), so
+    many jobs writing at once left the database idle while they slept; here they queue and
+    each starts as soon as the one before commits."""
+    if resources.engine.dialect.name != "sqlite":
+        yield
+        return
+    gate = _GATES.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    async with gate:
+        yield
 
 
 def index_job(document_id: uuid.UUID) -> Job:
@@ -97,7 +121,7 @@ async def index_document(resources: Resources, document_id: uuid.UUID) -> None:
 
 
 async def _claim(resources: Resources, document_id: uuid.UUID) -> Claimed | None:
-    async with transaction(resources.sessionmaker) as db:
+    async with _writing(resources), transaction(resources.sessionmaker) as db:
         claimed = await db.execute(
             update(Document)
             .where(Document.id == document_id, Document.status == "pending")
@@ -109,29 +133,27 @@ async def _claim(resources: Resources, document_id: uuid.UUID) -> Claimed | None
                 chunks_total=0,
                 chunks_done=0,
             )
-            .returning(Document.attempts)
+            .returning(
+                Document.attempts,
+                Document.file_type,
+                Document.content_hash,
+                Document.created_by,
+                Document.knowledge_base_id,
+            )
+            .execution_options(synchronize_session=False)
         )
-        attempt = claimed.scalar()
-        if attempt is None:
+        row = claimed.one_or_none()
+        if row is None:
             return None
-        row = (
+        attempt, file_type, content_hash, created_by, kb_id = row
+        size, overlap = (
             await db.execute(
-                select(Document, KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap)
-                .join(KnowledgeBase, KnowledgeBase.id == Document.knowledge_base_id)
-                .where(Document.id == document_id)
+                select(KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap).where(
+                    KnowledgeBase.id == kb_id
+                )
             )
         ).one()
-    document, size, overlap = row
-    return Claimed(
-        document.id,
-        attempt,
-        document.file_type,
-        document.content_hash,
-        document.created_by,
-        document.knowledge_base_id,
-        size,
-        overlap,
-    )
+    return Claimed(document_id, attempt, file_type, content_hash, created_by, kb_id, size, overlap)
 
 
 def _ours(claimed: Claimed) -> Any:
@@ -155,43 +177,53 @@ async def _index(resources: Resources, claimed: Claimed) -> None:
     )
     async with transaction(resources.sessionmaker) as db:
         embedder = await embedder_for(db, resources, claimed.created_by)
-        await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
-        await db.execute(
-            update(Document)
-            .where(_ours(claimed))
-            .values(
-                text=text,
-                chunks_total=len(chunks),
-                embedding_model=embedder.model if embedder else None,
-            )
-        )
     size = resources.settings.embedding_batch_size if embedder else BATCH
-    for start in range(0, len(chunks), size):
-        if not await _write_batch(
-            resources, claimed, embedder, chunks[start : start + size], start
-        ):
+    for start in range(0, max(len(chunks), 1), size):
+        batch = Batch(text, len(chunks), chunks[start : start + size], start)
+        if not await _write_batch(resources, claimed, embedder, batch):
             return  # no longer ours (deleted, or taken back by the recovery tick)
-    async with transaction(resources.sessionmaker) as db:
-        await db.execute(
-            update(Document)
-            .where(_ours(claimed))
-            .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
-        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    text: str  # the document's
+    total: int  # chunks of the document
+    chunks: list[str]
+    start: int  # the position of the first
+
+    @property
+    def first(self) -> bool:
+        return self.start == 0
+
+    @property
+    def last(self) -> bool:
+        return self.start + len(self.chunks) >= self.total
+
+
+def _progress(embedder: Embedder | None, batch: Batch) -> dict[str, Any]:
+    """The document's new values: its text with the first batch."""
+    values: dict[str, Any] = {"chunks_done": batch.start + len(batch.chunks)}
+    if batch.first:
+        values |= {
+            "text": batch.text,
+            "chunks_total": batch.total,
+            "embedding_model": embedder.model if embedder else None,
+        }
+    return values
 
 
 async def _write_batch(
-    resources: Resources,
-    claimed: Claimed,
-    embedder: Embedder | None,
-    texts: list[str],
-    start: int,
+    resources: Resources, claimed: Claimed, embedder: Embedder | None, batch: Batch
 ) -> bool:
-    vectors = await embedder.embed(texts) if embedder is not None else None
+    """One transaction a batch (the first also replaces any chunks of an earlier attempt, the
+    last also makes the document `ready`); False when the document is no longer ours."""
+    texts = batch.chunks
+    vectors = await embedder.embed(texts) if embedder is not None and texts else None
     rows = [
         {
             "document_id": claimed.id,
             "knowledge_base_id": claimed.knowledge_base_id,
-            "position": start + i,
+            "position": batch.start + i,
             "text": chunk,
             "embedding": None if vectors is None else to_bytes(vectors[i]),
             "embedding_model": None if embedder is None else embedder.model,
@@ -199,21 +231,32 @@ async def _write_batch(
         }
         for i, chunk in enumerate(texts)
     ]
-    async with transaction(resources.sessionmaker) as db:
+    async with _writing(resources), transaction(resources.sessionmaker) as db:
         progress = await db.execute(
             update(Document)
             .where(_ours(claimed))
-            .values(chunks_done=start + len(texts))
+            .values(**_progress(embedder, batch))
             .returning(Document.id)
+            .execution_options(synchronize_session=False)
         )
         if progress.scalar() is None:
             return False
-        await db.execute(insert(KnowledgeChunk), rows)
+        if batch.first:
+            await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
+        if rows:
+            await db.execute(insert(KnowledgeChunk), rows)
+        if batch.last:  # last: it bumps the knowledge base's chunks_version (a row lock)
+            await db.execute(
+                update(Document)
+                .where(Document.id == claimed.id)
+                .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
+                .execution_options(synchronize_session=False)
+            )
     return True
 
 
 async def _fail(resources: Resources, claimed: Claimed, reason: str) -> None:
-    async with transaction(resources.sessionmaker) as db:
+    async with _writing(resources), transaction(resources.sessionmaker) as db:
         await db.execute(
             delete(KnowledgeChunk).where(
                 KnowledgeChunk.document_id == claimed.id,

@@ -9,7 +9,9 @@ embedding model has embedded chunks there, the two fused by reciprocal rank.
 | set | some | no (only punctuation) | `vector` |
 
 Vectors: an exact cosine scan in numpy of that model's vectors in the knowledge bases (all
-stored at unit length, so one matrix product), off the event loop. Only chunks embedded by the
+stored at unit length, so one matrix product), off the event loop, over the matrix this
+process keeps of them (`vector_cache.py`: read again from the database when a trigger-kept
+version says they changed). Only chunks embedded by the
 caller's model at the query vector's length take part: a chunk another model (or length)
 embedded, waiting for the re-embedding job (`reembed.py`), is found by full text alone, and
 when no chunk qualifies the method is `text`. Dimensions are never mixed.
@@ -27,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orbiter.core.db import read_only
 from orbiter.knowledge import fulltext
-from orbiter.knowledge.embeddings import Embedder, Vectors, from_bytes, nearest
+from orbiter.knowledge.embeddings import Embedder, Vectors, nearest
 from orbiter.knowledge.schemas import Method, SearchResponse, SearchResult
+from orbiter.knowledge.vector_cache import CACHE, Matrix
 
 RRF_K = 60
 MIN_CANDIDATES = 50  # per ranking, before fusion
@@ -36,14 +39,6 @@ MIN_CANDIDATES = 50  # per ranking, before fusion
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first
 Key = TypeVar("Key", int, uuid.UUID)
 
-VECTORS = text(
-    """
-SELECT c.id, c.embedding FROM knowledge_chunks c
-JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
-WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model
-  AND c.embedding_dimensions = :dimensions
-"""
-).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
 ANY_VECTOR = text(
     """
 SELECT 1 FROM knowledge_chunks c
@@ -123,17 +118,15 @@ async def _vector_rank(
     None when there are none (all stale: another length), so text alone answers."""
     [vector] = await embedder.embed([query])
     dimensions = int(vector.shape[0])
-    async with read_only(engine) as conn:
-        params = {"kb_ids": kb_ids, "model": embedder.model, "dimensions": dimensions}
-        rows = list((await conn.execute(VECTORS, params)).all())
-    if not rows:
+    max_bytes = embedder.resources.settings.knowledge_vector_cache_mb * 1024**2
+    matrix = await CACHE.matrix(engine, kb_ids, embedder.model, dimensions, max_bytes)
+    if not len(matrix.ids):
         return None
-    return await asyncio.to_thread(_cosine_top, rows, vector, dimensions, limit)
+    return await asyncio.to_thread(_cosine_top, matrix, vector, limit)
 
 
-def _cosine_top(rows: list[Any], vector: Vectors, dimensions: int, limit: int) -> Ranked:
-    matrix = from_bytes([row[1] for row in rows], dimensions)
-    return [(int(rows[i][0]), score) for i, score in nearest(matrix, vector, limit)]
+def _cosine_top(matrix: Matrix, vector: Vectors, limit: int) -> Ranked:
+    return [(int(matrix.ids[i]), score) for i, score in nearest(matrix.vectors, vector, limit)]
 
 
 async def _chunks(conn: AsyncConnection, ids: list[int]) -> dict[int, Any]:

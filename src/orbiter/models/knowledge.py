@@ -3,8 +3,9 @@
 A knowledge base belongs to a project. A document's original bytes are in the blob store
 under their SHA-256 (`orbiter.knowledge.originals`), so the same file is stored once; the row
 holds the extracted text, the indexing status and progress. Chunks carry the full-text index
-(PostgreSQL: a GIN index on `to_tsvector('english', text)`; SQLite: the FTS5 table
-`knowledge_chunks_fts`, both made by migration 0013 outside the ORM) and, when an embedding
+(PostgreSQL: a generated `tsv` column, `to_tsvector('english', text)`, with a GIN index,
+migration 0027; SQLite: the FTS5 table `knowledge_chunks_fts`, migration 0013; both outside
+the ORM) and, when an embedding
 model was configured, the chunk's vector as float32 bytes with its model and length.
 """
 
@@ -45,6 +46,8 @@ class KnowledgeBase(IdMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     chunk_size: Mapped[int] = mapped_column(Integer)  # tokens
     chunk_overlap: Mapped[int] = mapped_column(Integer)  # tokens
+    # Bumped by triggers (migration 0027) whenever what vector search reads here may change.
+    chunks_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Document(IdMixin, TimestampMixin, Base):

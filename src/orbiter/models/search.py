@@ -13,9 +13,9 @@ from sqlalchemy import Integer, String, Text, Uuid, column, table
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
 SEARCH_TABLES = frozenset({"search_documents", "search_fts"})
-# Made by hand per dialect in migration 0013: the knowledge chunks' FTS5 table (SQLite) and
-# their expression GIN index (PostgreSQL).
-KNOWLEDGE_FULLTEXT = ("knowledge_chunks_fts", "ix_knowledge_chunks_tsv")
+# Made by hand per dialect in migrations 0013 and 0027: the knowledge chunks' FTS5 table
+# (SQLite), their generated `tsv` column and its GIN index (PostgreSQL).
+KNOWLEDGE_FULLTEXT = ("knowledge_chunks_fts", "ix_knowledge_chunks_tsv", "tsv")
 
 search_documents = table(
     "search_documents",
