@@ -31,13 +31,30 @@ class LiveServer:
 
 @contextlib.contextmanager
 def live_orbiter(tmp_path: Path, **env: str) -> Iterator[LiveServer]:
-    """Serve with this run's ORBITER_* environment plus `env`; stopped (SIGTERM) afterwards."""
+    """Serve with this run's ORBITER_* environment plus `env`; stopped (SIGTERM) afterwards.
+
+    On the embedded backend the server gets a migrated SQLite database of its own: this test
+    process's app runs its background jobs on the run's database, and while a synchronous test
+    blocks the event loop, a job caught inside a write transaction would hold SQLite's write
+    lock against the server for as long as the test lasts.
+    """
     port = free_port()
     log_path = tmp_path / "orbiter-serve.log"
     argv = [str(ORBITER), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    environment = os.environ | env
+    if not environment.get("ORBITER_DATABASE_URL", "").startswith("postgresql"):
+        environment["ORBITER_DATA_DIR"] = str(tmp_path / "live-data")
+        subprocess.run(
+            [str(ORBITER), "migrate"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            timeout=300,
+            capture_output=True,
+        )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, cwd=ROOT, env=os.environ | env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            argv, cwd=ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=log, stderr=log
         )
     server = LiveServer(f"http://127.0.0.1:{port}", log_path)
     try:

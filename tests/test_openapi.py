@@ -69,6 +69,22 @@ def test_every_tag_is_described_once(app: FastAPI) -> None:
         assert len(tag["description"]) > 30, tag
 
 
+def test_every_security_scheme_an_operation_names_is_defined(app: FastAPI) -> None:
+    """ReDoc and client generators skip (or fail on) a scheme the document never defines."""
+    document = app.openapi()
+    defined = set(document["components"]["securitySchemes"])
+    named = {
+        name
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for requirement in operation.get("security", [])
+        for name in requirement
+    }
+    assert "DeploymentToken" in named  # the deploy callback's own credential
+    assert named <= defined
+
+
 def test_every_operation_has_a_summary_a_person_wrote(app: FastAPI) -> None:
     for method, path, operation in _operations(app):
         summary = operation.get("summary", "")

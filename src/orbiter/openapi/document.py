@@ -88,7 +88,9 @@ def shape_document(document: dict[str, Any], *, api_prefix: str) -> None:
     components = document.setdefault("components", {})
     components.setdefault("schemas", {}).update(_error_schemas())
     components["headers"] = COMPONENT_HEADERS
-    components["securitySchemes"] = {
+    # The three sign-in schemes, plus any a route declared for its own credential (the
+    # deploy pipeline's callback token): every scheme an operation names must be defined.
+    components["securitySchemes"] = components.get("securitySchemes", {}) | {
         scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
         for scheme in SECURITY_SCHEMES
     }
