@@ -37,9 +37,11 @@ $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
 		echo "creating $(VENV) failed (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 
-# `pip check` catches a lock older than pyproject.toml (a dependency it does not hold).
+# The lock is the whole resolution, so pip installs it as is (--no-deps: pip's hash mode refuses
+# a dependency named with extras, e.g. githubkit's `hishel[async,httpx]`, even when the lock pins
+# it); `pip check` then catches a lock older than pyproject.toml (a dependency it does not hold).
 define install_locked
-	@$(PIP) --require-hashes -r $(1)
+	@$(PIP) --require-hashes --no-deps -r $(1)
 	@$(PIP) --no-deps -e .
 	@$(BIN)/python -m pip check --disable-pip-version-check >/dev/null || { \
 		$(BIN)/python -m pip check --disable-pip-version-check >&2; \
