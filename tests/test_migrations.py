@@ -315,6 +315,7 @@ SEARCHED_TABLES = {
     "messages",
     "knowledge_bases",
     "documents",
+    "tasks",
 }
 
 
