@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from orbiter.search.ddl import TASK_SOURCES, columns_of, pg_trigger, sqlite_triggers, values_of
+from orbiter.search.ddl import TASK_SOURCES, added, removed
 
 revision: str = "0031"
 down_revision: str | None = "0023"
@@ -28,27 +28,16 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    op.execute(f"ALTER TABLE search_documents ADD COLUMN user_id {'uuid' if postgresql else 'CHAR(32)'}")
-    newline = "chr(10)" if postgresql else "char(10)"
+    uuid_type = "uuid" if postgresql else "CHAR(32)"  # as search_documents.row_id
+    op.execute(f"ALTER TABLE search_documents ADD COLUMN user_id {uuid_type}")
     for source in TASK_SOURCES:
-        values = values_of(source, "t", newline)
-        op.execute(
-            f"INSERT INTO search_documents ({columns_of(source)}) "
-            f"SELECT {values} FROM {source.table} t"
-        )
-        for statement in pg_trigger(source) if postgresql else sqlite_triggers(source):
+        for statement in added(source, postgresql=postgresql):
             op.execute(statement)
 
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for source in TASK_SOURCES:
-        name = f"search_index_{source.table}"
-        if postgresql:
-            op.execute(f"DROP TRIGGER {name} ON {source.table}")
-            op.execute(f"DROP FUNCTION {name}()")
-        else:
-            for event in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER {name}_{event}")
-        op.execute(f"DELETE FROM search_documents WHERE type = '{source.type}'")
+        for statement in removed(source, postgresql=postgresql):
+            op.execute(statement)
     op.execute("ALTER TABLE search_documents DROP COLUMN user_id")

@@ -1,7 +1,8 @@
 """The SQL that keeps `search_documents` current: one source table's triggers on each
 backend, and the document's columns computed from a row. Migrations 0010 (the first sources),
-0019 (knowledge bases and documents) and 0031 (tasks) build their statements from here; see
-0010's docstring for the design.
+0019 (knowledge bases and documents) and 0031 (tasks) build their statements from here
+(`added` and `removed`: a source added to the index that exists); see 0010's docstring for
+the design.
 
 Every name put into these statements is a constant of this module, never input."""
 
@@ -173,3 +174,22 @@ END""",
     DELETE FROM search_documents WHERE type = '{source.type}' AND row_id = old.id;
 END""",
     ]
+
+
+def added(source: Source, *, postgresql: bool) -> list[str]:
+    """A source added to an index that exists: its rows that exist, then its triggers."""
+    values = values_of(source, "t", "chr(10)" if postgresql else "char(10)")
+    backfill = (
+        f"INSERT INTO search_documents ({columns_of(source)}) SELECT {values} FROM {source.table} t"
+    )
+    return [backfill, *(pg_trigger(source) if postgresql else sqlite_triggers(source))]
+
+
+def removed(source: Source, *, postgresql: bool) -> list[str]:
+    """What `added` made, undone: the triggers, then the source's documents."""
+    name = f"search_index_{source.table}"
+    if postgresql:
+        drops = [f"DROP TRIGGER {name} ON {source.table}", f"DROP FUNCTION {name}()"]
+    else:
+        drops = [f"DROP TRIGGER {name}_{event}" for event in ("insert", "update", "delete")]
+    return [*drops, f"DELETE FROM search_documents WHERE type = '{source.type}'"]
