@@ -169,6 +169,7 @@ _TYPES: dict[type, Any] = {
     bool: sa.Boolean(),
     int: sa.Integer(),
     list: sa.JSON(),
+    dict: sa.JSON(),
     str: sa.String(),
 }
 
@@ -317,6 +318,7 @@ SEARCHED_TABLES = {
     "messages",
     "knowledge_bases",
     "documents",
+    "tasks",
 }
 
 
@@ -385,3 +387,56 @@ async def test_the_search_index_is_backfilled_and_dropped_again(scratch: AsyncEn
         assert not await connection.run_sync(_search_triggers)
     await _migrate(scratch, "upgrade", "head")
     assert await _searched(scratch, ids["user"], "partial") == expected
+
+
+async def _task_to_backfill(engine: AsyncEngine) -> dict[str, uuid.UUID]:
+    """A task by `owner` in a project `other` is a member of too (no API shares a task's
+    project; the index must still keep the task its owner's)."""
+    ids = {name: uuid.uuid4() for name in ("owner", "other", "p", "run", "task")}
+    when = {"created_at": _day(1), "updated_at": _day(1)}
+    users = {
+        name: {"id": ids[name], "email": f"{name}@example.com", "plan": "free", **when}
+        for name in ("owner", "other")
+    }
+    members = [
+        {"project_id": ids["p"], "user_id": ids[name], "role": "owner", "created_at": _day(1)}
+        for name in ("owner", "other")
+    ]
+    run = {"project_id": ids["p"], "user_id": ids["owner"], "kind": "task", "status": "queued"}
+    task = {
+        "user_id": ids["owner"],
+        "project_id": ids["p"],
+        "run_id": ids["run"],
+        "prompt": "Teach the skua parser",
+        "repo_url": "https://git.example.com/acme/gadwall.git",
+        "branch_name": "orbiter/teal-fix",
+        "model": "m",
+        "progress": 0,
+        "pushed": False,
+    }
+    async with engine.begin() as db:
+        for user in users.values():
+            await _insert(db, "users", **user)
+        await _insert(db, "projects", id=ids["p"], name="Shared", is_personal=False, **when)
+        for member in members:
+            await _insert(db, "project_members", **member)
+        await _insert(db, "runs", id=ids["run"], **run, input={}, state={}, **_run_counts(), **when)
+        await _insert(db, "tasks", id=ids["task"], **task, **when)
+    return ids
+
+
+def _run_counts() -> dict[str, Any]:
+    return {"attempts": 0, "cancel_requested": False, "tokens_in": 0, "tokens_out": 0}
+
+
+async def test_tasks_are_backfilled_into_search_for_their_owner_only(scratch: AsyncEngine) -> None:
+    await _migrate(scratch, "upgrade", "0023")
+    ids = await _task_to_backfill(scratch)
+    await _migrate(scratch, "upgrade", "head")
+    for word in ("skua", "gadwall", "teal"):  # the prompt, the repository, the branch
+        assert await _searched(scratch, ids["owner"], word) == {("task", ids["task"])}, word
+        assert await _searched(scratch, ids["other"], word) == set(), word
+
+    await _migrate(scratch, "downgrade", "0023")
+    await _migrate(scratch, "upgrade", "head")
+    assert await _searched(scratch, ids["owner"], "skua") == {("task", ids["task"])}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from orbiter.search.ddl import COLUMNS, KNOWLEDGE_SOURCES, pg_trigger, sqlite_triggers, values_of
+from orbiter.search.ddl import KNOWLEDGE_SOURCES, added, removed
 
 revision: str = "0019"
 down_revision: str | None = "0013"
@@ -23,22 +23,13 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    newline = "chr(10)" if postgresql else "char(10)"
     for source in KNOWLEDGE_SOURCES:
-        values = values_of(source, "t", newline)
-        op.execute(f"INSERT INTO search_documents ({COLUMNS}) SELECT {values} FROM {source.table} t")
-        for statement in pg_trigger(source) if postgresql else sqlite_triggers(source):
+        for statement in added(source, postgresql=postgresql):
             op.execute(statement)
 
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for source in KNOWLEDGE_SOURCES:
-        name = f"search_index_{source.table}"
-        if postgresql:
-            op.execute(f"DROP TRIGGER {name} ON {source.table}")
-            op.execute(f"DROP FUNCTION {name}()")
-        else:
-            for event in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER {name}_{event}")
-        op.execute(f"DELETE FROM search_documents WHERE type = '{source.type}'")
+        for statement in removed(source, postgresql=postgresql):
+            op.execute(statement)

@@ -170,7 +170,7 @@ async def test_types_keep_those_types_and_unknown_types_are_422(browser: AsyncCl
     assert await found(browser, "gannet", types=["workflow", "tool"]) == everything - {
         ("agent", agent["id"])
     }
-    # Types that are not stored yet are accepted and find nothing.
+    # A type with nothing matching finds nothing.
     assert await found(browser, "gannet", types="task") == set()
     assert await found(browser, "gannet", types="task,agent") == {("agent", agent["id"])}
     response = await browser.get(SEARCH, params={"q": "gannet", "types": "agent,bogus"})

@@ -1,7 +1,7 @@
 """The full-text search index: tables outside the ORM, made per dialect by migration 0010.
 
 `search_documents` holds one row per searchable row (its type and id, project, parent, title
-and body), kept current by triggers on the source tables. PostgreSQL adds a generated
+and body; and for a row of one user's own, a task, that user), kept current by triggers on the source tables. PostgreSQL adds a generated
 `tsvector` column with a GIN index; SQLite an FTS5 table `search_fts` over it (external
 content, rowid = `search_documents.id`). These are lightweight descriptions for queries, not
 models: Alembic's autogenerate is told to leave them alone (`include_name`).
@@ -27,6 +27,7 @@ search_documents = table(
     column("title", Text),
     column("body", Text),
     column("tsv", TSVECTOR),  # PostgreSQL only
+    column("user_id", Uuid),  # migration 0031: the one user who finds the row (a task's)
 )
 search_fts = table("search_fts", column("rowid", Integer))  # SQLite only
 

@@ -4,10 +4,11 @@ matches, how it scores and how its snippet is cut."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, bindparam, case, func, select
+from sqlalchemy import ColumnElement, FromClause, Select, bindparam, case, func, or_, select
 
 from orbiter.core.pagination import KeysetQuery
 from orbiter.models import Conversation
@@ -39,10 +40,14 @@ class SnippetOf:
     snippet: ColumnElement[str]
 
 
-def ranked_query(ranked: Ranked, *, visible: Select[Any], types: list[str] | None) -> KeysetQuery:
-    """The documents matching `:q` in the `visible` projects, best first (then newest id).
-    The total counts the same documents without scoring them."""
-    where = [ranked.matches, D.project_id.in_(visible)]
+def ranked_query(
+    ranked: Ranked, *, visible: Select[Any], user_id: uuid.UUID, types: list[str] | None
+) -> KeysetQuery:
+    """The documents matching `:q` in the `visible` projects, best first (then newest id);
+    of a row owned by one user (a task), only that user's. The total counts the same
+    documents without scoring them."""
+    owned = or_(D.user_id.is_(None), D.user_id == user_id)
+    where = [ranked.matches, D.project_id.in_(visible), owned]
     if types is not None:
         where.append(D.type.in_(types))
     score = ranked.score.label("score")

@@ -20,8 +20,9 @@ Q_DESCRIPTION = (
 )
 TYPES_DESCRIPTION = (
     f"Only these types, repeated or comma-separated: {', '.join(SEARCH_TYPES)}. "
-    "task is accepted and finds nothing yet; another name is 422. A document is found by its "
-    "name and its extracted text (once indexed); its parent_id is its knowledge base."
+    "Another name is 422. A document is found by its name and its extracted text (once "
+    "indexed); its parent_id is its knowledge base. A task is found by its prompt (its title), "
+    "repository URL and branch, by its own user only."
 )
 
 
@@ -36,8 +37,8 @@ async def find(
     ],
     types: Annotated[list[str] | None, Query(description=TYPES_DESCRIPTION)] = None,
 ) -> Page[SearchHit]:
-    """Projects, agents, workflows, tools, conversations and messages of the caller's projects
-    that contain every word of `q`, best match first: a word in a name or title weighs more
+    """Projects, agents, workflows, tools, knowledge bases, documents, conversations and
+    messages of the caller's projects, and the caller's own tasks, that contain every word of `q`, best match first: a word in a name or title weighs more
     than one in a description or text. Each hit has a highlighted snippet. Pages follow the
     ranking (the cursor holds the last score)."""
     data, info = await service.search(

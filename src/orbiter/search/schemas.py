@@ -19,8 +19,6 @@ SearchType = Literal[
     "task",
 ]
 SEARCH_TYPES: tuple[str, ...] = get_args(SearchType)
-# Accepted in `types` but not stored yet: they find nothing until their domain exists.
-NOT_INDEXED = frozenset({"task"})
 MAX_QUERY_LENGTH = 256
 
 SNIPPET_DESCRIPTION = (
@@ -36,9 +34,10 @@ SCORE_DESCRIPTION = (
 
 class SearchHit(BaseModel):
     type: SearchType
-    id: uuid.UUID = Field(description="The id of the project, agent, message... found")
+    id: uuid.UUID = Field(description="The id of the project, agent, message, task... found")
     title: str | None = Field(
-        description="Its name or title; a message's is its conversation's title (or null)"
+        description="Its name or title; a message's is its conversation's title (or null), a "
+        "task's its prompt"
     )
     snippet: str = Field(description=SNIPPET_DESCRIPTION)
     project_id: uuid.UUID

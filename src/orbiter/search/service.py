@@ -1,5 +1,5 @@
-"""Search across the projects, agents, workflows, tools, conversations and messages of the
-caller's projects: one ranked, keyset-paginated statement, then the page's snippets."""
+"""Search across the projects, agents, workflows, tools, knowledge bases, documents,
+conversations and messages of the caller's projects, and the caller's own tasks: one ranked, keyset-paginated statement, then the page's snippets."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from orbiter.core.pagination import CursorCodec, PageInfo, PageParams
 from orbiter.search import postgres, sqlite
 from orbiter.search.highlight import render_snippet
 from orbiter.search.queries import WORD, ranked_query, snippet_query
-from orbiter.search.schemas import NOT_INDEXED, SEARCH_TYPES, SearchHit
+from orbiter.search.schemas import SEARCH_TYPES, SearchHit
 from orbiter.tenancy.access import member_project_ids
 
 DIALECTS: dict[str, ModuleType] = {"postgresql": postgres, "sqlite": sqlite}
@@ -24,8 +24,8 @@ NOTHING = PageInfo(next_cursor=None, has_more=False, total=0)
 
 
 def wanted_types(values: Sequence[str] | None) -> list[str] | None:
-    """The indexed types named in `types` (repeated, or comma-separated); None: every type.
-    An unknown name is a 422; a known type that is not stored yet just finds nothing."""
+    """The types named in `types` (repeated, or comma-separated); None: every type.
+    An unknown name is a 422."""
     names = {n.strip() for value in values or () for n in value.split(",") if n.strip()}
     unknown = sorted(names - set(SEARCH_TYPES))
     if unknown:
@@ -34,7 +34,7 @@ def wanted_types(values: Sequence[str] | None) -> list[str] | None:
             f"Unknown type {unknown[0]!r}; one of: {', '.join(SEARCH_TYPES)}",
             type_="enum",
         )
-    return sorted(names - NOT_INDEXED) if names else None
+    return sorted(names) if names else None
 
 
 async def search(
@@ -46,12 +46,14 @@ async def search(
     params: PageParams,
     codec: CursorCodec,
 ) -> tuple[list[SearchHit], PageInfo]:
-    """Hits for every word of `q` (stemmed), best first; only rows of the caller's projects."""
-    indexed = wanted_types(types)
-    if not WORD.search(q) or indexed == []:
+    """Hits for every word of `q` (stemmed), best first; only rows of the caller's projects,
+    and of the tasks only the caller's own."""
+    wanted = wanted_types(types)
+    if not WORD.search(q):
         return [], NOTHING
     dialect = DIALECTS[engine.dialect.name]
-    query = ranked_query(dialect.ranked(), visible=member_project_ids(user_id), types=indexed)
+    visible = member_project_ids(user_id)
+    query = ranked_query(dialect.ranked(), visible=visible, user_id=user_id, types=wanted)
     words = dialect.words(q)
     async with read_only(engine) as db:
         rows, info = await query.page(db, params, codec, {"q": words})
