@@ -430,13 +430,13 @@ def _run_counts() -> dict[str, Any]:
 
 
 async def test_tasks_are_backfilled_into_search_for_their_owner_only(scratch: AsyncEngine) -> None:
-    await _migrate(scratch, "upgrade", "0023")
+    await _migrate(scratch, "upgrade", "0027")
     ids = await _task_to_backfill(scratch)
     await _migrate(scratch, "upgrade", "head")
     for word in ("skua", "gadwall", "teal"):  # the prompt, the repository, the branch
         assert await _searched(scratch, ids["owner"], word) == {("task", ids["task"])}, word
         assert await _searched(scratch, ids["other"], word) == set(), word
 
-    await _migrate(scratch, "downgrade", "0023")
+    await _migrate(scratch, "downgrade", "0027")
     await _migrate(scratch, "upgrade", "head")
     assert await _searched(scratch, ids["owner"], "skua") == {("task", ids["task"])}

@@ -21,7 +21,7 @@ from alembic import op
 from orbiter.search.ddl import TASK_SOURCES, added, removed
 
 revision: str = "0031"
-down_revision: str | None = "0023"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
