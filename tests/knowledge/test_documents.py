@@ -118,6 +118,20 @@ async def test_unknown_types_are_415_and_large_files_413(
     assert listed.json()["data"] == []
 
 
+async def test_a_multipart_body_that_does_not_parse_is_400_and_stores_nothing(
+    browser: AsyncClient,
+) -> None:
+    kb = await make_kb(browser)
+    garbled = await browser.post(
+        f"{API}/knowledge-bases/{kb['id']}/documents",
+        content=b"--edge\r\nContent-Disposition: form-data; name=file; filename=a.txt\r\n",
+        headers={"Content-Type": "multipart/form-data"},  # no boundary
+    )
+    assert_error(garbled, 400, "BAD_REQUEST")
+    listed = await browser.get(f"{API}/knowledge-bases/{kb['id']}/documents")
+    assert listed.json()["data"] == []
+
+
 def _zip() -> bytes:
     out = BytesIO()
     with zipfile.ZipFile(out, "w") as archive:

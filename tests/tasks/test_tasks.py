@@ -102,6 +102,11 @@ async def test_a_task_clones_lets_the_agent_work_and_pushes_a_branch(
         f"{API}/tasks/{task['id']}/logs", headers={"Last-Event-ID": str(len(messages) - 1)}
     )
     assert [e.data.get("message") for e in parse_sse(resumed.text)] == [messages[-1], None]
+    # An empty Last-Event-ID is no position (replays it all); one that is not a seq is a 400.
+    empty = await coder.get(f"{API}/tasks/{task['id']}/logs", headers={"Last-Event-ID": " "})
+    assert len(parse_sse(empty.text)) == len(messages) + 1
+    bad = await coder.get(f"{API}/tasks/{task['id']}/logs", headers={"Last-Event-ID": "x"})
+    assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "Last-Event-ID"
 
 
 def _flat(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -85,6 +85,7 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "runs-approve": errors(409),
     "runs-reject": errors(409),
     "runs-events": errors(400),
+    "tasks-logs": errors(400),  # a Last-Event-ID that is not a line's seq
     "deployments-list": errors(404),  # 404: a `project_id` that is not one of the caller's
     "deployments-create": errors(404),
     "deployments-invoke": errors(409),  # 409: the target (or its pinned version) was deleted
@@ -110,7 +111,8 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     "waveforms-upload": errors(400, 404, 415, 422),
     "knowledge-list-bases": errors(404),  # 404: a `project_id` that is not one of the caller's
     "knowledge-create-base": errors(404),
-    "knowledge-upload-document": errors(415),  # not txt, md, html, json, csv or pdf
+    # 400: a multipart body that does not parse; 415: not txt, md, html, json, csv or pdf.
+    "knowledge-upload-document": errors(400, 415),
     # 502: the caller's embedding provider failed to embed the query
     "knowledge-query-base": errors(502),
     "knowledge-search-documents": errors(502),

@@ -25,7 +25,8 @@ BATCH = 500
 
 
 def after_seq(last_event_id: str | None) -> int:
-    if last_event_id is None:
+    """The seq a `Last-Event-ID` names (0 without one, or an empty one); 400 when it is not one."""
+    if not last_event_id or not last_event_id.strip():
         return 0
     try:
         seq = int(last_event_id.strip())
