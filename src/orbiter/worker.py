@@ -18,6 +18,11 @@ Periodic jobs, one line each in `periodic_jobs`:
   (every 5 s): evaluate the alert rules, send again the deliveries that are due
   (alerts/jobs.py). Evaluating error rate and latency reads the request counters: the app's
   own embedded (`stats`), shared through Redis otherwise.
+
+`run_worker` also starts this host's sandbox reaper (`sandboxes.reap:<host>`, at start-up then
+every `ORBITER_SANDBOX_REAP_SECONDS`, once per host whatever the number of processes on it):
+a worker makes sandboxes (coding tasks, one-shot code), so a host that runs only workers frees
+the leftovers of a crash or `kill -9` too (sandboxes/reaper.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.alerts.jobs import alert_periodics, register_alert_jobs
+from orbiter.coding.workspace import forget_host, process_host
 from orbiter.conversations.orphans import stop_orphaned_replies
 from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats, create_request_stats
@@ -161,10 +167,14 @@ async def run_worker(
     """The worker until SIGTERM/SIGINT; `once`: one maintenance pass, then return."""
     logging.basicConfig(level=settings.log_level.upper())
     resources = Resources.create(settings)
+    sandboxes = process_host(settings)  # the sandboxes this process's runs make live here
     try:
         if once:
             await maintenance(resources)
             return
+        sandboxes.start(resources.queue, resources.sessionmaker, relay=False)  # reaps, ticks
         await Background(resources, extra).run_until_stopped()
     finally:
+        forget_host(sandboxes)
+        await sandboxes.stop()
         await resources.close()
