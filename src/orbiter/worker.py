@@ -152,10 +152,11 @@ class Background:
             await self.stats.close()
 
     async def run_until_stopped(self) -> None:
-        await self.start()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a stop while starting is a clean stop too
             loop.add_signal_handler(sig, self._stop.set)
+        await self.start()
+        logger.info("worker started")
         await self._stop.wait()
         logger.info("worker stopping")
         await self.stop()
@@ -172,8 +173,9 @@ async def run_worker(
         if once:
             await maintenance(resources)
             return
+        background = Background(resources, extra)
         sandboxes.start(resources.queue, resources.sessionmaker, relay=False)  # reaps, ticks
-        await Background(resources, extra).run_until_stopped()
+        await background.run_until_stopped()
     finally:
         forget_host(sandboxes)
         await sandboxes.stop()

@@ -74,6 +74,11 @@ async def _reap_ticks(redis_url: str, host: str) -> list[tuple[str, str]]:
     return [(run["tick"], run["worker"]) for run in runs if run["job"] == job]
 
 
+def _started(logs: Path, count: int) -> bool:
+    """Every worker has started (so it stops cleanly when told)."""
+    return sum("worker started" in log.read_text() for log in logs.glob("*.log")) == count
+
+
 async def test_a_worker_only_host_reaps_its_leftovers_at_start_up(
     app: FastAPI,
     resources: Resources,
@@ -100,7 +105,7 @@ async def test_a_worker_only_host_reaps_its_leftovers_at_start_up(
     async with worker_processes(logs) as start:
         workers = [start(*PLAIN) for _ in range(2 if redis_url else 1)]
         deadline = time.monotonic() + 20
-        while expired.exists() or stray.exists():
+        while expired.exists() or stray.exists() or not _started(logs, len(workers)):
             assert time.monotonic() < deadline, "the worker did not reap the leftovers"
             assert all(w.poll() is None for w in workers), "a worker exited"
             await asyncio.sleep(0.1)
