@@ -23,6 +23,11 @@ Periodic jobs, one line each in `periodic_jobs`:
 
 Besides the queue's jobs, each process watches the apps it deployed (`LocalApps`,
 infrastructure/deploy/local.py): they run in this process's sandboxes and stop with it.
+
+`run_worker` also starts this host's sandbox reaper (`sandboxes.reap:<host>`, at start-up then
+every `ORBITER_SANDBOX_REAP_SECONDS`, once per host whatever the number of processes on it):
+a worker makes sandboxes (coding tasks, one-shot code), so a host that runs only workers frees
+the leftovers of a crash or `kill -9` too (sandboxes/reaper.py).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.action_items.analysis import register_jobs as register_action_item_jobs
 from orbiter.alerts.jobs import alert_periodics, register_alert_jobs
+from orbiter.coding.workspace import forget_host, process_host
 from orbiter.conversations.orphans import stop_orphaned_replies
 from orbiter.core.db import transaction
 from orbiter.core.request_stats import RequestStats, create_request_stats
@@ -165,10 +171,11 @@ class Background:
             await self.stats.close()
 
     async def run_until_stopped(self) -> None:
-        await self.start()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a stop while starting is a clean stop too
             loop.add_signal_handler(sig, self._stop.set)
+        await self.start()
+        logger.info("worker started")
         await self._stop.wait()
         logger.info("worker stopping")
         await self.stop()
@@ -180,10 +187,15 @@ async def run_worker(
     """The worker until SIGTERM/SIGINT; `once`: one maintenance pass, then return."""
     logging.basicConfig(level=settings.log_level.upper())
     resources = Resources.create(settings)
+    sandboxes = process_host(settings)  # the sandboxes this process's runs make live here
     try:
         if once:
             await maintenance(resources)
             return
-        await Background(resources, extra).run_until_stopped()
+        background = Background(resources, extra)
+        sandboxes.start(resources.queue, resources.sessionmaker, relay=False)  # reaps, ticks
+        await background.run_until_stopped()
     finally:
+        forget_host(sandboxes)
+        await sandboxes.stop()
         await resources.close()

@@ -2,8 +2,9 @@
 
 `process_host(settings)` is the `SandboxHost` of this process: the API registers its own
 (`use_host`, in the app's lifespan) so that runs executed there share its sandboxes; a
-worker process makes one from the settings (its files live under the same data dir, and the
-sandbox rows it writes let the API's reaper free them at expiry).
+worker process makes one from the settings (`run_worker` does at start-up, and runs its
+reaper: the sandbox rows it writes are freed at expiry by whichever process on this host
+ticks the reaper).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """This host's sandboxes: where their files live, the runner, one command at a time each,
-and the reaper's tick (started with the app: the files are on this host, so this process,
-not a worker elsewhere, must clean them up)."""
+and the reaper's tick (started by every process that makes sandboxes, the app and
+`orbiter worker`: the files are on this host, so a process here, not one elsewhere, must clean
+them up; the tick runs once per host however many of them share it)."""
 
 from __future__ import annotations
 
@@ -156,8 +157,16 @@ class SandboxHost:
         self._exposed.pop(sandbox_id, None)
         await asyncio.to_thread(remove_tree, self.work_dir(sandbox_id))
 
-    def start(self, queue: JobQueue, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        """The reaper's tick, once per tick for this host whatever the number of processes."""
+    def start(
+        self,
+        queue: JobQueue,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        relay: bool = True,
+    ) -> None:
+        """The reaper's tick, once per tick for this host whatever the number of processes (the
+        first one at once: a restart leaves no orphans); with `relay` (the API), also serve
+        other replicas' requests for this host's sandboxes."""
         from orbiter.sandboxes.reaper import reap_sandboxes  # the reaper imports this module
 
         job = Periodic(
@@ -166,7 +175,7 @@ class SandboxHost:
             partial(reap_sandboxes, self, sessionmaker),
         )
         self._ticker = asyncio.create_task(Ticker(queue, [job]).run(self._stop))
-        if self.settings.redis_url:  # other replicas' requests for this host's sandboxes
+        if relay and self.settings.redis_url:
             self._relay = RedisRelay(self.settings.redis_url, self.name)
             self._relay_task = asyncio.create_task(self._relay.serve(self._relayed, self._stop))
 

@@ -1,8 +1,9 @@
 """The reaper: sandboxes past their expiry are killed and their files deleted; files without
 a sandbox (a process killed mid-create) and sandboxes without files are removed too.
 
-It runs on every host that holds sandboxes (host.py starts its tick with the app, and once
-at start-up, so a restart after `kill -9` leaves no orphans). A running command is killed
+It runs on every host that holds sandboxes (host.py's tick, started by the app and by
+`orbiter worker`, once per tick per host, the first at start-up, so a restart after
+`kill -9` leaves no orphans, on a host that runs only workers too). A running command is killed
 with its sandbox. A sandbox outlives a restart of its host: its files are still there, and
 only the commands that were running died (bubblewrap's --die-with-parent).
 """
