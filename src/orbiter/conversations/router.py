@@ -413,7 +413,9 @@ async def clear_conversation(
 
 
 @router.get(
-    "/{conversation_id}/timeline", response_model=Page[TimelineEntry], summary="Get the timeline"
+    "/{conversation_id}/timeline",
+    response_model=Page[TimelineEntry],
+    summary="Get the timeline: messages, tool calls, snapshots, deployments",
 )
 async def conversation_timeline(
     conversation_id: uuid.UUID,
@@ -422,7 +424,9 @@ async def conversation_timeline(
     resources: ResourcesDep,
     page: PageParamsDep,
 ) -> Page[TimelineEntry]:
-    """Messages and their tool calls, oldest first (`limit` counts messages)."""
+    """Messages and their tool calls, the conversation's deployments and its workspace's
+    snapshots, oldest first. `limit` counts messages; a page holds the events from its first
+    message (the beginning, on the first page) up to the next page's first message."""
     data, info = await service.timeline(
         db,
         user_id=principal.user_id,

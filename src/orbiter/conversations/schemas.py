@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from orbiter.core.schemas import RequestModel, has_control_characters
+from orbiter.infrastructure.deploy.schemas import DeploymentStatus
 
 MAX_TITLE = 300
 MAX_CONTENT = 100_000
@@ -134,15 +135,21 @@ class MessageParts(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    kind: Literal["message", "tool_call"]
-    id: str = Field(description="The message id, or the tool call's id")
+    kind: Literal["message", "tool_call", "snapshot", "deployment"]
+    id: str = Field(description="The message's, tool call's, snapshot's or deployment's id")
     at: datetime
-    message_id: uuid.UUID
-    role: str
-    status: MessageStatus | None = None
+    message_id: uuid.UUID | None = Field(default=None, description="Messages and tool calls")
+    role: str | None = Field(default=None, description="Messages and tool calls")
+    status: MessageStatus | DeploymentStatus | None = Field(
+        default=None, description="A message's or a deployment's status"
+    )
     content: str | None = None
     name: str | None = Field(default=None, description="Tool name (tool calls)")
     arguments: str | None = Field(default=None, description="JSON arguments (tool calls)")
+    message: str | None = Field(default=None, description="The snapshot's message or summary")
+    manifest_hash: str | None = Field(default=None, description="Snapshots and deployments")
+    url: str | None = Field(default=None, description="The deployment's URL, once live")
+    trigger: str | None = Field(default=None, description="What started the deployment")
 
 
 class Cleared(BaseModel):

@@ -7,6 +7,7 @@ reply (streaming or resuming it) in `follow.py`.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, literal, select, tuple_, update
@@ -25,6 +26,7 @@ from orbiter.conversations.schemas import (
     TimelineEntry,
     WorkspaceSummary,
 )
+from orbiter.conversations.timeline import events_between
 from orbiter.core.db import delete_one
 from orbiter.core.errors import BadRequest, NotFound
 from orbiter.core.pagination import CursorCodec, PageInfo, PageParams, paginate
@@ -308,11 +310,15 @@ async def timeline(
     params: PageParams,
     codec: CursorCodec,
 ) -> tuple[list[TimelineEntry], PageInfo]:
-    """Messages, each followed by its tool calls, oldest first; `limit` counts messages.
+    """Messages (each followed by its tool calls), the conversation's deployments and its
+    workspace's snapshots, oldest first; `limit` counts messages.
 
-    Snapshots and deployments join the timeline when those domains exist.
+    A page holds the events from its first message (the beginning, on the first page) up to
+    the next page's first message (no end, on the last page).
     """
-    await load_conversation(db, user_id=user_id, conversation_id=conversation_id)
+    conversation, _, _ = await load_conversation(
+        db, user_id=user_id, conversation_id=conversation_id
+    )
     messages, info = await _messages_page(
         db,
         conversation_id=conversation_id,
@@ -337,7 +343,26 @@ async def timeline(
         for part in message.parts:
             if isinstance(part, dict) and part.get("type") == "tool_call":
                 entries.append(_tool_call_entry(message, part))
-    return entries, info
+    if messages or params.cursor is None:
+        start = messages[0].created_at if params.cursor is not None else None
+        end = await _next_message_at(db, messages[-1]) if info.has_more else None
+        entries += await events_between(db, conversation, start, end)
+    return sorted(entries, key=lambda entry: entry.at), info
+
+
+async def _next_message_at(db: AsyncSession, last: Message) -> datetime | None:
+    """When the message after `last` (in timeline order) was created."""
+    after = tuple_(Message.created_at, Message.id) > tuple_(
+        literal(last.created_at, type_=Message.created_at.type),
+        literal(last.id, type_=Message.id.type),
+    )
+    stmt = (
+        select(Message.created_at)
+        .where(Message.conversation_id == last.conversation_id, after)
+        .order_by(Message.created_at, Message.id)
+        .limit(1)
+    )
+    return await db.scalar(stmt)
 
 
 def _tool_call_entry(message: Message, part: dict[str, Any]) -> TimelineEntry:
