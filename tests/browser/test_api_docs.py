@@ -13,6 +13,7 @@ from tests.browser.conftest import Watched
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
+RENDER_TIMEOUT_MS = 180_000
 
 
 @pytest.mark.parametrize(
@@ -26,7 +27,11 @@ async def test_docs_render_from_this_server_alone(
     live_server: str, chromium: Watched, path: str, rendered: str
 ) -> None:
     await chromium.page.goto(live_server + path)
-    await expect(chromium.page.locator(rendered).first).to_contain_text("Orbiter")
+    # ReDoc lays out the whole document (1.4 MB, every operation) before it shows anything: on
+    # two cores shared by four test shards that took over 30 s.
+    await expect(chromium.page.locator(rendered).first).to_contain_text(
+        "Orbiter", timeout=RENDER_TIMEOUT_MS
+    )
     await chromium.page.wait_for_load_state("networkidle")
 
     assert chromium.offsite_requests() == []
