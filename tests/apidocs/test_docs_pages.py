@@ -47,8 +47,10 @@ async def test_swagger_is_told_where_the_csrf_token_is(client: AsyncClient) -> N
 
 async def test_every_security_scheme_says_how_to_get_its_credential(client: AsyncClient) -> None:
     schemes = (await client.get("/openapi.json")).json()["components"]["securitySchemes"]
-    assert set(schemes) == {"ApiKey", "BearerToken", "SessionCookie"}
+    assert set(schemes) == {"ApiKey", "BearerToken", "SessionCookie", "DeploymentToken"}
     assert "POST /api/v1/api-keys" in schemes["ApiKey"]["description"]
     assert "POST /api/v1/oauth/device" in schemes["BearerToken"]["description"]
     assert "POST /api/v1/auth/login" in schemes["SessionCookie"]["description"]
     assert "X-CSRF-Token" in schemes["SessionCookie"]["description"]
+    # The deploy pipeline's callback authenticates with the deployment's own token.
+    assert "`callback_token`" in schemes["DeploymentToken"]["description"]
