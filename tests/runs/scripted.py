@@ -21,7 +21,7 @@ from typing import Any
 from orbiter.core.errors import UpstreamError
 from orbiter.runs.engine import AwaitApproval, AwaitInput, RunContext
 
-KIND = "task"  # no real executor runs tasks yet; the fixture restores whatever was there
+KIND = "task"  # borrowed (every kind has a real executor now); the fixture restores it
 
 
 async def scripted(ctx: RunContext) -> Any:
