@@ -27,7 +27,9 @@ infrastructure/deploy/local.py): they run in this process's sandboxes and stop w
 `run_worker` also starts this host's sandbox reaper (`sandboxes.reap:<host>`, at start-up then
 every `ORBITER_SANDBOX_REAP_SECONDS`, once per host whatever the number of processes on it):
 a worker makes sandboxes (coding tasks, one-shot code), so a host that runs only workers frees
-the leftovers of a crash or `kill -9` too (sandboxes/reaper.py).
+the leftovers of a crash or `kill -9` too (sandboxes/reaper.py). With Redis it answers the
+requests other replicas relay for this host's sandboxes (sandbox/relay.py), so `/terminal` and
+a web URL reach a task's sandbox on a host that runs only workers.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ async def run_worker(
             await maintenance(resources)
             return
         background = Background(resources, extra)
-        sandboxes.start(resources.queue, resources.sessionmaker, relay=False)  # reaps, ticks
+        sandboxes.start(resources.queue, resources.sessionmaker)  # reaps, ticks, relays
         await background.run_until_stopped()
     finally:
         forget_host(sandboxes)

@@ -5,6 +5,9 @@ answering and is `stopped`) and stopped through the pipeline's callback; a faili
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from httpx import AsyncClient
 
@@ -92,8 +95,13 @@ async def test_deploy_answers_then_redeploys_stop_the_previous_and_the_callback_
         two["id"]: "stopped",
         three["id"]: "stopped",
     }
+    # The app's own output is kept when it stops (written just after it is stopped).
     log = await logs_of(browser, conversation_id, three["id"])
-    assert "app: app starting" in log  # the app's own output, kept when it stopped
+    deadline = time.monotonic() + 10
+    while "system: the app was stopped" not in log and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        log = await logs_of(browser, conversation_id, three["id"])
+    assert "app: app starting" in log, log
 
 
 async def test_a_failing_build_fails_the_deployment_with_its_output(browser: AsyncClient) -> None:

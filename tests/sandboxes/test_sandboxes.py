@@ -197,9 +197,10 @@ async def test_the_reaper_removes_expired_sandboxes_and_leftovers(
     assert await reap_sandboxes(host, resources.sessionmaker, now=later) >= 2
     assert not work_dir.exists() and not orphan.exists()
     assert_error(await user.get(f"{API}/sandbox/{sbx}"), 404, "RESOURCE_NOT_FOUND")
-    assert host.root.is_dir() and set(os.listdir(host.root)) <= {".probe", ".scripts", ".sockets"}
-    sockets = host.root / ".sockets"
-    assert not sockets.exists() or not os.listdir(sockets)  # web servers leave no socket
+    kept = {".probe", ".scripts", ".sockets", ".locks"}
+    assert host.root.is_dir() and set(os.listdir(host.root)) <= kept
+    for own in (".sockets", ".locks"):  # web servers leave no socket, commands no lock file
+        assert not (host.root / own).exists() or not os.listdir(host.root / own)
 
 
 async def test_a_workspace_s_files_are_there_from_the_start(

@@ -131,22 +131,51 @@ async def test_the_server_dies_with_its_sandbox(user: AsyncClient, host: Sandbox
     assert not exposed.alive and not exposed.socket_path.exists()
 
 
-async def test_another_replica_names_the_host_that_serves_it(
+async def test_another_replica_relays_the_exchange_to_the_host_that_holds_it(
     app: FastAPI,
     replica: FastAPI,  # noqa: F811 - the fixture imported above
     host: SandboxHost,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     browser, _ = await browser_for(app)
     key = await create_api_key(browser)
     await browser.aclose()
     one: AsyncClient = new_client(app, **{"X-API-Key": key})
     two: AsyncClient = new_client(replica, **{"X-API-Key": key})
+    held_by_b: SandboxHost = replica.state.sandboxes
     try:
         sbx = (await start_web(two))["sbxId"]
-        assert (await two.get(f"{API}/sandbox/{sbx}/web/x")).json()["path"] == "/x"
-        error = assert_error(await one.get(f"{API}/sandbox/{sbx}/web/x"), 409, "CONFLICT")
-        assert error["details"] == {"host": "replica-b"}
+        assert not host.server_socket(uuid.UUID(sbx)).exists()  # it runs on replica b only
+
+        got = await one.get(f"{API}/sandbox/{sbx}/web/a?x=1", headers={"X-Mine": "m"})
+        assert got.status_code == 201, got.text
+        seen = got.json()
+        assert seen["path"] == "/a?x=1" and seen["headers"]["x-mine"] == "m"
+        assert seen["interfaces"] == ["lo"]
+        assert not {"cookie", "x-api-key"} & set(seen["headers"])
+        assert got.headers["x-app"] == "yes" and "set-cookie" not in got.headers
+        assert got.headers["content-security-policy"].startswith("sandbox ")
+        posted = await one.post(f"{API}/sandbox/{sbx}/web/echo", content=b"hi " * 30_000)
+        assert posted.status_code == 201 and posted.content == b"HI " * 30_000
+
+        # Bodies over the cap: the request's is refused before it is sent, the answer's (the
+        # server echoes the headers) by the holder; on its own host the exchange is streamed.
+        for holder in (host, held_by_b):
+            monkeypatch.setattr(holder.settings, "sandbox_web_relay_max_bytes", 1000)
+        too_big = await one.post(f"{API}/sandbox/{sbx}/web/echo", content=b"x" * 1001)
+        assert assert_error(too_big, 413, "PAYLOAD_TOO_LARGE")["details"] == {"max_bytes": 1000}
+        padded = await one.get(f"{API}/sandbox/{sbx}/web/", headers={"X-Pad": "p" * 1500})
+        assert "1000 bytes" in assert_error(padded, 502, "UPSTREAM_ERROR")["message"]
+        streamed = await two.post(f"{API}/sandbox/{sbx}/web/echo", content=b"x" * 5000)
+        assert streamed.content == b"X" * 5000
+
+        exposed = held_by_b.exposed(uuid.UUID(sbx))
+        assert exposed is not None
+        await exposed.close()  # the server is gone: the holder says so through the relay
+        gone = assert_error(await one.get(f"{API}/sandbox/{sbx}/web/"), 503, "SERVICE_UNAVAILABLE")
+        assert "not running" in gone["message"]
         assert (await one.delete(f"{API}/sandbox/{sbx}")).status_code == 204  # relayed
+        assert not held_by_b.work_dir(uuid.UUID(sbx)).exists()
     finally:
         await one.aclose()
         await two.aclose()

@@ -227,6 +227,8 @@ class Settings(BaseSettings):
         default_factory=lambda: {plan: dict(v) for plan, v in SANDBOX_PLAN_LIMITS.items()}
     )
     sandbox_web_start_seconds: float = Field(default=15.0, gt=0)
+    # The most a web request or answer relayed to another replica's sandbox may carry.
+    sandbox_web_relay_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     # Memory each process may keep for knowledge vectors (knowledge/vector_cache.py); 0: none.
     knowledge_vector_cache_mb: int = Field(default=512, ge=0)
 

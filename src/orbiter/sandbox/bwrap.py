@@ -34,6 +34,7 @@ from orbiter.sandbox.expose import Exposed, bind_socket, kill_group
 from orbiter.sandbox.limits import DISK_QUOTA, SIGNAL_LIMITS, WALL_CLOCK, Limits
 from orbiter.sandbox.runner import HOME, SCRIPTS, SCRIPTS_DIR, Command, CommandResult
 from orbiter.sandbox.spawn import Spawned, spawn
+from orbiter.sandbox.strays import kill_sessions_binding
 
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 ETC_FILES = (
@@ -181,13 +182,16 @@ class BwrapRunner:
     def sockets_dir(self) -> Path:
         return self.root / ".sockets"
 
+    def server_socket(self, key: str) -> Path:
+        return self.sockets_dir / f"{key}.sock"
+
     async def serve(
         self, key: str, work_dir: Path, command: Command, limits: Limits, *, port: int
     ) -> Exposed:
         """Start `command` (a server on `port` inside the sandbox) in a long-lived sandbox
         and expose it through a Unix socket (expose.py). No wall clock: it runs until closed,
         killed with `kill(key)`, or it exits."""
-        path = self.sockets_dir / f"{key}.sock"
+        path = self.server_socket(key)
         listener = bind_socket(path)
         fd = listener.fileno()
         forwarder = [self.python, f"{SCRIPTS}/expose.py", str(fd), str(port), *command.argv]
@@ -278,6 +282,13 @@ class BwrapRunner:
         return limit
 
     async def kill(self, key: str) -> None:
+        await self._kill_own(key)
+        # Another process on this host may have started some (the API's or a worker's).
+        await asyncio.to_thread(kill_sessions_binding, self.root / key)
+        with contextlib.suppress(FileNotFoundError):
+            self.server_socket(key).unlink()
+
+    async def _kill_own(self, key: str) -> None:
         procs = list(self._running.get(key, ()))
         for proc in procs:
             _kill_tree(proc)
@@ -289,8 +300,9 @@ class BwrapRunner:
         await asyncio.gather(*serving, return_exceptions=True)
 
     async def kill_all(self) -> None:
+        """Kill what this process started (at its shutdown)."""
         for key in list(self._running):
-            await self.kill(key)
+            await self._kill_own(key)
 
 
 def _explain(stderr: str, runner: BwrapRunner) -> str:

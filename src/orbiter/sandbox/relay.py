@@ -1,41 +1,42 @@
-"""Any replica serves any sandbox: a command for a sandbox held by another host is relayed
-to that host through Redis, and its result comes back the same way.
+"""Any replica serves any sandbox: a request for a sandbox held by another host (a command,
+a delete, an HTTP request to its web server) is relayed to that host through Redis, and its
+answer comes back the same way.
 
 Each host pops the requests addressed to it from its own list (`orbiter:sandbox:to:<host>`,
-BLPOP) and runs each as its own task; the caller waits for the reply on a key of its own
-(`orbiter:sandbox:reply:<request id>`, BLPOP with a deadline). A request carries its
-deadline, so one that waited in the list of a host that was down is dropped, not run late.
-Without Redis there is one process and nothing to relay (`relay_for` gives None).
+BLPOP) and answers each in its own task. Every process that makes sandboxes pops (the API's
+and `orbiter worker`), so a host that runs only workers answers too. The caller waits for the
+reply on a key of its own (`orbiter:sandbox:reply:<request id>`, BLPOP with a deadline). A
+request carries its deadline, so one that waited in the list of a host that was down is
+dropped, not run late. An operation's payload and result are JSON objects; an `AppError` the
+holder raised comes back as the same status and message. Without Redis there is one process
+and nothing to relay.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import Any
 
 from redis.asyncio import Redis
 
-from orbiter.core.errors import ServiceUnavailable
-from orbiter.sandbox.limits import Limits
-from orbiter.sandbox.runner import Command, CommandResult
+from orbiter.core.errors import STATUS_CODES, AppError, ServiceUnavailable
 
 logger = logging.getLogger("orbiter.sandbox")
 REQUESTS = "orbiter:sandbox:to:"
 REPLIES = "orbiter:sandbox:reply:"
 POP_SECONDS = 1
-MARGIN_SECONDS = 10.0  # beyond the command's own wall clock: start-up, Redis, the reply
+MARGIN_SECONDS = 10.0  # beyond the operation's own wait: start-up, Redis, the reply
 REPLY_TTL_SECONDS = 60
 
-# (operation, sandbox id, command or None, the caller's limits or None) -> the result, or None
-Handler = Callable[[str, uuid.UUID, Command | None, Limits | None], Awaitable[CommandResult | None]]
+Payload = dict[str, Any]
+# (operation, sandbox id, payload) -> the result, or None
+Handler = Callable[[str, uuid.UUID, Payload], Awaitable[Payload | None]]
 
 
 class RedisRelay:
@@ -50,20 +51,19 @@ class RedisRelay:
         holder: str,
         operation: str,
         sandbox_id: uuid.UUID,
-        command: Command | None,
+        payload: Payload | None = None,
         *,
         wait_seconds: float,
-        limits: Limits | None = None,
-    ) -> CommandResult | None:
-        """Have host `holder` do `operation`; 503 when it does not answer in time."""
+    ) -> Payload | None:
+        """Have host `holder` do `operation`; 503 when it does not answer in time, the
+        holder's own error when it raised one."""
         request_id = uuid.uuid4().hex
         deadline = time.time() + wait_seconds + MARGIN_SECONDS
         request = {
             "id": request_id,
             "operation": operation,
             "sandbox_id": str(sandbox_id),
-            "command": _encode_command(command) if command else None,
-            "limits": asdict(limits) if limits else None,
+            "payload": payload or {},
             "deadline": deadline,
         }
         await self._redis.rpush(REQUESTS + holder, json.dumps(request))
@@ -73,13 +73,13 @@ class RedisRelay:
         if reply is None:
             raise ServiceUnavailable(f"The host holding this sandbox ({holder}) did not answer")
         body: dict[str, Any] = json.loads(reply[1])
-        if body.get("error"):
-            raise ServiceUnavailable(f"The host holding this sandbox failed: {body['error']}")
-        result = body.get("result")
-        return CommandResult(**result) if result else None
+        if error := body.get("error"):
+            raise _error_from(holder, error)
+        result: Payload | None = body.get("result")
+        return result
 
     async def serve(self, handler: Handler, stop: asyncio.Event) -> None:
-        """Run the requests addressed to this host until `stop` is set."""
+        """Answer the requests addressed to this host until `stop` is set."""
         while not stop.is_set():
             try:
                 popped = await self._redis.blpop([REQUESTS + self._host], timeout=POP_SECONDS)
@@ -98,14 +98,17 @@ class RedisRelay:
             return  # its caller has given up
         reply: dict[str, Any] = {}
         try:
-            command = _decode_command(request["command"]) if request["command"] else None
-            limits = Limits(**request["limits"]) if request.get("limits") else None
             sandbox_id = uuid.UUID(request["sandbox_id"])
-            result = await handler(request["operation"], sandbox_id, command, limits)
-            reply["result"] = asdict(result) if result else None
+            reply["result"] = await handler(request["operation"], sandbox_id, request["payload"])
+        except AppError as exc:
+            reply["error"] = {
+                "status": exc.status_code,
+                "message": exc.message,
+                "details": exc.details,
+            }
         except Exception as exc:
             logger.exception("sandbox relay: %s failed", request["operation"])
-            reply["error"] = type(exc).__name__
+            reply["error"] = {"status": 503, "message": type(exc).__name__}
         key = REPLIES + request["id"]
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.rpush(key, json.dumps(reply))
@@ -118,19 +121,10 @@ class RedisRelay:
         await self._redis.aclose()
 
 
-def _encode_command(command: Command) -> dict[str, Any]:
-    return {
-        "argv": command.argv,
-        "cwd": command.cwd,
-        "stdin": base64.b64encode(command.stdin).decode(),
-        "env": command.env,
-    }
-
-
-def _decode_command(data: dict[str, Any]) -> Command:
-    return Command(
-        argv=list(data["argv"]),
-        cwd=str(data["cwd"]),
-        stdin=base64.b64decode(data["stdin"]),
-        env=dict(data["env"]),
-    )
+def _error_from(holder: str, error: dict[str, Any]) -> AppError:
+    kind = STATUS_CODES.get(int(error.get("status", 503)))
+    if kind is None or (kind is ServiceUnavailable and "details" not in error):
+        return ServiceUnavailable(
+            f"The host holding this sandbox ({holder}) failed: {error.get('message')}"
+        )
+    return kind(str(error.get("message")), details=error.get("details"))

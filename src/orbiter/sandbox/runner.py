@@ -74,8 +74,14 @@ class SandboxRunner(Protocol):
         (expose.py); the sandbox keeps no network. `kill(key)` stops it too."""
         ...
 
+    def server_socket(self, key: str) -> Path:
+        """Where `serve(key)` binds its Unix socket: any process on this host reaches the
+        server there while it runs."""
+        ...
+
     async def kill(self, key: str) -> None:
-        """Kill every command running for `key` now."""
+        """Kill every command running for `key` now, whichever process on this host started
+        it."""
         ...
 
     async def kill_all(self) -> None: ...

@@ -6,6 +6,7 @@ them up; the tick runs once per host however many of them share it)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import shutil
@@ -13,7 +14,7 @@ import socket
 import stat
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ from orbiter.sandbox import (
     limits_from,
     sandbox_root,
 )
+from orbiter.sandbox.flock import file_lock
 from orbiter.sandbox.relay import RedisRelay
+from orbiter.sandbox.web_exchange import WebAnswer, WebRequest, exchange
 
 
 @dataclass
@@ -61,6 +64,9 @@ class SandboxHost:
     def work_dir(self, sandbox_id: uuid.UUID) -> Path:
         return self.root / str(sandbox_id)
 
+    def _lock_file(self, sandbox_id: uuid.UUID) -> Path:
+        return self.root / ".locks" / str(sandbox_id)
+
     async def unavailable_reason(self) -> str | None:
         return await self.runner.probe(limits_from(self.settings))
 
@@ -72,9 +78,9 @@ class SandboxHost:
         self, sandbox_id: uuid.UUID, command: Command, limits: Limits | None = None
     ) -> CommandResult:
         """Run `command` in the sandbox (with `limits`, default the free plan's); its
-        commands run one at a time."""
+        commands run one at a time, whichever process on this host runs them."""
         lock = self._locks.setdefault(sandbox_id, asyncio.Lock())
-        async with lock:
+        async with lock, file_lock(self._lock_file(sandbox_id)):
             return await self.runner.run(
                 str(sandbox_id),
                 self.work_dir(sandbox_id),
@@ -116,17 +122,42 @@ class SandboxHost:
         if holder == self.name:
             return await self.run(sandbox_id, command, limits)
         limits = limits or limits_from(self.settings)
+        payload = {"command": encode_command(command), "limits": asdict(limits)}
         result = await self._relay_to(holder).call(
-            holder, "run", sandbox_id, command, wait_seconds=limits.wall_seconds, limits=limits
+            holder, "run", sandbox_id, payload, wait_seconds=limits.wall_seconds
         )
         assert result is not None
-        return result
+        return CommandResult(**result)
 
     async def destroy_on(self, holder: str, sandbox_id: uuid.UUID) -> None:
         if holder == self.name:
             await self.destroy(sandbox_id)
         else:
-            await self._relay_to(holder).call(holder, "destroy", sandbox_id, None, wait_seconds=0)
+            await self._relay_to(holder).call(holder, "destroy", sandbox_id, wait_seconds=0)
+
+    def server_socket(self, sandbox_id: uuid.UUID) -> Path:
+        """Where the sandbox's web server is reached on this host, whichever of its
+        processes started it."""
+        return self.runner.server_socket(str(sandbox_id))
+
+    async def fetch_on(self, holder: str, sandbox_id: uuid.UUID, request: WebRequest) -> WebAnswer:
+        """One whole HTTP exchange with the web server of a sandbox held by host `holder`."""
+        seconds = self.settings.sandbox_command_seconds
+        if holder == self.name:
+            return await self._fetch(sandbox_id, request)
+        answer = await self._relay_to(holder).call(
+            holder, "http", sandbox_id, request.to_payload(), wait_seconds=seconds
+        )
+        assert answer is not None
+        return WebAnswer.from_payload(answer)
+
+    async def _fetch(self, sandbox_id: uuid.UUID, request: WebRequest) -> WebAnswer:
+        return await exchange(
+            self.server_socket(sandbox_id),
+            request,
+            max_bytes=self.settings.sandbox_web_relay_max_bytes,
+            read_seconds=self.settings.sandbox_command_seconds,
+        )
 
     def _relay_to(self, holder: str) -> RedisRelay:
         if self._relay is None:
@@ -137,18 +168,21 @@ class SandboxHost:
         return self._relay
 
     async def _relayed(
-        self,
-        operation: str,
-        sandbox_id: uuid.UUID,
-        command: Command | None,
-        limits: Limits | None,
-    ) -> CommandResult | None:
+        self, operation: str, sandbox_id: uuid.UUID, payload: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """A request another host relayed to this one."""
-        if operation == "run" and command is not None:
-            return await self.run(sandbox_id, command, limits)
+        if operation == "run":
+            await self.require_available()  # sets the runner up in a process that made none yet
+            limits = Limits(**payload["limits"])
+            result = await self.run(sandbox_id, decode_command(payload["command"]), limits)
+            return asdict(result)
+        if operation == "http":
+            answer = await self._fetch(sandbox_id, WebRequest.from_payload(payload))
+            return answer.to_payload()
         if operation == "destroy":
             await self.destroy(sandbox_id)
-        return None
+            return None
+        raise ValueError(f"unknown sandbox operation {operation!r}")
 
     async def destroy(self, sandbox_id: uuid.UUID) -> None:
         """Kill what runs in it and delete its files."""
@@ -156,17 +190,13 @@ class SandboxHost:
         self._locks.pop(sandbox_id, None)
         self._exposed.pop(sandbox_id, None)
         await asyncio.to_thread(remove_tree, self.work_dir(sandbox_id))
+        with contextlib.suppress(FileNotFoundError):
+            self._lock_file(sandbox_id).unlink()
 
-    def start(
-        self,
-        queue: JobQueue,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        *,
-        relay: bool = True,
-    ) -> None:
+    def start(self, queue: JobQueue, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """The reaper's tick, once per tick for this host whatever the number of processes (the
-        first one at once: a restart leaves no orphans); with `relay` (the API), also serve
-        other replicas' requests for this host's sandboxes."""
+        first one at once: a restart leaves no orphans); with Redis, also answer other
+        replicas' requests for this host's sandboxes (relay.py)."""
         from orbiter.sandboxes.reaper import reap_sandboxes  # the reaper imports this module
 
         job = Periodic(
@@ -175,7 +205,7 @@ class SandboxHost:
             partial(reap_sandboxes, self, sessionmaker),
         )
         self._ticker = asyncio.create_task(Ticker(queue, [job]).run(self._stop))
-        if relay and self.settings.redis_url:
+        if self.settings.redis_url:
             self._relay = RedisRelay(self.settings.redis_url, self.name)
             self._relay_task = asyncio.create_task(self._relay.serve(self._relayed, self._stop))
 
@@ -188,6 +218,24 @@ class SandboxHost:
         await self.runner.kill_all()
         if self._relay is not None:
             await self._relay.close()
+
+
+def encode_command(command: Command) -> dict[str, Any]:
+    return {
+        "argv": command.argv,
+        "cwd": command.cwd,
+        "stdin": base64.b64encode(command.stdin).decode(),
+        "env": command.env,
+    }
+
+
+def decode_command(data: dict[str, Any]) -> Command:
+    return Command(
+        argv=list(data["argv"]),
+        cwd=str(data["cwd"]),
+        stdin=base64.b64decode(data["stdin"]),
+        env=dict(data["env"]),
+    )
 
 
 def remove_tree(path: Path) -> None:

@@ -3,10 +3,11 @@
 The server is started with `SandboxHost.serve` (orbiter.sandbox.expose: a Unix socket the
 host binds and passes in, relayed inside to the server's loopback port; the sandbox keeps no
 network) and must listen within `ORBITER_SANDBOX_WEB_START_SECONDS`. It is reached at
-`/api/v1/sandbox/{id}/web/{path}` (router.py): with the caller's credentials and scope, only
-on the replica that holds the sandbox (another replica answers 409 naming the holder: bodies
-are not relayed across replicas), and only while the server runs (503 otherwise; it does not
-outlive a restart of its host).
+`/api/v1/sandbox/{id}/web/{path}` (web_router.py) with the caller's credentials and scope,
+while the server runs (503 otherwise; it does not outlive a restart of its host). Any process
+of the holding host streams the exchange through the server's Unix socket; another replica
+relays it whole through Redis (sandbox/relay.py, web_exchange.py), bodies capped at
+`ORBITER_SANDBOX_WEB_RELAY_MAX_BYTES` each way.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import json
 import uuid
 from pathlib import PurePosixPath
 
-from orbiter.core.errors import Conflict, NotFound, ServiceUnavailable
-from orbiter.sandbox import HOME, CommandResult, Exposed, Limits
+from orbiter.core.errors import NotFound
+from orbiter.sandbox import HOME, CommandResult, Limits
 from orbiter.sandbox.runner import Command
 from orbiter.sandboxes.host import SandboxHost
 from orbiter.sandboxes.templates import TEMPLATES, Template
@@ -66,20 +67,7 @@ def web_url(base_url: str, sandbox_id: uuid.UUID) -> str:
     return f"{base_url}/sandbox/{sandbox_id}/web/"
 
 
-def running_server(host: SandboxHost, template: str, holder: str, sandbox_id: uuid.UUID) -> Exposed:
-    """The sandbox's server on this host: 404 for an interpreter sandbox, 409 when another
-    replica holds it, 503 when its server is not running."""
+def require_web(template: str) -> None:
+    """404 for an interpreter sandbox: only a web template runs a server."""
     if not is_web(template):
         raise NotFound("This sandbox runs no web server (not a web template)")
-    if holder != host.name:
-        raise Conflict(
-            f"This sandbox's server runs on host {holder!r}; its web URL is served by that "
-            "host only (web requests are not relayed between replicas)",
-            details={"host": holder},
-        )
-    exposed = host.exposed(sandbox_id)
-    if exposed is None or not exposed.ready:
-        raise ServiceUnavailable(
-            "The sandbox's server is not running (it exited or its host restarted)"
-        )
-    return exposed

@@ -22,9 +22,10 @@ from orbiter.auth.browser_sessions import CSRF_HEADER
 from orbiter.auth.dependencies import CurrentPrincipal
 from orbiter.core.errors import UpstreamError
 from orbiter.runtime.deps import DbSession
+from orbiter.sandbox.web_exchange import WebRequest, not_running, socket_client, too_large
 from orbiter.sandboxes import service
 from orbiter.sandboxes.host import SandboxHost
-from orbiter.sandboxes.web import running_server
+from orbiter.sandboxes.web import require_web
 
 router = APIRouter()  # tagged `sandbox` by the router that includes it
 
@@ -64,34 +65,69 @@ def _headers(headers: list[tuple[bytes, bytes]], dropped: frozenset[str]) -> lis
 async def proxy_web(
     sandbox_id: uuid.UUID, path: str, request: Request, principal: CurrentPrincipal, db: DbSession
 ) -> Response:
-    """Pass the request to the sandbox's server (a web template) and stream its answer back.
-    404 for a sandbox that is not the caller's or runs no server; 409 when another replica
-    holds it; 503 when its server is not running; 502 when it does not answer."""
+    """Pass the request to the sandbox's server (a web template) and send its answer back.
+    404 for a sandbox that is not the caller's or runs no server; 503 when its server is not
+    running; 502 when it does not answer. On the host that holds the sandbox both bodies are
+    streamed; from another replica the exchange is relayed whole, and a body over
+    `ORBITER_SANDBOX_WEB_RELAY_MAX_BYTES` is 413 (the request's) or 502 (the answer's)."""
     sandbox = await service.get_sandbox(db, user_id=principal.user_id, sandbox_id=sandbox_id)
+    require_web(sandbox.template)
     host: SandboxHost = request.app.state.sandboxes
-    exposed = running_server(host, sandbox.template, sandbox.host, sandbox_id)
-    timeout = httpx.Timeout(host.settings.sandbox_command_seconds, connect=10.0)
-    client = exposed.http_client(timeout=timeout)
     target = "/" + path + (f"?{request.url.query}" if request.url.query else "")
+    headers = _headers(request.headers.raw, NOT_FORWARDED)
+    if sandbox.host == host.name:
+        return await _stream(host, sandbox_id, request, target, headers)
+    body = await _read_capped(request, host.settings.sandbox_web_relay_max_bytes)
+    answer = await host.fetch_on(
+        sandbox.host, sandbox_id, WebRequest(request.method, target, headers, body)
+    )
+    return Response(answer.body, status_code=answer.status, headers=_returned(answer.headers))
+
+
+async def _stream(
+    host: SandboxHost,
+    sandbox_id: uuid.UUID,
+    request: Request,
+    target: str,
+    headers: list[tuple[str, str]],
+) -> Response:
+    client = socket_client(host.server_socket(sandbox_id), host.settings.sandbox_command_seconds)
     upstream = client.build_request(
         request.method,
         target,
-        headers=_headers(request.headers.raw, NOT_FORWARDED),
+        headers=headers,
         content=request.stream() if request.method not in ("GET", "HEAD") else None,
     )
     try:
         answer = await client.send(upstream, stream=True)
+    except httpx.ConnectError as exc:
+        await client.aclose()
+        raise not_running() from exc
     except httpx.HTTPError as exc:
         await client.aclose()
         raise UpstreamError(f"The sandbox's server did not answer: {type(exc).__name__}") from exc
-    headers = _headers(answer.headers.raw, NOT_RETURNED)
-    headers += [("content-security-policy", SANDBOXED_PAGE)]
     return StreamingResponse(
         _body(answer),
         status_code=answer.status_code,
-        headers=dict(_merge(headers)),
+        headers=_returned(answer.headers.multi_items()),
         background=BackgroundTask(_close, answer, client),
     )
+
+
+def _returned(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """The server's headers as passed back: without its cookies and hop-by-hop headers, and
+    with the page sandboxed."""
+    kept = _headers([(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers], NOT_RETURNED)
+    return _merge([*kept, ("content-security-policy", SANDBOXED_PAGE)])
+
+
+async def _read_capped(request: Request, max_bytes: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_large("request", max_bytes)
+    return bytes(body)
 
 
 async def _body(answer: httpx.Response) -> AsyncIterator[bytes]:
