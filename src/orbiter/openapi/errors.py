@@ -92,6 +92,12 @@ OPERATION_ERRORS: dict[str, frozenset[int]] = {
     # 404: a `workspace_id` the caller cannot read; 409: at the most live sandboxes
     "sandbox-create": errors(404, 409),
     "sandbox-run-terminal": errors(404),  # 404: an `sbxId` that is not one of the caller's
+    # A web sandbox's server: 502 when it does not answer (or, relayed from another replica,
+    # its answer is over the cap), 413 for a request body over the cap when relayed.
+    **{
+        f"sandbox-proxy-web-{method}": errors(413, 502)
+        for method in ("get", "head", "post", "put", "patch", "delete", "options")
+    },
     # 400: a bad path or tree; 404: no such file; 409: a stale base or an existing path.
     "files-read-tree": errors(404),
     "files-read-content": errors(400, 404, 413),
