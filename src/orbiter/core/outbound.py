@@ -30,8 +30,8 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpcore2
@@ -39,6 +39,8 @@ import httpx2
 
 from orbiter.core.errors import UpstreamError, ValidationFailed
 from orbiter.core.settings import Settings
+
+_Stream = TypeVar("_Stream")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -185,6 +187,35 @@ async def check_url(url: str, settings: Settings, *, field: str = "base_url") ->
         return
 
 
+async def connect_checked(
+    host: str,
+    port: int,
+    settings: Settings,
+    timeout: float | None,  # noqa: ASYNC109 - httpcore's, passed on
+    connect: Callable[[str], Awaitable[_Stream]],
+    errors: tuple[type[Exception], type[Exception]],
+) -> _Stream:
+    """Resolve and check `host`, then `connect` to each checked address until one answers;
+    `errors` are the HTTP core's (ConnectError, ConnectTimeout), so this serves any copy of
+    httpcore (httpx2's here, httpx's in infrastructure/providers/http.py)."""
+    connect_error, connect_timeout = errors
+    try:
+        addresses = await asyncio.wait_for(check_address(host, port, settings), timeout=timeout)
+    except TimeoutError as exc:
+        raise connect_timeout(f"Resolving {host} timed out") from exc
+    except OutboundRefused:
+        raise
+    except UpstreamError as exc:
+        raise connect_error(exc.message) from exc
+    failure: Exception = connect_error(f"Could not connect to {host}")
+    for address in addresses:
+        try:
+            return await connect(address)
+        except (connect_error, connect_timeout) as exc:
+            failure = exc
+    raise failure
+
+
 class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
     """Resolves, checks, then connects to the checked address (see the module docstring)."""
 
@@ -200,30 +231,17 @@ class GuardedNetworkBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        try:
-            addresses = await asyncio.wait_for(
-                check_address(host, port, self._settings), timeout=timeout
+        def connect(address: str) -> Awaitable[httpcore2.AsyncNetworkStream]:
+            return self._inner.connect_tcp(
+                address,
+                port,
+                timeout=timeout,
+                local_address=local_address,
+                socket_options=socket_options,
             )
-        except TimeoutError as exc:
-            raise httpcore2.ConnectTimeout(f"Resolving {host} timed out") from exc
-        except OutboundRefused:
-            raise
-        except UpstreamError as exc:
-            raise httpcore2.ConnectError(exc.message) from exc
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
-                last_error = exc
-        assert last_error is not None
-        raise last_error
+
+        errors = (httpcore2.ConnectError, httpcore2.ConnectTimeout)
+        return await connect_checked(host, port, self._settings, timeout, connect, errors)
 
     async def connect_unix_socket(
         self,

@@ -7,15 +7,13 @@ address; redirects and environment proxies are left to the client (the callers t
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import httpcore
 import httpx
 
-from orbiter.core.errors import UpstreamError
-from orbiter.core.outbound import OutboundRefused, check_address
+from orbiter.core.outbound import OutboundRefused, connect_checked
 from orbiter.core.settings import Settings
 
 
@@ -32,25 +30,11 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await asyncio.wait_for(
-                check_address(host, port, self._settings), timeout=timeout
-            )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"Resolving {host} timed out") from exc
-        except OutboundRefused:
-            raise
-        except UpstreamError as exc:
-            raise httpcore.ConnectError(exc.message) from exc
-        failure: Exception = httpcore.ConnectError(f"Could not connect to {host}")
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        raise failure
+        def connect(address: str) -> Awaitable[httpcore.AsyncNetworkStream]:
+            return self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+
+        errors = (httpcore.ConnectError, httpcore.ConnectTimeout)
+        return await connect_checked(host, port, self._settings, timeout, connect, errors)
 
     async def connect_unix_socket(
         self,
