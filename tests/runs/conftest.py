@@ -13,12 +13,16 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 
 from orbiter.runs import engine
+from orbiter.runs.executors import load_executors
 from tests.helpers import SignedIn
 from tests.runs.scripted import KIND, scripted
 
 
 @pytest.fixture(autouse=True)
 def scripted_executor() -> Iterator[None]:
+    # The shipped executors first: importing them later (a worker starting) would replace
+    # the scripted one.
+    load_executors()
     before = engine.executor_for(KIND)
     engine.register_executor(KIND, scripted)
     yield

@@ -57,6 +57,12 @@ async def test_drift_analysis_says_whether_the_llm_enriched_it(
         {"path": "a.txt", "reason": "changed on both sides; does not merge cleanly"}
     ]
     assert facts["risk_level"] == plain["risk_level"]
+    costs = await browser.get(f"{API}/monitoring/costs", params={"group_by": "model"})
+    assert [  # the call counts in the project's costs (the provider has no prices)
+        (b["key"], b["tokens_in"], b["tokens_out"], b["cost"], b["spans"])
+        for b in costs.json()["buckets"]
+    ] == [("echo", by["prompt_tokens"], by["completion_tokens"], None, 1)]
+    assert by["prompt_tokens"] > 0
 
     await create_fake_provider(browser, fake_llm, name="down", models=["error"], is_default=True)
     failed = await analyze(browser, scene.workspace_id)

@@ -24,7 +24,7 @@ from orbiter.models import Conversation, Role, Snapshot, Workspace
 from orbiter.providers.opening import no_provider
 from orbiter.runtime.resources import Resources
 from orbiter.storage import BlobStore
-from orbiter.sync.assist import Assistant, configured_provider, unified_diff
+from orbiter.sync.assist import Asker, Assistant, configured_provider, unified_diff
 from orbiter.sync.merge import identity, text_of
 from orbiter.sync.previews import blob_bytes
 
@@ -152,7 +152,8 @@ async def snapshot_workspace(
     workspace, current = await _workspace(db, conversation)
     assistant = None
     if body.generate_summary:
-        assistant = await configured_provider(db, resources, user_id=user_id)
+        asker = Asker(db, user_id, conversation.project_id, "snapshot")
+        assistant = await configured_provider(resources, asker)
         if assistant is None:
             raise no_provider()
     last = await _last_snapshot(db, workspace.id)

@@ -37,7 +37,15 @@ from orbiter.models.project_knowledge import (
     NextStep,
     ProjectBrief,
 )
-from orbiter.models.runs import RUN_KINDS, RUN_STATUSES, SPAN_TYPES, Run, Span, UsageRollup
+from orbiter.models.runs import (
+    RUN_KINDS,
+    RUN_STATUSES,
+    SPAN_TYPES,
+    LlmCall,
+    Run,
+    Span,
+    UsageRollup,
+)
 from orbiter.models.sandboxes import Sandbox
 from orbiter.models.settings import UserSettings
 from orbiter.models.store import (
@@ -99,6 +107,7 @@ __all__ = [
     "InfraResource",
     "KnowledgeBase",
     "KnowledgeChunk",
+    "LlmCall",
     "LlmProvider",
     "Message",
     "NextStep",

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from orbiter.models.base import Base, IdMixin, TimestampMixin, one_of
+from orbiter.models.base import Base, CreatedAtMixin, IdMixin, TimestampMixin, one_of
 
 RUN_KINDS = ("agent", "workflow", "task", "action_item", "tool")
 RUN_STATUSES = (
@@ -143,3 +143,25 @@ class UsageRollup(Base):
     tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
     cost: Mapped[float] = mapped_column(Float, default=0.0)
     spans: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LlmCall(IdMixin, CreatedAtMixin, Base):
+    """One LLM call made outside runs and conversation replies for a project: the optional
+    help of sync (`combined`), drift analysis, a conversation's snapshot summary, and the
+    project knowledge routes (next steps, decisions, atlas diagrams). Added to
+    `usage_rollups` (kind `assist`) as it is made, so /monitoring/costs and the alerts' `cost`
+    count it; read one by one for the partial hours at the edges (ix_llm_calls_project)."""
+
+    __tablename__ = "llm_calls"
+    __table_args__ = (Index("ix_llm_calls_project", "project_id", "created_at"),)
+
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    purpose: Mapped[str] = mapped_column(String(32))
+    provider_type: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(200))
+    tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[float | None] = mapped_column(Float, default=None)

@@ -7,8 +7,11 @@ reads a few rows per hour whatever the number of spans. The partial hours at the
 `ix_spans_usage` (project_id, started_at) WHERE tokens were used (covering model, provider,
 tokens and cost on PostgreSQL): the answer is exact to the microsecond, and reads at most two
 hours of spans. Conversation replies outside runs count as calls of kind "chat": in the rollup
-as they end (conversations/usage.py), and at the edges from the messages (ix_messages_usage);
-grouped by agent or workflow they are left out, like any call of another kind of run."""
+as they end (conversations/usage.py), and at the edges from the messages (ix_messages_usage).
+The other LLM calls made for a project (sync and drift help, snapshot summaries, project
+knowledge; runs/llm_calls.py) count as kind "assist": in the rollup as they are made, at the
+edges from `llm_calls`. Grouped by agent or workflow, both are left out, like any call of
+another kind of run."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from orbiter.core.db import read_only
 from orbiter.core.errors import ValidationFailed
 from orbiter.core.time import as_utc
 from orbiter.models import Conversation, Message
-from orbiter.models.runs import NO_TARGET, Run, Span, UsageRollup
+from orbiter.models.runs import NO_TARGET, LlmCall, Run, Span, UsageRollup
 from orbiter.monitoring.schemas import CostBucket, CostReport, CostTotals, GroupBy
 from orbiter.tenancy.access import member_project_ids
 
@@ -105,6 +108,26 @@ def _reply_totals(
     return stmt
 
 
+def _call_totals(
+    group_by: GroupBy,
+    dialect: str,
+    projects: Projects,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[Any]:
+    """The other LLM calls made for projects: the same columns as `_span_totals`."""
+    c = LlmCall
+    key = _key(group_by, dialect, c.created_at, c.provider_type, c.model, None)
+    stmt = _grouped(key, c.cost.is_(None), c.tokens_in, c.tokens_out, c.cost, func.count()).where(
+        c.project_id.in_(projects)
+    )
+    if since is not None:
+        stmt = stmt.where(c.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(c.created_at < until)
+    return stmt
+
+
 def _edge_totals(
     group_by: GroupBy,
     dialect: str,
@@ -117,7 +140,11 @@ def _edge_totals(
     spans = _span_totals(group_by, dialect, projects, since, until)
     if group_by in ("agent", "workflow"):
         return [spans]
-    return [spans, _reply_totals(group_by, dialect, projects, since, until)]
+    return [
+        spans,
+        _reply_totals(group_by, dialect, projects, since, until),
+        _call_totals(group_by, dialect, projects, since, until),
+    ]
 
 
 def _rollup_totals(

@@ -1,6 +1,7 @@
 """The statements that (re)build `usage_rollups` from the spans (migration 0011's backfill,
 and bench/monitoring.py's after it bulk-inserts spans straight into the table) and from the
-conversation replies outside runs (migration 0012's, kind "chat")."""
+conversation replies outside runs (migration 0012's, kind "chat") and from the other LLM calls
+made for projects (kind "assist", runs/llm_calls.py)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,21 @@ CHAT_BACKFILL = Template(
     "WHERE m.run_id IS NULL AND ((m.prompt_tokens > 0) OR (m.completion_tokens > 0)) "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 )
+
+
+ASSIST_BACKFILL = Template(
+    "INSERT INTO usage_rollups (project_id, hour, kind, target_id, provider, model, priced, "
+    "tokens_in, tokens_out, cost, spans) "
+    "SELECT c.project_id, $hour, 'assist', $no_target, c.provider_type, c.model, "
+    "c.cost IS NOT NULL, SUM(c.tokens_in), SUM(c.tokens_out), COALESCE(SUM(c.cost), 0), "
+    "COUNT(*) FROM llm_calls c GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+
+
+def assist_backfill_sql(dialect: str) -> str:
+    """INSERT the totals of the LLM calls recorded in `llm_calls` (kind "assist"; none yet)."""
+    hour = HOUR[dialect].replace("s.started_at", "c.created_at")
+    return ASSIST_BACKFILL.substitute(hour=hour, no_target=NO_TARGET[dialect])
 
 
 def chat_backfill_sql(dialect: str) -> str:

@@ -175,7 +175,14 @@ async def extract_decisions(
         return ExtractedDecisions(decisions=[], extracted_count=0)
     prompt = "Conversations:\n" + _transcript(messages)
     answer = await ask_json(
-        db, resources, user_id=user_id, system=SYSTEM, prompt=prompt, key="decisions"
+        db,
+        resources,
+        user_id=user_id,
+        project_id=project_id,
+        purpose="decisions",
+        system=SYSTEM,
+        prompt=prompt,
+        key="decisions",
     )
     stored = [
         await _store(db, project_id, key, item)

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orbiter.core.errors import UpstreamError
-from orbiter.llm.base import ChatMessage, ChatOptions, Finish, TextDelta
+from orbiter.llm.base import ChatMessage, ChatOptions, Finish, TextDelta, Usage
 from orbiter.providers.opening import open_provider
+from orbiter.runs.llm_calls import record_llm_call
 from orbiter.runtime.resources import Resources
 
 MAX_REPLY_TOKENS = 2000
@@ -23,23 +24,38 @@ async def ask_json(
     resources: Resources,
     *,
     user_id: uuid.UUID,
+    project_id: uuid.UUID,
+    purpose: str,
     system: str,
     prompt: str,
     key: str,
 ) -> list[Any]:
     """The list under `key` in the JSON object the caller's default provider answers to
-    `system` + `prompt`. No provider: 503 saying how to add one; a provider failure, or a reply
-    that is not such an object: 502."""
+    `system` + `prompt` (the call counted in the project's costs as `purpose`). No provider:
+    503 saying how to add one; a provider failure, or a reply that is not such an object: 502."""
     messages = [ChatMessage("system", system), ChatMessage("user", prompt)]
     options = ChatOptions(temperature=0.2, max_tokens=MAX_REPLY_TOKENS)
     parts: list[str] = []
+    usage: Usage | None = None
     async with await open_provider(db, resources, user_id=user_id) as opened:
         stream = opened.provider.stream_chat(messages, model=opened.model, options=options)
         async for event in stream:
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+            elif isinstance(event, Usage):
+                usage = event
             elif isinstance(event, Finish) and (event.truncated or event.reason == "length"):
                 raise UpstreamError("The model's reply was cut off before it was complete")
+        if usage is not None:
+            await record_llm_call(
+                db,
+                project_id=project_id,
+                user_id=user_id,
+                purpose=purpose,
+                provider=opened.row,
+                model=opened.model,
+                usage=usage,
+            )
     return parse_list("".join(parts), key)
 
 

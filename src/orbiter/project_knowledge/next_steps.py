@@ -119,7 +119,14 @@ async def generate_steps(
     context |= await _context(db, project_id)
     prompt = "Project context (JSON):\n" + json.dumps(context, indent=1, default=str)
     answer = await ask_json(
-        db, resources, user_id=user_id, system=SYSTEM, prompt=prompt, key="next_steps"
+        db,
+        resources,
+        user_id=user_id,
+        project_id=project_id,
+        purpose="next_steps",
+        system=SYSTEM,
+        prompt=prompt,
+        key="next_steps",
     )
     rows = [
         NextStep(project_id=project_id, created_by=user_id, **step) for step in _steps_from(answer)

@@ -4,7 +4,8 @@
 These calls are optional help: `configured_provider` is None when the caller has no provider
 (the routes then answer without the LLM), and a failing call raises `AppError` for the caller
 to turn into a note. `LlmUse` is what the response says about the calls made (provider, model,
-tokens, cost priced like a chat reply's).
+tokens, cost priced like a chat reply's); each call is also recorded for the project's costs
+(runs/llm_calls.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from orbiter.llm.base import ChatMessage, ChatOptions, Finish, TextDelta, Usage
 from orbiter.models import LlmProvider
 from orbiter.providers.opening import OpenedProvider, adapter_for, choose_provider, default_model
 from orbiter.runs import prices
+from orbiter.runs.llm_calls import record_llm_call
 from orbiter.runtime.resources import Resources
 
 MAX_DIFF_CHARS = 8000
@@ -51,6 +53,16 @@ class LlmUse(BaseModel):
             self.cost = (self.cost or 0.0) + spent
 
 
+@dataclass(frozen=True)
+class Asker:
+    """Who asks, for what: whose costs a call counts in."""
+
+    db: AsyncSession
+    user_id: uuid.UUID
+    project_id: uuid.UUID
+    purpose: str  # sync, drift, snapshot
+
+
 @dataclass
 class Assistant:
     """The caller's provider, ready for one-shot questions; usage adds up in `use`."""
@@ -58,6 +70,7 @@ class Assistant:
     resources: Resources
     row: LlmProvider
     use: LlmUse
+    asker: Asker
 
     async def ask(self, system: str, prompt: str, *, max_tokens: int) -> str:
         """The model's whole reply; UpstreamError when the call fails or the reply is cut."""
@@ -81,21 +94,33 @@ class Assistant:
                         raise UpstreamError("The model's reply was cut off before it was complete")
         finally:
             self.use.add(self.row, usage)
+            if usage is not None:
+                await self._record(usage)
         return "".join(parts)
 
+    async def _record(self, usage: Usage) -> None:
+        asker = self.asker
+        await record_llm_call(
+            asker.db,
+            project_id=asker.project_id,
+            user_id=asker.user_id,
+            purpose=asker.purpose,
+            provider=self.row,
+            model=self.use.model,
+            usage=usage,
+        )
 
-async def configured_provider(
-    db: AsyncSession, resources: Resources, *, user_id: uuid.UUID
-) -> Assistant | None:
+
+async def configured_provider(resources: Resources, asker: Asker) -> Assistant | None:
     """The caller's default provider (else their oldest) with its default model; None when
     they have none."""
     try:
-        row = await choose_provider(db, user_id=user_id)
+        row = await choose_provider(asker.db, user_id=asker.user_id)
     except ServiceUnavailable:
         return None
     model = default_model(row)
     use = LlmUse(provider_id=row.id, provider=row.name, provider_type=row.type, model=model)
-    return Assistant(resources, row, use)
+    return Assistant(resources, row, use, asker)
 
 
 def unified_diff(before: str, after: str, *, old: str, new: str) -> str:

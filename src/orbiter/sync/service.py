@@ -25,7 +25,7 @@ from orbiter.files.workspaces import lock_workspace
 from orbiter.models import Role, Snapshot, SyncPreview, Workspace
 from orbiter.runtime.resources import Resources
 from orbiter.storage import BlobStore
-from orbiter.sync.assist import configured_provider
+from orbiter.sync.assist import Asker, configured_provider
 from orbiter.sync.base import merge_base
 from orbiter.sync.combine import propose_combined
 from orbiter.sync.drift_llm import enrich
@@ -109,7 +109,8 @@ async def prepare(
     plan = await _plan(db, store, workspace, main)
     assistant = None
     if plan.text_conflicts:
-        assistant = await configured_provider(db, resources, user_id=user_id)
+        asker = Asker(db, user_id, workspace.project_id, "sync")
+        assistant = await configured_provider(resources, asker)
     proposals = await propose_combined(assistant, store, plan)
     for hash_ in sorted(plan.contents):
         await store_blob(db, store, user_id=user_id, data=plan.contents[hash_])
@@ -448,5 +449,6 @@ async def analyze(
         llm_enriched=False,
     )
     if from_main or here:
-        await enrich(await configured_provider(db, resources, user_id=user_id), analysis, plan)
+        asker = Asker(db, user_id, workspace.project_id, "drift")
+        await enrich(await configured_provider(resources, asker), analysis, plan)
     return analysis
