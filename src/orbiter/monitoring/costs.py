@@ -59,6 +59,17 @@ def _grouped(
     ).group_by(key, unpriced)
 
 
+def _window(
+    stmt: Select[Any], at: Any, since: datetime | None, until: datetime | None
+) -> Select[Any]:
+    """Only the calls whose time `at` is in [since, until)."""
+    if since is not None:
+        stmt = stmt.where(at >= since)
+    if until is not None:
+        stmt = stmt.where(at < until)
+    return stmt
+
+
 def _span_totals(
     group_by: GroupBy,
     dialect: str,
@@ -72,10 +83,7 @@ def _span_totals(
         Span.project_id.in_(projects),
         or_(Span.tokens_in > 0, Span.tokens_out > 0),
     )
-    if since is not None:
-        stmt = stmt.where(Span.started_at >= since)
-    if until is not None:
-        stmt = stmt.where(Span.started_at < until)
+    stmt = _window(stmt, Span.started_at, since, until)
     if group_by in ("agent", "workflow"):
         stmt = stmt.join(Run, and_(Run.id == Span.run_id, Run.kind == group_by))
     return stmt
@@ -101,10 +109,7 @@ def _reply_totals(
             Conversation.project_id.in_(projects),
         )
     )
-    if since is not None:
-        stmt = stmt.where(m.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(m.created_at < until)
+    stmt = _window(stmt, m.created_at, since, until)
     return stmt
 
 
@@ -121,10 +126,7 @@ def _call_totals(
     stmt = _grouped(key, c.cost.is_(None), c.tokens_in, c.tokens_out, c.cost, func.count()).where(
         c.project_id.in_(projects)
     )
-    if since is not None:
-        stmt = stmt.where(c.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(c.created_at < until)
+    stmt = _window(stmt, c.created_at, since, until)
     return stmt
 
 
