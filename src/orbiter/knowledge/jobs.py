@@ -6,7 +6,10 @@ and splits it (in a thread), then writes the chunks batch by batch (each batch e
 when the uploader has an embedding model), a transaction a batch committing `chunks_done` so
 progress shows: the first batch's also stores the text (replacing the chunks of an earlier
 attempt), the last's makes the document `ready`; a document of one batch (up to 500 chunks
-without embeddings) takes two transactions in all, the claim and that one. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
+without embeddings) takes two transactions in all, the claim and that one. Each transaction
+is one call of `core.db.run_write` (on SQLite a single trip to a worker thread); the claim
+also says whether the uploader has an embedding model, so a job without one opens no other
+session. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
 corrupt PDF, not UTF-8, no text), the provider's error, the original missing; anything
 unexpected is logged and reported generically. Every write after the claim names the
 attempt, so a worker that lost its document to the recovery tick changes nothing.
