@@ -34,31 +34,20 @@ from orbiter.search.queries import WORD
 
 _IDS = bindparam("kb_ids", expanding=True, type_=Uuid())
 
-POSTGRES = text(
-    """
-SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score
+_POSTGRES = """
+SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score{nodes}
 FROM knowledge_chunks c
 JOIN documents d ON d.id = c.document_id AND d.status = 'ready',
      (SELECT replace(plainto_tsquery('english'::regconfig, :q)::text, '&', '|')::tsquery
       AS query) q
-WHERE c.tsv @@ q.query AND c.knowledge_base_id IN :kb_ids
+WHERE c.{column} @@ q.query AND c.knowledge_base_id IN :kb_ids
 ORDER BY score DESC, c.id
 LIMIT :n
 """
-).bindparams(_IDS)
-
+POSTGRES = text(_POSTGRES.format(nodes="", column="tsv")).bindparams(_IDS)
 # The same ranking, of the chunks that repeat a query lexeme only; `nodes` bounds the lexemes.
 POSTGRES_REPEATED = text(
-    """
-SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score, numnode(q.query) AS nodes
-FROM knowledge_chunks c
-JOIN documents d ON d.id = c.document_id AND d.status = 'ready',
-     (SELECT replace(plainto_tsquery('english'::regconfig, :q)::text, '&', '|')::tsquery
-      AS query) q
-WHERE c.tsv_repeated @@ q.query AND c.knowledge_base_id IN :kb_ids
-ORDER BY score DESC, c.id
-LIMIT :n
-"""
+    _POSTGRES.format(nodes=", numnode(q.query) AS nodes", column="tsv_repeated")
 ).bindparams(_IDS)
 D_WEIGHT = 0.1  # ts_rank_cd's default weight of a position labelled D (all of `tsv`'s)
 MARGIN = 1e-4  # scores are float4 sums: a tie with the bound is never taken as above it
