@@ -159,3 +159,35 @@ async def test_new_chunk_settings_index_every_document_again(browser: AsyncClien
     assert again["status"] == "ready" and again["chunks_total"] > document["chunks_total"]
     refused = await browser.put(f"{API}/knowledge-bases/{kb['id']}", json={"chunk_overlap": 40})
     assert_error(refused, 422, "VALIDATION_ERROR")
+
+
+async def test_a_common_word_ranks_the_chunks_that_repeat_it_most_first(
+    browser: AsyncClient,
+) -> None:
+    """70 chunks of 20 words, each naming "kiwi": 60 of them twice or more (enough for
+    PostgreSQL to rank those alone first), 10 once. The most repeats come first; equal ones in
+    the document's order."""
+    filler = [
+        "stone",
+        "river",
+        "cloud",
+        "maple",
+        "harbor",
+        "violet",
+        "copper",
+        "meadow",
+        "lantern",
+        "pebble",
+    ]
+    repeats = {10: 5, 40: 4, 25: 3} | {n: 1 for n in range(60, 70)}
+    paragraphs = []
+    for n in range(70):
+        count = repeats.get(n, 2)
+        words = ["kiwi"] * count + [filler[(n + i) % len(filler)] for i in range(20 - count)]
+        paragraphs.append(" ".join(words).capitalize() + ".")
+    kb = await make_kb(browser, chunk_size=32, chunk_overlap=0)
+    document = await indexed(browser, kb["id"], "kiwis.txt", "\n\n".join(paragraphs).encode())
+    assert document["chunks_total"] == 70
+    found = await query(browser, kb["id"], "kiwi", top_k=5)
+    assert found["method"] == "text"
+    assert [hit["position"] for hit in found["results"]] == [10, 40, 25, 0, 1]

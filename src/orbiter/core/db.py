@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Delete, event, make_url
+from sqlalchemy import Connection, Delete, Engine, event, make_url
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -83,6 +86,48 @@ def _sqlite_begin_before_savepoint(connection: Connection, _: str) -> None:
     """
     if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+T = TypeVar("T")
+_SQLITE_TWINS: weakref.WeakKeyDictionary[AsyncEngine, Engine] = weakref.WeakKeyDictionary()
+
+
+async def run_write(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
+    """`work` (synchronous Core statements) in one transaction, committed when it returns.
+
+    On SQLite it runs whole in a worker thread on a synchronous connection to the same file
+    (the same pragmas): through the async driver each statement is three or four thread hops
+    (cursor, execute, fetch, close), each waiting for a turn of a busy event loop, and every
+    one of them while holding SQLite's only write lock. Elsewhere it runs on the async engine.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            return await connection.run_sync(work)
+    return await asyncio.to_thread(_run_in_transaction, _sqlite_twin(engine), work)
+
+
+def _run_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as connection:
+        return work(connection)
+
+
+def _sqlite_twin(engine: AsyncEngine) -> Engine:
+    twin = _SQLITE_TWINS.get(engine)
+    if twin is None:
+        twin = create_sync_engine(
+            engine.url.set(drivername="sqlite"),
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        event.listen(twin, "connect", _sqlite_pragmas)
+        _SQLITE_TWINS[engine] = twin
+    return twin
+
+
+def dispose_sqlite_twin(engine: AsyncEngine) -> None:
+    """Close the synchronous connections `run_write` opened for `engine` (if any)."""
+    twin = _SQLITE_TWINS.pop(engine, None)
+    if twin is not None:
+        twin.dispose()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,7 +6,10 @@ and splits it (in a thread), then writes the chunks batch by batch (each batch e
 when the uploader has an embedding model), a transaction a batch committing `chunks_done` so
 progress shows: the first batch's also stores the text (replacing the chunks of an earlier
 attempt), the last's makes the document `ready`; a document of one batch (up to 500 chunks
-without embeddings) takes two transactions in all, the claim and that one. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
+without embeddings) takes two transactions in all, the claim and that one. Each transaction
+is one call of `core.db.run_write` (on SQLite a single trip to a worker thread); the claim
+also says whether the uploader has an embedding model, so a job without one opens no other
+session. It ends `ready`, or `failed` with the reason: an extraction problem (encrypted or
 corrupt PDF, not UTF-8, no text), the provider's error, the original missing; anything
 unexpected is logged and reported generically. Every write after the claim names the
 attempt, so a worker that lost its document to the recovery tick changes nothing.
@@ -23,16 +26,15 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from orbiter.core.db import transaction
+from orbiter.core.db import run_write, transaction
 from orbiter.core.errors import AppError
 from orbiter.core.time import utcnow
 from orbiter.knowledge import reembed
@@ -40,7 +42,7 @@ from orbiter.knowledge.chunking import split
 from orbiter.knowledge.embeddings import Embedder, embedder_for, to_bytes
 from orbiter.knowledge.extract import ExtractionFailed, extract_text
 from orbiter.knowledge.originals import read_original
-from orbiter.models import Document, KnowledgeBase, KnowledgeChunk
+from orbiter.models import Document, KnowledgeBase, KnowledgeChunk, LlmProvider
 from orbiter.providers.embedding import EMBEDDING_CHANGED_JOB
 from orbiter.queue import Job
 from orbiter.runtime.resources import Resources
@@ -53,6 +55,7 @@ MAX_ATTEMPTS = 3
 RECOVER_EVERY_SECONDS = 10.0
 RESEND_AFTER_SECONDS = 30.0
 BATCH = 500
+T = TypeVar("T")
 LOST = "Indexing stopped {n} times (its worker was lost); upload the file again to retry"
 
 
@@ -69,18 +72,17 @@ _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
 )
 
 
-@asynccontextmanager
-async def _writing(resources: Resources) -> AsyncIterator[None]:
-    """On SQLite, the indexing jobs of this process write one at a time. SQLite takes one
+async def _write(resources: Resources, work: Callable[[Connection], T]) -> T:
+    """One write transaction of `work` (`run_write`: on SQLite in one worker-thread hop). On
+    SQLite the indexing jobs of this process also write one at a time: SQLite takes one
     writer at a time and makes the others sleep and try again (sleeps growing to 100 ms), so
     many jobs writing at once left the database idle while they slept; here they queue and
     each starts as soon as the one before commits."""
     if resources.engine.dialect.name != "sqlite":
-        yield
-        return
+        return await run_write(resources.engine, work)
     gate = _GATES.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with gate:
-        yield
+        return await run_write(resources.engine, work)
 
 
 def index_job(document_id: uuid.UUID) -> Job:
@@ -97,9 +99,18 @@ class Claimed:
     knowledge_base_id: uuid.UUID
     chunk_size: int
     chunk_overlap: int
+    embeds: bool  # the uploader had a provider with an embedding model when it was claimed
 
 
 async def handle_index(resources: Resources, payload: dict[str, Any]) -> None:
+    import os
+
+    if os.environ.get("KSPEED_NOJOB"):
+        return
+    import os
+
+    if os.environ.get("KSPEED_NOJOB"):
+        return
     await index_document(resources, uuid.UUID(str(payload["document_id"])))
 
 
@@ -121,39 +132,51 @@ async def index_document(resources: Resources, document_id: uuid.UUID) -> None:
 
 
 async def _claim(resources: Resources, document_id: uuid.UUID) -> Claimed | None:
-    async with _writing(resources), transaction(resources.sessionmaker) as db:
-        claimed = await db.execute(
-            update(Document)
-            .where(Document.id == document_id, Document.status == "pending")
-            .values(
-                status="processing",
-                attempts=Document.attempts + 1,
-                processing_started_at=utcnow(),
-                error=None,
-                chunks_total=0,
-                chunks_done=0,
-            )
-            .returning(
-                Document.attempts,
-                Document.file_type,
-                Document.content_hash,
-                Document.created_by,
-                Document.knowledge_base_id,
-            )
-            .execution_options(synchronize_session=False)
+    return await _write(resources, partial(_claim_in, document_id))
+
+
+def _claim_in(document_id: uuid.UUID, db: Connection) -> Claimed | None:
+    row = db.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.status == "pending")
+        .values(
+            status="processing",
+            attempts=Document.attempts + 1,
+            processing_started_at=utcnow(),
+            error=None,
+            chunks_total=0,
+            chunks_done=0,
         )
-        row = claimed.one_or_none()
-        if row is None:
-            return None
-        attempt, file_type, content_hash, created_by, kb_id = row
-        size, overlap = (
-            await db.execute(
-                select(KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap).where(
-                    KnowledgeBase.id == kb_id
-                )
-            )
-        ).one()
-    return Claimed(document_id, attempt, file_type, content_hash, created_by, kb_id, size, overlap)
+        .returning(
+            Document.attempts,
+            Document.file_type,
+            Document.content_hash,
+            Document.created_by,
+            Document.knowledge_base_id,
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    attempt, file_type, content_hash, created_by, kb_id = row
+    size, overlap = db.execute(
+        select(KnowledgeBase.chunk_size, KnowledgeBase.chunk_overlap).where(
+            KnowledgeBase.id == kb_id
+        )
+    ).one()
+    embeds = created_by is not None and db.scalar(_embedding_model_of(created_by)) is not None
+    return Claimed(
+        document_id, attempt, file_type, content_hash, created_by, kb_id, size, overlap, embeds
+    )
+
+
+def _embedding_model_of(user_id: uuid.UUID) -> Any:
+    """Whether the user has an embedding model (`embedder_for` then says which), read in the
+    claim's transaction: without one the job needs no session of its own to find out."""
+    return (
+        select(LlmProvider.id)
+        .where(LlmProvider.user_id == user_id, LlmProvider.embedding_model.is_not(None))
+        .limit(1)
+    )
 
 
 def _ours(claimed: Claimed) -> Any:
@@ -166,22 +189,29 @@ def _ours(claimed: Claimed) -> Any:
 
 async def _index(resources: Resources, claimed: Claimed) -> None:
     data = await read_original(resources.blobs, claimed.content_hash)
-    text = await asyncio.to_thread(extract_text, claimed.file_type, data)
+    text, chunks = await asyncio.to_thread(_text_and_chunks, claimed, data)
     del data
-    chunks = await asyncio.to_thread(
-        split,
-        text,
-        file_type=claimed.file_type,
-        chunk_size=claimed.chunk_size,
-        chunk_overlap=claimed.chunk_overlap,
-    )
-    async with transaction(resources.sessionmaker) as db:
-        embedder = await embedder_for(db, resources, claimed.created_by)
+    embedder = None
+    if claimed.embeds:
+        async with transaction(resources.sessionmaker) as db:
+            embedder = await embedder_for(db, resources, claimed.created_by)
     size = resources.settings.embedding_batch_size if embedder else BATCH
     for start in range(0, max(len(chunks), 1), size):
         batch = Batch(text, len(chunks), chunks[start : start + size], start)
         if not await _write_batch(resources, claimed, embedder, batch):
             return  # no longer ours (deleted, or taken back by the recovery tick)
+
+
+def _text_and_chunks(claimed: Claimed, data: bytes) -> tuple[str, list[str]]:
+    """Extracted and split in one trip to a worker thread."""
+    text = extract_text(claimed.file_type, data)
+    chunks = split(
+        text,
+        file_type=claimed.file_type,
+        chunk_size=claimed.chunk_size,
+        chunk_overlap=claimed.chunk_overlap,
+    )
+    return text, chunks
 
 
 @dataclass(frozen=True)
@@ -231,43 +261,49 @@ async def _write_batch(
         }
         for i, chunk in enumerate(texts)
     ]
-    async with _writing(resources), transaction(resources.sessionmaker) as db:
-        progress = await db.execute(
+    progress = _progress(embedder, batch)
+    return await _write(resources, partial(_write_batch_in, claimed, batch, progress, rows))
+
+
+def _write_batch_in(
+    claimed: Claimed,
+    batch: Batch,
+    progress: dict[str, Any],
+    rows: list[dict[str, Any]],
+    db: Connection,
+) -> bool:
+    ours = db.execute(update(Document).where(_ours(claimed)).values(**progress)).rowcount
+    if not ours:
+        return False
+    if batch.first:
+        db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
+    if rows:
+        db.execute(insert(KnowledgeChunk), rows)
+    if batch.last:  # last: it bumps the knowledge base's chunks_version (a row lock)
+        db.execute(
             update(Document)
-            .where(_ours(claimed))
-            .values(**_progress(embedder, batch))
-            .returning(Document.id)
-            .execution_options(synchronize_session=False)
+            .where(Document.id == claimed.id)
+            .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
         )
-        if progress.scalar() is None:
-            return False
-        if batch.first:
-            await db.execute(delete(KnowledgeChunk).where(KnowledgeChunk.document_id == claimed.id))
-        if rows:
-            await db.execute(insert(KnowledgeChunk), rows)
-        if batch.last:  # last: it bumps the knowledge base's chunks_version (a row lock)
-            await db.execute(
-                update(Document)
-                .where(Document.id == claimed.id)
-                .values(status="ready", indexed_at=utcnow(), processing_started_at=None)
-                .execution_options(synchronize_session=False)
-            )
     return True
 
 
 async def _fail(resources: Resources, claimed: Claimed, reason: str) -> None:
-    async with _writing(resources), transaction(resources.sessionmaker) as db:
-        await db.execute(
-            delete(KnowledgeChunk).where(
-                KnowledgeChunk.document_id == claimed.id,
-                select(Document.id).where(_ours(claimed)).exists(),
-            )
+    await _write(resources, partial(_fail_in, claimed, reason))
+
+
+def _fail_in(claimed: Claimed, reason: str, db: Connection) -> None:
+    db.execute(
+        delete(KnowledgeChunk).where(
+            KnowledgeChunk.document_id == claimed.id,
+            select(Document.id).where(_ours(claimed)).exists(),
         )
-        await db.execute(
-            update(Document)
-            .where(_ours(claimed))
-            .values(status="failed", error=reason, processing_started_at=None, chunks_done=0)
-        )
+    )
+    db.execute(
+        update(Document)
+        .where(_ours(claimed))
+        .values(status="failed", error=reason, processing_started_at=None, chunks_done=0)
+    )
 
 
 async def recover_documents(resources: Resources) -> int:

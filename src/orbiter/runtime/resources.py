@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from orbiter.core.crypto import SecretBox, development_keys
-from orbiter.core.db import create_engine, create_sessionmaker
+from orbiter.core.db import create_engine, create_sessionmaker, dispose_sqlite_twin
 from orbiter.core.kv import KeyValueStore, MemoryKeyValueStore, RedisKeyValueStore
 from orbiter.core.pagination import CursorCodec
 from orbiter.core.pubsub import PubSub, create_pubsub
@@ -78,3 +78,4 @@ class Resources:
         await self.limiter.close()
         await self.blobs.close()
         await self.engine.dispose()
+        dispose_sqlite_twin(self.engine)
