@@ -1,0 +1,88 @@
+"""The vector ranking inside PostgreSQL, with pgvector, when migration 0033 could install it.
+
+That migration adds `knowledge_chunks.embedding_vector`, a column PostgreSQL generates from the
+stored float32 bytes (so it always equals them, whoever wrote them). When the column is there
+(and `ORBITER_KNOWLEDGE_PGVECTOR` is on, the default) a query ranks the same chunks the numpy
+scan would (`ready` documents, the knowledge bases searched, the caller's model, the query
+vector's length) by pgvector's cosine distance `<=>`, ties by chunk id, in an exact scan: no
+HNSW index, which is approximate and, filtered to some knowledge bases, may miss rows. The
+score is the cosine similarity (1 - distance), as numpy's dot product of unit vectors.
+
+Elsewhere (SQLite, or PostgreSQL without pgvector when the migration ran) `available` is
+False and `search.py` takes the numpy path. sqlite-vec is not used on SQLite: the Python this
+was built and tested on is compiled without `sqlite3.Connection.enable_load_extension`, so
+the extension cannot be loaded there (README, knowledge).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Uuid, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orbiter.core.db import read_only
+from orbiter.knowledge.embeddings import Vectors
+
+logger = logging.getLogger("orbiter.knowledge")
+
+COLUMN = text(
+    """
+SELECT 1 FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = 'knowledge_chunks'
+  AND column_name = 'embedding_vector'
+"""
+)
+NEAREST = text(
+    """
+SELECT c.id, 1 - (c.embedding_vector <=> CAST(:query AS vector)) AS score
+FROM knowledge_chunks c JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
+WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model
+  AND c.embedding_dimensions = :dimensions
+ORDER BY c.embedding_vector <=> CAST(:query AS vector), c.id
+LIMIT :limit
+"""
+).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
+
+_columns: dict[str, bool] = {}  # per database URL: whether the migration added the column
+
+
+async def available(engine: AsyncEngine) -> bool:
+    """Whether this database searches vectors with pgvector (asked once per process)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    key = engine.url.render_as_string(hide_password=True)
+    if key not in _columns:
+        async with read_only(engine) as conn:
+            _columns[key] = await conn.scalar(COLUMN) is not None
+    return _columns[key]
+
+
+def literal(vector: Vectors) -> str:
+    """pgvector's text form of a float32 vector, exact: each value's shortest float64 repr,
+    which reads back (as float32) as the same value."""
+    return "[" + ",".join(repr(value) for value in vector.tolist()) + "]"
+
+
+def params(
+    kb_ids: Sequence[uuid.UUID], model: str, vector: Vectors, limit: int
+) -> dict[str, object]:
+    return {
+        "kb_ids": list(kb_ids),
+        "model": model,
+        "dimensions": int(vector.shape[0]),
+        "query": literal(vector),
+        "limit": limit,
+    }
+
+
+async def rank(
+    conn: AsyncConnection, kb_ids: Sequence[uuid.UUID], model: str, vector: Vectors, limit: int
+) -> list[tuple[int, float]]:
+    """The `limit` nearest chunks, best first: (chunk id, cosine similarity)."""
+    rows = await conn.execute(NEAREST, params(kb_ids, model, vector, limit))
+    ranked = [(int(chunk_id), float(score)) for chunk_id, score in rows]
+    logger.debug("vector ranking by pgvector: %d chunks", len(ranked))
+    return ranked
