@@ -4,9 +4,12 @@ That migration adds `knowledge_chunks.embedding_vector`, a column PostgreSQL gen
 stored float32 bytes (so it always equals them, whoever wrote them). When the column is there
 (and `ORBITER_KNOWLEDGE_PGVECTOR` is on, the default) a query ranks the same chunks the numpy
 scan would (`ready` documents, the knowledge bases searched, the caller's model, the query
-vector's length) by pgvector's cosine distance `<=>`, ties by chunk id, in an exact scan: no
-HNSW index, which is approximate and, filtered to some knowledge bases, may miss rows. The
-score is the cosine similarity (1 - distance), as numpy's dot product of unit vectors.
+vector's length) in an exact scan, ties by chunk id: no HNSW index, which is approximate and,
+filtered to some knowledge bases, may miss rows. All vectors are stored at unit length, so
+the cosine similarity is their dot product: ranked by pgvector's negative inner product `<#>`
+(the cosine distance `<=>` orders them the same, but is NaN for a zero vector, which the
+embedding of a text without words can be, where numpy's dot product is 0); the score is the
+dot product, as numpy's.
 
 Elsewhere (SQLite, or PostgreSQL without pgvector when the migration ran) `available` is
 False and `search.py` takes the numpy path. sqlite-vec is not used on SQLite: the Python this
@@ -37,11 +40,11 @@ WHERE table_schema = current_schema() AND table_name = 'knowledge_chunks'
 )
 NEAREST = text(
     """
-SELECT c.id, 1 - (c.embedding_vector <=> CAST(:query AS vector)) AS score
+SELECT c.id, -(c.embedding_vector <#> CAST(:query AS vector)) AS score
 FROM knowledge_chunks c JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
 WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model
   AND c.embedding_dimensions = :dimensions
-ORDER BY c.embedding_vector <=> CAST(:query AS vector), c.id
+ORDER BY c.embedding_vector <#> CAST(:query AS vector), c.id
 LIMIT :limit
 """
 ).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
