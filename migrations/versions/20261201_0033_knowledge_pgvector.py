@@ -6,18 +6,23 @@ Create Date: 2026-12-01 06:10:00
 
 PostgreSQL only, and only when `pg_available_extensions` lists `vector` (pgvector) and this
 role may create it (else nothing changes and vector search keeps its numpy path; never a
-failure): `CREATE EXTENSION vector`, the function `knowledge_vector(bytea)` that reads the
+failure): `CREATE EXTENSION vector`; the function `knowledge_vector(bytea)`, which reads the
 float32 bytes `knowledge_chunks.embedding` holds (little-endian, as
-`orbiter.knowledge.embeddings.to_bytes` writes them) as a `vector`, bit for bit, and the
-generated (stored) column `knowledge_chunks.embedding_vector` of it. Being generated, the
-column is filled for the rows there now (this migration rewrites the table) and kept equal
-to `embedding` by every insert and update, whoever writes: the indexing and re-embedding
-jobs write only `embedding`, a deleted chunk takes its vector along, and `chunks_version`
-(migration 0027) moves exactly as before. `orbiter.knowledge.pgvector` searches it.
-No index: the search is an exact scan (an HNSW index is approximate, and filtered to one
-knowledge base it can miss rows, so its ranking would not be the numpy scan's).
+`orbiter.knowledge.embeddings.to_bytes` writes them) as a `vector`, bit for bit; and the table
+`knowledge_chunk_vectors`, one row per embedded chunk (its knowledge base, document, model,
+length and vector), backfilled here and kept by triggers on `knowledge_chunks` in the writing
+transaction, whoever writes: a chunk inserted with a vector, or its vector, model or length
+updated (the indexing and re-embedding jobs write only `knowledge_chunks`); a deleted chunk
+takes its row along (foreign key, cascade). `chunks_version` (migration 0027) moves exactly as
+before. `orbiter.knowledge.pgvector` scans it.
 
-Downgrade drops the column and the function and leaves the extension (others may use it).
+A table of its own, not a column of the chunks: the scan reads only vectors (about 160 MB
+for 100,000 chunks of 384 dimensions, stored inline: storage `main`), and full-text search
+does not read past them. No vector index: the search is an exact scan (an HNSW index is
+approximate, and filtered to one knowledge base it can miss rows, so its ranking would not be
+the numpy scan's); a B-tree on (knowledge base, model, length) picks the rows.
+
+Downgrade drops the table, triggers and functions and leaves the extension (others may use it).
 """
 
 from collections.abc import Sequence
@@ -51,9 +56,54 @@ FROM (
 ) AS words
 $$
 """
-COLUMN = (
-    "ALTER TABLE knowledge_chunks ADD COLUMN embedding_vector {schema}.vector "
-    "GENERATED ALWAYS AS (knowledge_vector(embedding)) STORED"
+TABLE = """
+CREATE TABLE knowledge_chunk_vectors (
+    chunk_id integer PRIMARY KEY REFERENCES knowledge_chunks (id) ON DELETE CASCADE,
+    knowledge_base_id uuid NOT NULL,
+    document_id uuid NOT NULL,
+    model varchar(200) NOT NULL,
+    dimensions integer NOT NULL,
+    embedding {schema}.vector NOT NULL
+)
+"""
+STATEMENTS = (
+    "ALTER TABLE knowledge_chunk_vectors ALTER COLUMN embedding SET STORAGE MAIN",
+    "CREATE INDEX ix_knowledge_chunk_vectors_knowledge_base_id_model "
+    "ON knowledge_chunk_vectors (knowledge_base_id, model, dimensions)",
+    """CREATE FUNCTION knowledge_vector_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.embedding IS NULL OR NEW.embedding_model IS NULL
+            OR NEW.embedding_dimensions IS NULL THEN
+        DELETE FROM knowledge_chunk_vectors WHERE chunk_id = NEW.id;
+    ELSE
+        INSERT INTO knowledge_chunk_vectors
+            (chunk_id, knowledge_base_id, document_id, model, dimensions, embedding)
+        VALUES (NEW.id, NEW.knowledge_base_id, NEW.document_id, NEW.embedding_model,
+                NEW.embedding_dimensions, knowledge_vector(NEW.embedding))
+        ON CONFLICT (chunk_id) DO UPDATE SET model = EXCLUDED.model,
+            dimensions = EXCLUDED.dimensions, embedding = EXCLUDED.embedding;
+    END IF;
+    RETURN NULL;
+END $$""",
+    "CREATE TRIGGER knowledge_vector_insert AFTER INSERT ON knowledge_chunks FOR EACH ROW "
+    "WHEN (NEW.embedding IS NOT NULL) EXECUTE FUNCTION knowledge_vector_keep()",
+    "CREATE TRIGGER knowledge_vector_update "
+    "AFTER UPDATE OF embedding, embedding_model, embedding_dimensions ON knowledge_chunks "
+    "FOR EACH ROW EXECUTE FUNCTION knowledge_vector_keep()",
+    """INSERT INTO knowledge_chunk_vectors
+    (chunk_id, knowledge_base_id, document_id, model, dimensions, embedding)
+SELECT id, knowledge_base_id, document_id, embedding_model, embedding_dimensions,
+    knowledge_vector(embedding)
+FROM knowledge_chunks
+WHERE embedding IS NOT NULL AND embedding_model IS NOT NULL
+    AND embedding_dimensions IS NOT NULL""",
+)
+DOWNGRADE = (
+    "DROP TRIGGER IF EXISTS knowledge_vector_insert ON knowledge_chunks",
+    "DROP TRIGGER IF EXISTS knowledge_vector_update ON knowledge_chunks",
+    "DROP TABLE IF EXISTS knowledge_chunk_vectors",
+    "DROP FUNCTION IF EXISTS knowledge_vector_keep()",
+    "DROP FUNCTION IF EXISTS knowledge_vector(bytea)",
 )
 
 
@@ -68,11 +118,13 @@ def upgrade() -> None:
         return
     schema = bind.scalar(sa.text(SCHEMA))
     op.execute(FUNCTION.format(schema=schema))
-    op.execute(COLUMN.format(schema=schema))
+    op.execute(TABLE.format(schema=schema))
+    for statement in STATEMENTS:
+        op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE knowledge_chunks DROP COLUMN IF EXISTS embedding_vector")
-    op.execute("DROP FUNCTION IF EXISTS knowledge_vector(bytea)")
+    for statement in DOWNGRADE:
+        op.execute(statement)

@@ -1,7 +1,8 @@
 """The vector ranking inside PostgreSQL, with pgvector, when migration 0033 could install it.
 
-That migration adds `knowledge_chunks.embedding_vector`, a column PostgreSQL generates from the
-stored float32 bytes (so it always equals them, whoever wrote them). When the column is there
+That migration adds the table `knowledge_chunk_vectors`, the chunks' vectors as pgvector
+`vector`s, which triggers keep equal to the stored float32 bytes in the writing transaction
+(whoever writes them), and which goes with its chunk. When the table is there
 (and `ORBITER_KNOWLEDGE_PGVECTOR` is on, the default) a query ranks the same chunks the numpy
 scan would (`ready` documents, the knowledge bases searched, the caller's model, the query
 vector's length) in an exact scan, ties by chunk id: no HNSW index, which is approximate and,
@@ -31,25 +32,18 @@ from orbiter.knowledge.embeddings import Vectors
 
 logger = logging.getLogger("orbiter.knowledge")
 
-COLUMN = text(
-    """
-SELECT 1 FROM information_schema.columns
-WHERE table_schema = current_schema() AND table_name = 'knowledge_chunks'
-  AND column_name = 'embedding_vector'
-"""
-)
+TABLE = text("SELECT to_regclass('knowledge_chunk_vectors')")
 NEAREST = text(
     """
-SELECT c.id, -(c.embedding_vector <#> CAST(:query AS vector)) AS score
-FROM knowledge_chunks c JOIN documents d ON d.id = c.document_id AND d.status = 'ready'
-WHERE c.knowledge_base_id IN :kb_ids AND c.embedding_model = :model
-  AND c.embedding_dimensions = :dimensions
-ORDER BY c.embedding_vector <#> CAST(:query AS vector), c.id
+SELECT v.chunk_id, v.embedding <#> CAST(:query AS vector) AS distance
+FROM knowledge_chunk_vectors v JOIN documents d ON d.id = v.document_id AND d.status = 'ready'
+WHERE v.knowledge_base_id IN :kb_ids AND v.model = :model AND v.dimensions = :dimensions
+ORDER BY distance, v.chunk_id
 LIMIT :limit
 """
 ).bindparams(bindparam("kb_ids", expanding=True, type_=Uuid()))
 
-_columns: dict[str, bool] = {}  # per database URL: whether the migration added the column
+_tables: dict[str, bool] = {}  # per database URL: whether the migration added the table
 
 
 async def available(engine: AsyncEngine) -> bool:
@@ -57,10 +51,10 @@ async def available(engine: AsyncEngine) -> bool:
     if engine.dialect.name != "postgresql":
         return False
     key = engine.url.render_as_string(hide_password=True)
-    if key not in _columns:
+    if key not in _tables:
         async with read_only(engine) as conn:
-            _columns[key] = await conn.scalar(COLUMN) is not None
-    return _columns[key]
+            _tables[key] = await conn.scalar(TABLE) is not None
+    return _tables[key]
 
 
 def literal(vector: Vectors) -> str:
@@ -86,6 +80,6 @@ async def rank(
 ) -> list[tuple[int, float]]:
     """The `limit` nearest chunks, best first: (chunk id, cosine similarity)."""
     rows = await conn.execute(NEAREST, params(kb_ids, model, vector, limit))
-    ranked = [(int(chunk_id), float(score)) for chunk_id, score in rows]
+    ranked = [(int(chunk_id), -float(distance)) for chunk_id, distance in rows]
     logger.debug("vector ranking by pgvector: %d chunks", len(ranked))
     return ranked
