@@ -63,7 +63,7 @@ def literal(vector: Vectors) -> str:
     return "[" + ",".join(repr(value) for value in vector.tolist()) + "]"
 
 
-def params(
+def _params(
     kb_ids: Sequence[uuid.UUID], model: str, vector: Vectors, limit: int
 ) -> dict[str, object]:
     return {
@@ -79,7 +79,7 @@ async def rank(
     conn: AsyncConnection, kb_ids: Sequence[uuid.UUID], model: str, vector: Vectors, limit: int
 ) -> list[tuple[int, float]]:
     """The `limit` nearest chunks, best first: (chunk id, cosine similarity)."""
-    rows = await conn.execute(NEAREST, params(kb_ids, model, vector, limit))
+    rows = await conn.execute(NEAREST, _params(kb_ids, model, vector, limit))
     ranked = [(int(chunk_id), -float(distance)) for chunk_id, distance in rows]
     logger.debug("vector ranking by pgvector: %d chunks", len(ranked))
     return ranked
