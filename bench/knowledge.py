@@ -20,7 +20,8 @@ words of several frequencies; vector queries are punctuation only, so the vector
 on a plain connection, the query embedded by the same server, then the path Orbiter takes
 (`knowledge.pgvector.available`): on PostgreSQL with pgvector the same exact scan statement
 (`knowledge.pgvector`), else the same numpy scan over the vectors read once (as Orbiter keeps
-them per process, `knowledge.vector_cache`).
+them per process, `knowledge.vector_cache`). `ORBITER_KNOWLEDGE_PGVECTOR=false` in the
+environment measures the numpy path on PostgreSQL too.
 
 Before measuring, Orbiter's results are checked to be the baseline's (chunk ids in order).
 Rounds are interleaved request by request; reported: each round's median, then the median of
@@ -38,6 +39,7 @@ import contextlib
 import functools
 import itertools
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -54,6 +56,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from pydantic import TypeAdapter
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -411,7 +414,7 @@ async def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path)
         await insert_chunks(backend, kb, args.chunks, words)
         info(f"{backend.name}: {args.chunks:,} chunks in {time.monotonic() - started:.1f} s")
         engine = create_async_engine(backend.database_url)
-        if await pgvector.available(engine):  # as Orbiter's search decides (on by default)
+        if pgvector_on() and await pgvector.available(engine):  # as Orbiter's search decides
             backend.vector_path = "pgvector"
         try:
             async with engine.connect() as conn:
@@ -432,6 +435,11 @@ async def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path)
                     info(f"{backend.name} vector round: {_pair(backend.vector[-1])}")
         finally:
             await engine.dispose()
+
+
+def pgvector_on() -> bool:
+    """`ORBITER_KNOWLEDGE_PGVECTOR` as the Orbiter this bench starts reads it (default on)."""
+    return TypeAdapter(bool).validate_python(os.environ.get("ORBITER_KNOWLEDGE_PGVECTOR", "true"))
 
 
 def _pair(pair: tuple[float, float]) -> str:
