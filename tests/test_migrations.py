@@ -3,6 +3,7 @@ upgrade that turned data rules into constraints keeps (and mends) rows written b
 
 from __future__ import annotations
 
+import struct
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -440,3 +441,79 @@ async def test_tasks_are_backfilled_into_search_for_their_owner_only(scratch: As
     await _migrate(scratch, "downgrade", "0027")
     await _migrate(scratch, "upgrade", "head")
     assert await _searched(scratch, ids["owner"], "skua") == {("task", ids["task"])}
+
+
+async def _embedded_chunk(engine: AsyncEngine, vector: bytes) -> int:
+    """A knowledge base's `ready` document with one chunk embedded (and one not)."""
+    ids = {name: uuid.uuid4() for name in ("p", "kb", "doc")}
+    when = {"created_at": _day(1), "updated_at": _day(1)}
+    document = {"name": "a.txt", "file_type": "txt", "content_type": "text/plain", "size": 1}
+    document |= {"content_hash": "0" * 64, "status": "ready", "chunks_total": 2}
+    document |= {"chunks_done": 2, "attempts": 1}
+    chunk = {"document_id": ids["doc"], "knowledge_base_id": ids["kb"], "text": "t"}
+    async with engine.begin() as db:
+        await _insert(db, "projects", id=ids["p"], name="P", is_personal=False, **when)
+        kb = {"name": "K", "chunk_size": 100, "chunk_overlap": 0}
+        await _insert(db, "knowledge_bases", id=ids["kb"], project_id=ids["p"], **kb, **when)
+        document |= {"id": ids["doc"], "knowledge_base_id": ids["kb"], "project_id": ids["p"]}
+        await _insert(db, "documents", **document, **when)
+        await _insert(db, "knowledge_chunks", **chunk, position=0)
+        await db.execute(
+            sa.text(
+                "INSERT INTO knowledge_chunks (document_id, knowledge_base_id, text, position, "
+                "embedding, embedding_model, embedding_dimensions) "
+                "VALUES (:doc, :kb, 't', 1, :vector, 'm', :length)"
+            ),
+            {"doc": ids["doc"], "kb": ids["kb"], "vector": vector, "length": len(vector) // 4},
+        )
+        return int(await db.scalar(sa.text("SELECT max(id) FROM knowledge_chunks")))
+
+
+async def _pgvector_rows(engine: AsyncEngine) -> list[tuple[int, str, int, bytes]]:
+    """Each row's vector as float32 bytes, read back from pgvector's text form."""
+    async with engine.connect() as db:
+        rows = await db.execute(
+            sa.text(
+                "SELECT chunk_id, model, dimensions, embedding::text FROM knowledge_chunk_vectors"
+            )
+        )
+        return [(r[0], r[1], r[2], _float32(r[3][1:-1].split(","))) for r in rows]
+
+
+def _float32(values: list[str]) -> bytes:
+    return struct.pack(f"<{len(values)}f", *map(float, values))
+
+
+async def test_pgvector_vectors_are_backfilled_kept_and_dropped_again(
+    scratch: AsyncEngine, settings: Settings
+) -> None:
+    """On PostgreSQL with pgvector: chunks embedded before migration 0033 get their vector, bit
+    for bit (a subnormal and a negative zero too); a vector updated in place follows."""
+    if settings.is_sqlite:
+        pytest.skip("pgvector is PostgreSQL's")
+    async with scratch.connect() as db:
+        available = await db.scalar(
+            sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        )
+    if available is None:
+        pytest.skip("this PostgreSQL has no pgvector")
+    await _migrate(scratch, "upgrade", "0031")
+    values = [0.6, -0.8, 1e-40, -0.0, 0.1234567]
+    vector = struct.pack("<5f", *values)
+    chunk_id = await _embedded_chunk(scratch, vector)
+    await _migrate(scratch, "upgrade", "head")
+    assert await _pgvector_rows(scratch) == [(chunk_id, "m", 5, vector)]
+
+    changed = struct.pack("<5f", 0.0, 1.0, 0.0, 0.0, 0.0)
+    async with scratch.begin() as db:
+        await db.execute(
+            sa.text("UPDATE knowledge_chunks SET embedding = :v WHERE id = :id"),
+            {"v": changed, "id": chunk_id},
+        )
+    assert await _pgvector_rows(scratch) == [(chunk_id, "m", 5, changed)]
+
+    await _migrate(scratch, "downgrade", "0031")
+    async with scratch.connect() as db:
+        assert await db.scalar(sa.text("SELECT to_regclass('knowledge_chunk_vectors')")) is None
+    await _migrate(scratch, "upgrade", "head")
+    assert len(await _pgvector_rows(scratch)) == 1

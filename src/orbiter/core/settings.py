@@ -231,6 +231,9 @@ class Settings(BaseSettings):
     sandbox_web_relay_max_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     # Memory each process may keep for knowledge vectors (knowledge/vector_cache.py); 0: none.
     knowledge_vector_cache_mb: int = Field(default=512, ge=0)
+    # Vector search inside PostgreSQL with pgvector when migration 0033 installed it
+    # (knowledge/pgvector.py); off: the numpy scan over the per-process cache everywhere.
+    knowledge_pgvector: bool = True
 
     @field_validator(
         "encryption_keys", "cors_origins", "trusted_proxies", "sandbox_ro_binds", mode="before"

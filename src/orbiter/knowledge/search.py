@@ -8,10 +8,12 @@ embedding model has embedded chunks there, the two fused by reciprocal rank.
 | set | some | yes | `hybrid`: each ranking's top candidates, fused (RRF, k = 60) |
 | set | some | no (only punctuation) | `vector` |
 
-Vectors: an exact cosine scan in numpy of that model's vectors in the knowledge bases (all
-stored at unit length, so one matrix product), off the event loop, over the matrix this
-process keeps of them (`vector_cache.py`: read again from the database when a trigger-kept
-version says they changed). Only chunks embedded by the
+Vectors: on PostgreSQL with pgvector (migration 0033), an exact scan of the unit vectors'
+inner product (their cosine) in the database (`pgvector.py`); elsewhere an exact cosine scan in numpy of that model's vectors
+in the knowledge bases (all stored at unit length, so one matrix product), off the event
+loop, over the matrix this process keeps of them (`vector_cache.py`: read again from the
+database when a trigger-kept version says they changed). The same ranking either way (ties
+by chunk id). Only chunks embedded by the
 caller's model at the query vector's length take part: a chunk another model (or length)
 embedded, waiting for the re-embedding job (`reembed.py`), is found by full text alone, and
 when no chunk qualifies the method is `text`. Dimensions are never mixed.
@@ -20,6 +22,7 @@ when no chunk qualifies the method is `text`. Dimensions are never mixed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -28,10 +31,12 @@ from sqlalchemy import Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orbiter.core.db import read_only
-from orbiter.knowledge import fulltext
+from orbiter.knowledge import fulltext, pgvector
 from orbiter.knowledge.embeddings import Embedder, Vectors, nearest
 from orbiter.knowledge.schemas import Method, SearchResponse, SearchResult
 from orbiter.knowledge.vector_cache import CACHE, Matrix
+
+logger = logging.getLogger("orbiter.knowledge")
 
 RRF_K = 60
 MIN_CANDIDATES = 50  # per ranking, before fusion
@@ -117,11 +122,16 @@ async def _vector_rank(
     """The chunks embedded by the caller's model at the query vector's length, by cosine;
     None when there are none (all stale: another length), so text alone answers."""
     [vector] = await embedder.embed([query])
+    settings = embedder.resources.settings
+    if settings.knowledge_pgvector and await pgvector.available(engine):
+        async with read_only(engine) as conn:
+            return await pgvector.rank(conn, kb_ids, embedder.model, vector, limit) or None
     dimensions = int(vector.shape[0])
-    max_bytes = embedder.resources.settings.knowledge_vector_cache_mb * 1024**2
+    max_bytes = settings.knowledge_vector_cache_mb * 1024**2
     matrix = await CACHE.matrix(engine, kb_ids, embedder.model, dimensions, max_bytes)
     if not len(matrix.ids):
         return None
+    logger.debug("vector ranking by numpy: %d chunks scanned", len(matrix.ids))
     return await asyncio.to_thread(_cosine_top, matrix, vector, limit)
 
 

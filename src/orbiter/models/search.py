@@ -16,6 +16,8 @@ SEARCH_TABLES = frozenset({"search_documents", "search_fts"})
 # Made by hand per dialect in migrations 0013 and 0027: the knowledge chunks' FTS5 table
 # (SQLite), their generated `tsv` column and its GIN index (PostgreSQL).
 KNOWLEDGE_FULLTEXT = ("knowledge_chunks_fts", "ix_knowledge_chunks_tsv", "tsv")
+# Migration 0033, on PostgreSQL with pgvector: the chunks' vectors (table and index).
+KNOWLEDGE_VECTORS = "knowledge_chunk_vectors"
 
 search_documents = table(
     "search_documents",
@@ -34,9 +36,9 @@ search_fts = table("search_fts", column("rowid", Integer))  # SQLite only
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """Alembic's `include_name` hook: the search tables (and FTS5's own shadow tables,
-    `search_fts_*`) and the knowledge chunks' full-text index are made by hand per dialect,
-    so autogenerate does not compare them."""
-    if name is not None and name.startswith(KNOWLEDGE_FULLTEXT):
+    `search_fts_*`), the knowledge chunks' full-text index and their pgvector table are made
+    by hand per dialect, so autogenerate does not compare them."""
+    if name is not None and name.startswith((*KNOWLEDGE_FULLTEXT, KNOWLEDGE_VECTORS)):
         return False
     if type_ != "table" or name is None:
         return True
