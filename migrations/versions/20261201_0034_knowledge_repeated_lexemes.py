@@ -1,7 +1,7 @@
 """knowledge text ranking: the lexemes a chunk repeats, in their own GIN index (PostgreSQL)
 
 Revision ID: 0034
-Revises: 0031
+Revises: 0033
 Create Date: 2026-12-01 06:20:00
 
 PostgreSQL only: `knowledge_chunks.tsv_repeated`, a generated (stored) tsvector of the
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0034"
-down_revision: str | None = "0031"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """llm calls: the LLM calls made for a project outside runs and conversation replies
 
 Revision ID: 0035
-Revises: 0031
+Revises: 0034
 Create Date: 2026-12-01 06:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import orbiter.models.base
 
 revision: str = "0035"
-down_revision: str | None = "0031"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
