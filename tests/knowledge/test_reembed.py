@@ -94,8 +94,14 @@ async def test_a_new_embedding_model_re_embeds_and_search_reads_stale_chunks_by_
     # no chunk (never mixed with the 16-long ones).
     monkeypatch.setattr(reembed, "reembed", original)
     await browser.put(url, json={"embedding_dimensions": 24})
-    await _until(lambda: _method(browser, kb["id"], "hybrid"))
-    assert _embedded(fake_llm, "embed-b", 24) >= {d.decode() for d in ANIMALS.values()}
+    texts = {d.decode() for d in ANIMALS.values()}
+
+    async def all_at_24() -> bool:  # (hybrid comes with the first chunk re-embedded)
+        return _embedded(fake_llm, "embed-b", 24) >= texts and await _method(
+            browser, kb["id"], "hybrid"
+        )
+
+    await _until(all_at_24)
 
     # Another default provider with another model: re-embedded with that one.
     await create_fake_provider(browser, fake_llm, name="Second", is_default=True)

@@ -2,7 +2,7 @@
 
 The job claims a `pending` document (`processing`, one more attempt; a second delivery of
 the job finds nothing to claim), reads its original from the blob store, extracts the text
-and splits it (in a thread), then writes the chunks batch by batch (each batch embedded first
+and splits it (in a helper process, offload.py), then writes the chunks batch by batch (each batch embedded first
 when the uploader has an embedding model), a transaction a batch committing `chunks_done` so
 progress shows: the first batch's also stores the text (replacing the chunks of an earlier
 attempt), the last's makes the document `ready`; a document of one batch (up to 500 chunks
@@ -37,11 +37,12 @@ from sqlalchemy import Connection, delete, insert, select, update
 from orbiter.core.db import run_write, transaction
 from orbiter.core.errors import AppError
 from orbiter.core.time import utcnow
-from orbiter.knowledge import reembed
-from orbiter.knowledge.chunking import split
+from orbiter.knowledge import offload, reembed
 from orbiter.knowledge.embeddings import Embedder, embedder_for, to_bytes
-from orbiter.knowledge.extract import ExtractionFailed, extract_text
+from orbiter.knowledge.extract import ExtractionFailed
+from orbiter.knowledge.offload import offloaded
 from orbiter.knowledge.originals import read_original
+from orbiter.knowledge.prepare import text_and_chunks
 from orbiter.models import Document, KnowledgeBase, KnowledgeChunk, LlmProvider
 from orbiter.providers.embedding import EMBEDDING_CHANGED_JOB
 from orbiter.queue import Job
@@ -63,6 +64,7 @@ def register_jobs(resources: Resources) -> None:
     """Indexing, and re-embedding when a user's embedding model changes (`reembed.py`)."""
     queue = resources.queue
     queue.register(INDEX_JOB, partial(handle_index, resources))
+    offload.warm()
     queue.register(EMBEDDING_CHANGED_JOB, partial(reembed.handle_embedding_changed, resources))
     queue.register(reembed.REEMBED_JOB, partial(reembed.handle_reembed, resources))
 
@@ -189,7 +191,9 @@ def _ours(claimed: Claimed) -> Any:
 
 async def _index(resources: Resources, claimed: Claimed) -> None:
     data = await read_original(resources.blobs, claimed.content_hash)
-    text, chunks = await asyncio.to_thread(_text_and_chunks, claimed, data)
+    text, chunks = await offloaded(
+        text_and_chunks, claimed.file_type, data, claimed.chunk_size, claimed.chunk_overlap
+    )
     del data
     embedder = None
     if claimed.embeds:
@@ -200,18 +204,6 @@ async def _index(resources: Resources, claimed: Claimed) -> None:
         batch = Batch(text, len(chunks), chunks[start : start + size], start)
         if not await _write_batch(resources, claimed, embedder, batch):
             return  # no longer ours (deleted, or taken back by the recovery tick)
-
-
-def _text_and_chunks(claimed: Claimed, data: bytes) -> tuple[str, list[str]]:
-    """Extracted and split in one trip to a worker thread."""
-    text = extract_text(claimed.file_type, data)
-    chunks = split(
-        text,
-        file_type=claimed.file_type,
-        chunk_size=claimed.chunk_size,
-        chunk_overlap=claimed.chunk_overlap,
-    )
-    return text, chunks
 
 
 @dataclass(frozen=True)
