@@ -34,7 +34,6 @@ from orbiter.sandbox.expose import Exposed, bind_socket, kill_group
 from orbiter.sandbox.limits import DISK_QUOTA, SIGNAL_LIMITS, WALL_CLOCK, Limits
 from orbiter.sandbox.runner import HOME, SCRIPTS, SCRIPTS_DIR, Command, CommandResult
 from orbiter.sandbox.spawn import Spawned, spawn
-from orbiter.sandbox.strays import kill_sessions_binding
 
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 ETC_FILES = (
@@ -282,13 +281,6 @@ class BwrapRunner:
         return limit
 
     async def kill(self, key: str) -> None:
-        await self._kill_own(key)
-        # Another process on this host may have started some (the API's or a worker's).
-        await asyncio.to_thread(kill_sessions_binding, self.root / key)
-        with contextlib.suppress(FileNotFoundError):
-            self.server_socket(key).unlink()
-
-    async def _kill_own(self, key: str) -> None:
         procs = list(self._running.get(key, ()))
         for proc in procs:
             _kill_tree(proc)
@@ -302,7 +294,7 @@ class BwrapRunner:
     async def kill_all(self) -> None:
         """Kill what this process started (at its shutdown)."""
         for key in list(self._running):
-            await self._kill_own(key)
+            await self.kill(key)
 
 
 def _explain(stderr: str, runner: BwrapRunner) -> str:

@@ -80,8 +80,7 @@ class SandboxRunner(Protocol):
         ...
 
     async def kill(self, key: str) -> None:
-        """Kill every command running for `key` now, whichever process on this host started
-        it."""
+        """Kill every command this process runs for `key` now."""
         ...
 
     async def kill_all(self) -> None: ...

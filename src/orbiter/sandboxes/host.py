@@ -36,6 +36,7 @@ from orbiter.sandbox import (
 )
 from orbiter.sandbox.flock import file_lock
 from orbiter.sandbox.relay import RedisRelay
+from orbiter.sandbox.strays import kill_sessions_binding
 from orbiter.sandbox.web_exchange import WebAnswer, WebRequest, exchange
 
 
@@ -185,8 +186,12 @@ class SandboxHost:
         raise ValueError(f"unknown sandbox operation {operation!r}")
 
     async def destroy(self, sandbox_id: uuid.UUID) -> None:
-        """Kill what runs in it and delete its files."""
+        """Kill what runs in it, whichever process of this host started it (the API's or a
+        worker's share the sandboxes), and delete its files."""
         await self.runner.kill(str(sandbox_id))
+        await asyncio.to_thread(kill_sessions_binding, self.work_dir(sandbox_id))
+        with contextlib.suppress(FileNotFoundError):
+            self.server_socket(sandbox_id).unlink()
         self._locks.pop(sandbox_id, None)
         self._exposed.pop(sandbox_id, None)
         await asyncio.to_thread(remove_tree, self.work_dir(sandbox_id))
